@@ -1,0 +1,386 @@
+/**
+ * The hash-chained audit log. Each entry's hash covers its own fields and the
+ * previous entry's hash, so editing, deleting or reordering any entry breaks
+ * the chain from that point on, and `verify()` names where.
+ */
+import { createHash } from 'node:crypto';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import { CastellanError } from '../../shared/errors.ts';
+import type { Actor } from './actor.ts';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type AuditDetails = { [key: string]: JsonValue };
+
+/** One entry, field for field as hashed: drop `hash`, canonicalise, sha256 → `hash`. */
+export interface AuditEntry {
+  seq: number;
+  ts: string;
+  actor_user: string;
+  actor_kind: 'app' | 'cli';
+  action: string;
+  target: string;
+  details: AuditDetails;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditAppend {
+  action: string;
+  target: string;
+  details?: AuditDetails;
+}
+
+export type AuditVerification =
+  | { ok: true; count: number }
+  | { ok: false; count: number; brokenAt: number; reason: string };
+
+export interface AuditQuery {
+  action?: string;
+  target?: string;
+  /** The acting OS user name. */
+  actor?: string;
+  /** Case-insensitive substring of action, target, user or details. */
+  text?: string;
+  /** Inclusive lower bound on `ts` (any date string `Date` parses). */
+  since?: string;
+  /** Exclusive upper bound on `ts`. */
+  until?: string;
+  limit: number;
+  offset?: number;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+export const MAX_LIST_LIMIT = 10_000;
+
+const CSV_COLUMNS = ['seq', 'ts', 'actor_user', 'actor_kind', 'action', 'target', 'details', 'prev_hash', 'hash'] as const;
+
+// Key names that suggest a secret is about to be written into a permanent log.
+const SECRET_KEY_PATTERN = /secret|token|passphrase|password|private|key_?material/i;
+// Values that are unmistakably credentials whatever their key is called.
+const SECRET_VALUE_PATTERNS = [/PRIVATE KEY-----/, /\beyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/];
+
+/**
+ * JSON with object keys sorted (by UTF-16 code unit, as RFC 8785) and no
+ * whitespace, so equal values always produce equal bytes and equal hashes.
+ */
+export function canonicalJson(value: unknown): string {
+  return encodeCanonical(value, '$');
+}
+
+function encodeCanonical(value: unknown, where: string): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new CastellanError('INTERNAL', `canonical JSON cannot hold ${value} at ${where}`);
+      return JSON.stringify(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        return `[${value.map((v, i) => encodeCanonical(v, `${where}[${i}]`)).join(',')}]`;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        throw new CastellanError('INTERNAL', `canonical JSON accepts plain objects only, not a ${describe(value)} at ${where}`);
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      const parts: string[] = [];
+      for (const key of keys) {
+        parts.push(`${JSON.stringify(key)}:${encodeCanonical(record[key], `${where}.${key}`)}`);
+      }
+      return `{${parts.join(',')}}`;
+    }
+    default:
+      throw new CastellanError('INTERNAL', `canonical JSON cannot hold a ${typeof value} at ${where}`);
+  }
+}
+
+function describe(value: object): string {
+  return value.constructor?.name ?? 'non-plain object';
+}
+
+/** sha256 hex of the canonical form of an entry without its `hash`. */
+export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
+  const hashed = {
+    seq: entry.seq,
+    ts: entry.ts,
+    actor_user: entry.actor_user,
+    actor_kind: entry.actor_kind,
+    action: entry.action,
+    target: entry.target,
+    details: entry.details,
+    prev_hash: entry.prev_hash,
+  };
+  return createHash('sha256').update(canonicalJson(hashed), 'utf8').digest('hex');
+}
+
+/** Throws INTERNAL if `details` has a key or value that looks like a secret. */
+export function assertNoSecrets(details: JsonValue, where = 'details'): void {
+  if (typeof details === 'string') {
+    if (SECRET_VALUE_PATTERNS.some((p) => p.test(details))) {
+      throw new CastellanError('INTERNAL', `audit ${where} looks like a credential; audit entries never hold secrets`);
+    }
+    return;
+  }
+  if (Array.isArray(details)) {
+    details.forEach((v, i) => assertNoSecrets(v, `${where}[${i}]`));
+    return;
+  }
+  if (details !== null && typeof details === 'object') {
+    for (const [key, v] of Object.entries(details)) {
+      if (SECRET_KEY_PATTERN.test(key)) {
+        throw new CastellanError('INTERNAL', `audit ${where} has a key named "${key}"; audit entries never hold secrets`);
+      }
+      assertNoSecrets(v, `${where}.${key}`);
+    }
+  }
+}
+
+interface AuditRow {
+  seq: number;
+  ts: string;
+  actor_user: string;
+  actor_kind: string;
+  action: string;
+  target: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export class Audit {
+  readonly #db: DatabaseSync;
+  readonly #actor: Actor;
+
+  constructor(db: DatabaseSync, actor: Actor) {
+    this.#db = db;
+    this.#actor = actor;
+  }
+
+  /**
+   * Appends one entry inside the caller's transaction, so the entry commits
+   * or rolls back together with the change it records.
+   */
+  append(input: AuditAppend): AuditEntry {
+    if (!this.#db.isTransaction) {
+      throw new CastellanError('INTERNAL', 'audit.append must run inside a workspace transaction');
+    }
+    const action = requireText(input.action, 'action');
+    const target = requireText(input.target, 'target');
+    const details = input.details ?? {};
+    if (typeof details !== 'object' || details === null || Array.isArray(details)) {
+      throw new CastellanError('INTERNAL', 'audit details must be a JSON object');
+    }
+    assertNoSecrets(details);
+    const detailsJson = canonicalJson(details);
+
+    const last = this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; hash: string }
+      | undefined;
+    const body: Omit<AuditEntry, 'hash'> = {
+      seq: (last?.seq ?? 0) + 1,
+      ts: new Date().toISOString(),
+      actor_user: this.#actor.user,
+      actor_kind: this.#actor.kind,
+      action,
+      target,
+      // Stored and hashed from the same canonical text, so a round trip through SQLite cannot drift.
+      details: JSON.parse(detailsJson) as AuditDetails,
+      prev_hash: last?.hash ?? GENESIS_HASH,
+    };
+    const entry: AuditEntry = { ...body, hash: auditEntryHash(body) };
+    this.#db
+      .prepare(
+        `INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(entry.seq, entry.ts, entry.actor_user, entry.actor_kind, action, target, detailsJson, entry.prev_hash, entry.hash);
+    // The head lets verify() notice entries cut off the end, which no link can show.
+    const setMeta = this.#db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    setMeta.run('audit_head_seq', String(entry.seq));
+    setMeta.run('audit_head_hash', entry.hash);
+    return entry;
+  }
+
+  /** Walks the whole chain and names the first entry that does not check out. */
+  verify(): AuditVerification {
+    const count = (this.#db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+    const broken = (brokenAt: number, reason: string): AuditVerification => ({ ok: false, count, brokenAt, reason });
+
+    let expectedSeq = 1;
+    let prevHash = GENESIS_HASH;
+    const rows = this.#db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>;
+    for (const row of rows) {
+      if (row.seq !== expectedSeq) {
+        const after = expectedSeq === 1 ? 'at the start of the log' : `after entry ${expectedSeq - 1}`;
+        return broken(expectedSeq, `entry ${expectedSeq} is missing: entry ${row.seq} comes ${after}`);
+      }
+      if (row.prev_hash !== prevHash) {
+        return broken(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1} (prev_hash differs)`);
+      }
+      const parsed = parseDetails(row.details);
+      if (parsed === null) {
+        return broken(row.seq, `entry ${row.seq} has details that are not a canonical JSON object`);
+      }
+      if (row.actor_kind !== 'app' && row.actor_kind !== 'cli') {
+        return broken(row.seq, `entry ${row.seq} has an unknown actor kind`);
+      }
+      const recomputed = auditEntryHash({ ...row, actor_kind: row.actor_kind, details: parsed });
+      if (recomputed !== row.hash) {
+        return broken(row.seq, `entry ${row.seq} was altered: its contents no longer match its hash`);
+      }
+      prevHash = row.hash;
+      expectedSeq += 1;
+    }
+
+    const head = this.#headRecord();
+    const lastSeq = expectedSeq - 1;
+    if (head === null) {
+      if (lastSeq > 0) return broken(lastSeq, 'the recorded head of the log is missing');
+      return { ok: true, count };
+    }
+    if (head.seq > lastSeq) {
+      return broken(lastSeq + 1, `entries ${lastSeq + 1} to ${head.seq} are missing from the end of the log`);
+    }
+    if (head.seq < lastSeq) {
+      return broken(head.seq + 1, `entry ${head.seq + 1} was added outside Castellan (the recorded head is entry ${head.seq})`);
+    }
+    if (head.hash !== prevHash) {
+      return broken(lastSeq, `entry ${lastSeq} does not match the recorded head of the log`);
+    }
+    return { ok: true, count };
+  }
+
+  list(query: AuditQuery): { rows: AuditEntry[]; total: number } {
+    const limit = query.limit;
+    const offset = query.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new CastellanError('INVALID_INPUT', `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new CastellanError('INVALID_INPUT', 'offset must be a whole number, 0 or more');
+    }
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (query.action !== undefined) {
+      where.push('action = ?');
+      params.push(query.action);
+    }
+    if (query.target !== undefined) {
+      where.push('target = ?');
+      params.push(query.target);
+    }
+    if (query.actor !== undefined) {
+      where.push('actor_user = ?');
+      params.push(query.actor);
+    }
+    if (query.text !== undefined && query.text !== '') {
+      const like = `%${query.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push(
+        "(action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR actor_user LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')",
+      );
+      params.push(like, like, like, like);
+    }
+    if (query.since !== undefined) {
+      where.push('ts >= ?');
+      params.push(isoTimestamp(query.since, 'since'));
+    }
+    if (query.until !== undefined) {
+      where.push('ts < ?');
+      params.push(isoTimestamp(query.until, 'until'));
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.#db.prepare(`SELECT count(*) AS n FROM audit ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.#db
+      .prepare(`SELECT * FROM audit ${clause} ORDER BY seq DESC LIMIT ? OFFSET ?`)
+      .all(...params, limit, offset) as unknown as AuditRow[];
+    return { rows: rows.map(entryFromRow), total };
+  }
+
+  /** One canonical JSON entry per line, oldest first; each line re-hashes to its `hash`. */
+  exportJsonl(): string {
+    let out = '';
+    for (const row of this.#db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>) {
+      out += `${canonicalJson(entryFromRow(row))}\n`;
+    }
+    return out;
+  }
+
+  /** RFC 4180 CSV with a header row and CRLF line ends, oldest first. */
+  exportCsv(): string {
+    let out = `${CSV_COLUMNS.join(',')}\r\n`;
+    for (const row of this.#db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>) {
+      out += `${CSV_COLUMNS.map((c) => csvField(String(row[c]))).join(',')}\r\n`;
+    }
+    return out;
+  }
+
+  #headRecord(): { seq: number; hash: string } | null {
+    const rows = this.#db
+      .prepare("SELECT key, value FROM meta WHERE key IN ('audit_head_seq', 'audit_head_hash')")
+      .all() as { key: string; value: string }[];
+    const seq = rows.find((r) => r.key === 'audit_head_seq')?.value;
+    const hash = rows.find((r) => r.key === 'audit_head_hash')?.value;
+    if (seq === undefined || hash === undefined) return null;
+    return { seq: Number(seq), hash };
+  }
+}
+
+function requireText(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new CastellanError('INTERNAL', `audit ${name} must be a non-empty string`);
+  }
+  return value;
+}
+
+function parseDetails(text: string): AuditDetails | null {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+    // A non-canonical spelling means the row was rewritten outside Castellan.
+    if (canonicalJson(parsed) !== text) return null;
+    return parsed as AuditDetails;
+  } catch {
+    return null;
+  }
+}
+
+function entryFromRow(row: AuditRow): AuditEntry {
+  let details: AuditDetails;
+  try {
+    details = JSON.parse(row.details) as AuditDetails;
+  } catch {
+    // Only a tampered row gets here; show it rather than hide it, and let verify() flag it.
+    details = { unparseable: row.details };
+  }
+  return {
+    seq: row.seq,
+    ts: row.ts,
+    actor_user: row.actor_user,
+    actor_kind: row.actor_kind as AuditEntry['actor_kind'],
+    action: row.action,
+    target: row.target,
+    details,
+    prev_hash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function isoTimestamp(value: string, name: string): string {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new CastellanError('INVALID_INPUT', `${name} must be a date, e.g. 2026-01-31T00:00:00Z`);
+  }
+  return new Date(ms).toISOString();
+}
+
+function csvField(value: string): string {
+  // Spreadsheets run cells that start like a formula; a leading quote keeps them inert.
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

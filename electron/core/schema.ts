@@ -1,0 +1,170 @@
+/**
+ * The workspace database schema, as an ordered list of migrations.
+ * `PRAGMA user_version` records the last migration applied; each migration
+ * runs in its own transaction, so a crash mid-upgrade leaves the previous
+ * version intact. Never edit a released migration: append a new one.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const INITIAL_SCHEMA = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+-- Hash-chained, append-only log of every change an admin makes.
+CREATE TABLE audit (
+  seq        INTEGER PRIMARY KEY,
+  ts         TEXT NOT NULL,            -- ISO-8601 UTC with milliseconds
+  actor_user TEXT NOT NULL,
+  actor_kind TEXT NOT NULL CHECK (actor_kind IN ('app', 'cli')),
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  details    TEXT NOT NULL,            -- canonical JSON object
+  prev_hash  TEXT NOT NULL,
+  hash       TEXT NOT NULL
+);
+CREATE INDEX audit_action ON audit (action);
+CREATE INDEX audit_ts ON audit (ts);
+CREATE INDEX audit_target ON audit (target);
+CREATE INDEX audit_actor_user ON audit (actor_user);
+-- Stops accidental rewrites by our own code; a deliberate attacker can drop
+-- these, which is what the hash chain is for.
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+
+-- Each slot holds the workspace data-encryption key wrapped by one unlock method.
+CREATE TABLE vault_slots (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL CHECK (kind IN ('passphrase', 'keychain')),
+  label       TEXT NOT NULL,
+  kdf_params  TEXT,                    -- JSON, passphrase slots only
+  backend     TEXT,                    -- OS keychain backend, keychain slots only
+  wrapped_dek BLOB NOT NULL,
+  created_at  TEXT NOT NULL
+);
+
+CREATE TABLE deployments (
+  name        TEXT PRIMARY KEY,
+  source_file TEXT,
+  source_yaml TEXT NOT NULL,
+  imported_at TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+
+CREATE TABLE services (
+  deployment TEXT NOT NULL REFERENCES deployments (name) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  rtype      TEXT,
+  replicas   INTEGER,
+  labels     TEXT NOT NULL,            -- JSON object
+  PRIMARY KEY (deployment, name)
+);
+
+CREATE TABLE signing_keys (
+  id             TEXT PRIMARY KEY,
+  profile        TEXT NOT NULL CHECK (profile IN ('zlayer', 'ed25519', 'es256')),
+  alg            TEXT NOT NULL,
+  kid            TEXT,
+  state          TEXT NOT NULL CHECK (state IN ('active', 'verify-only', 'retired')),
+  public_jwk     TEXT,
+  sealed_private BLOB NOT NULL,
+  compromised    INTEGER NOT NULL DEFAULT 0,
+  created_at     TEXT NOT NULL,
+  rotated_at     TEXT,
+  retired_at     TEXT
+);
+CREATE UNIQUE INDEX signing_keys_one_active_per_profile ON signing_keys (profile) WHERE state = 'active';
+CREATE INDEX signing_keys_kid ON signing_keys (kid);
+
+-- Status is derived: revoked if revoked_at is set, expired if expires_at < now, else active.
+-- Every column a table view can filter or sort on has an index (the list runs to 1,000,000 rows).
+CREATE TABLE tokens (
+  id            INTEGER PRIMARY KEY,
+  jti           TEXT UNIQUE,           -- NULL for tokens minted without a record id
+  subject       TEXT NOT NULL,
+  deployment    TEXT NOT NULL,
+  service       TEXT NOT NULL,
+  container     TEXT NOT NULL,
+  profile       TEXT NOT NULL,
+  key_id        TEXT NOT NULL REFERENCES signing_keys (id),
+  kid           TEXT,
+  scopes        TEXT NOT NULL,
+  issued_at     INTEGER NOT NULL,      -- unix seconds
+  expires_at    INTEGER NOT NULL,      -- unix seconds
+  revoked_at    INTEGER,               -- unix seconds
+  revoke_reason TEXT,
+  replaced_by   TEXT,
+  token_sha256  TEXT NOT NULL UNIQUE,
+  forced_ttl    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tokens_deployment_service ON tokens (deployment, service, issued_at);
+CREATE INDEX tokens_service ON tokens (service);
+CREATE INDEX tokens_container ON tokens (container);
+CREATE INDEX tokens_subject ON tokens (subject);
+CREATE INDEX tokens_profile ON tokens (profile);
+CREATE INDEX tokens_key_id ON tokens (key_id);
+CREATE INDEX tokens_kid ON tokens (kid);
+CREATE INDEX tokens_scopes ON tokens (scopes);
+CREATE INDEX tokens_issued_at ON tokens (issued_at);
+CREATE INDEX tokens_expires_at ON tokens (expires_at);
+CREATE INDEX tokens_revoked_at ON tokens (revoked_at);
+CREATE INDEX tokens_revoke_reason ON tokens (revoke_reason);
+CREATE INDEX tokens_replaced_by ON tokens (replaced_by);
+CREATE INDEX tokens_forced_ttl ON tokens (forced_ttl);
+-- "active" = not revoked and not yet expired: a range scan on this partial index.
+CREATE INDEX tokens_unrevoked_expires_at ON tokens (expires_at) WHERE revoked_at IS NULL;
+
+-- The worker certificate authority: at most one.
+CREATE TABLE ca (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  cert_der   BLOB NOT NULL,
+  sealed_key BLOB NOT NULL,
+  imported   INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE certificates (
+  serial             TEXT PRIMARY KEY,  -- lowercase hex
+  node_id            TEXT NOT NULL,
+  subject            TEXT NOT NULL,
+  sans               TEXT NOT NULL,     -- JSON array
+  fingerprint_sha256 TEXT NOT NULL,
+  not_before         TEXT NOT NULL,
+  not_after          TEXT NOT NULL,
+  cert_der           BLOB NOT NULL,
+  issued_at          TEXT NOT NULL,
+  revoked_at         TEXT,
+  revocation_reason  TEXT
+);
+CREATE INDEX certificates_node_id ON certificates (node_id);
+CREATE INDEX certificates_not_after ON certificates (not_after);
+CREATE INDEX certificates_revoked_at ON certificates (revoked_at);
+CREATE INDEX certificates_issued_at ON certificates (issued_at);
+CREATE INDEX certificates_fingerprint ON certificates (fingerprint_sha256);
+`;
+
+export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+
+/** The newest schema this build can read and write. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** Every table migration 1 creates; tests and diagnostics check against it. */
+export const TABLES = [
+  'meta',
+  'audit',
+  'vault_slots',
+  'deployments',
+  'services',
+  'signing_keys',
+  'tokens',
+  'ca',
+  'certificates',
+] as const;

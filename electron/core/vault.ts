@@ -1,0 +1,536 @@
+/**
+ * The key vault. Every private key Castellan holds is sealed with AES-256-GCM
+ * under one random data-encryption key (DEK). The DEK itself is stored only
+ * wrapped, once per slot: by a scrypt-derived key for a passphrase slot, or by
+ * the OS keychain (Electron's safeStorage) for a keychain slot. Any one slot
+ * unlocks the vault; the DEK lives in memory only while unlocked.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import type { DatabaseSync } from 'node:sqlite';
+import { CastellanError } from '../../shared/errors.ts';
+import type { Audit } from './audit.ts';
+
+/** What the Electron shell provides from `safeStorage`; the CLI has none. */
+export interface KeychainBackend {
+  backend(): string;
+  isEncryptionAvailable(): boolean;
+  encryptString(s: string): Buffer;
+  decryptString(b: Buffer): string;
+}
+
+export interface ScryptCost {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export interface VaultOptions {
+  keychain?: KeychainBackend;
+  /** scrypt cost for new passphrase slots; defaults to DEFAULT_SCRYPT_COST. */
+  kdf?: ScryptCost;
+  /**
+   * Lets a test suite use scrypt costs below the floor so it stays fast.
+   * Honoured only under `node --test`; anywhere else weak costs are refused.
+   */
+  allowWeakKdfInTests?: boolean;
+}
+
+export type VaultSlotKind = 'passphrase' | 'keychain';
+
+export interface VaultSlotInfo {
+  id: number;
+  kind: VaultSlotKind;
+  label: string;
+  backend: string | null;
+  created_at: string;
+}
+
+export interface VaultStatus {
+  initialized: boolean;
+  unlocked: boolean;
+  slots: VaultSlotInfo[];
+}
+
+/** Strong enough for a key that signs every worker certificate (≈128 MiB, ~0.3 s). */
+export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
+export const SCRYPT_COST_FLOOR: ScryptCost = DEFAULT_SCRYPT_COST;
+export const MIN_PASSPHRASE_LENGTH = 8;
+const MAX_PASSPHRASE_LENGTH = 1024;
+const MAX_LABEL_LENGTH = 100;
+// Keeps a corrupt or hostile kdf_params row from asking scrypt for gigabytes.
+const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
+
+const DEK_BYTES = 32;
+const SEAL_VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const SALT_BYTES = 16;
+const DEK_CHECK_LABEL = 'castellan vault key check v1';
+const META_DEK_ID = 'vault_dek_id';
+const META_DEK_CHECK = 'vault_dek_check';
+const LOCKED_MESSAGE = 'the workspace vault is locked; unlock it with a passphrase or the OS keychain';
+
+interface KdfParams {
+  alg: 'scrypt';
+  N: number;
+  r: number;
+  p: number;
+  salt: string;
+  keylen: number;
+}
+
+interface SlotRow {
+  id: number;
+  kind: VaultSlotKind;
+  label: string;
+  kdf_params: string | null;
+  backend: string | null;
+  wrapped_dek: Uint8Array;
+  created_at: string;
+}
+
+interface VaultDeps {
+  db: DatabaseSync;
+  audit: Audit;
+  transaction: <T>(fn: () => T) => T;
+}
+
+export class Vault {
+  readonly #db: DatabaseSync;
+  readonly #audit: Audit;
+  readonly #transaction: <T>(fn: () => T) => T;
+  readonly #keychain: KeychainBackend | undefined;
+  readonly #kdf: ScryptCost;
+  readonly #allowWeakKdf: boolean;
+  #dek: Buffer | null = null;
+
+  constructor(deps: VaultDeps, options: VaultOptions = {}) {
+    this.#db = deps.db;
+    this.#audit = deps.audit;
+    this.#transaction = deps.transaction;
+    this.#keychain = options.keychain;
+    this.#allowWeakKdf = options.allowWeakKdfInTests === true && isUnderTestRunner();
+    this.#kdf = checkedScryptCost(options.kdf ?? DEFAULT_SCRYPT_COST, this.#allowWeakKdf);
+  }
+
+  status(): VaultStatus {
+    return {
+      initialized: this.#dekId() !== null,
+      unlocked: this.#dek !== null,
+      slots: this.#slots().map(slotInfo),
+    };
+  }
+
+  get unlocked(): boolean {
+    return this.#dek !== null;
+  }
+
+  /** Creates the DEK and its first (passphrase) slot; leaves the vault unlocked. */
+  initialize(passphrase: string, opts: { label?: string; kdf?: ScryptCost } = {}): VaultSlotInfo {
+    const normalized = newPassphrase(passphrase);
+    const label = slotLabel(opts.label, 'passphrase');
+    const cost = checkedScryptCost(opts.kdf ?? this.#kdf, this.#allowWeakKdf);
+    if (this.#dekId() !== null) {
+      throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
+    }
+    const dek = randomBytes(DEK_BYTES);
+    const dekId = randomUUID();
+    try {
+      // scrypt runs before the transaction so the write lock is held only briefly.
+      const wrapped = wrapWithPassphrase(dek, normalized, dekId, cost);
+      const info = this.#transaction(() => {
+        if (this.#dekId() !== null) {
+          throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
+        }
+        this.#setMeta(META_DEK_ID, dekId);
+        this.#setMeta(META_DEK_CHECK, dekCheck(dek));
+        const slot = this.#insertSlot('passphrase', label, wrapped.kdfParams, null, wrapped.blob);
+        this.#audit.append({
+          action: 'vault.initialize',
+          target: 'vault',
+          details: { slot: slot.id, kind: 'passphrase', label, kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p } },
+        });
+        return slot;
+      });
+      this.#setDek(dek);
+      return info;
+    } finally {
+      dek.fill(0);
+    }
+  }
+
+  unlockWithPassphrase(passphrase: string): void {
+    const dekId = this.#requireInitialized();
+    const slots = this.#slots().filter((s) => s.kind === 'passphrase');
+    if (typeof passphrase !== 'string' || passphrase === '' || slots.length === 0) {
+      throw new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    }
+    const normalized = passphrase.normalize('NFC');
+    for (const slot of slots) {
+      const dek = unwrapWithPassphrase(slot, normalized, dekId);
+      if (dek !== null) {
+        this.#adoptDek(dek, slot.id);
+        return;
+      }
+    }
+    throw new CastellanError('BAD_REQUEST', 'wrong passphrase');
+  }
+
+  unlockWithKeychain(): void {
+    this.#requireInitialized();
+    const slots = this.#slots().filter((s) => s.kind === 'keychain');
+    if (slots.length === 0) {
+      throw new CastellanError('NOT_FOUND', 'this workspace has no OS keychain slot; unlock with a passphrase');
+    }
+    const keychain = this.#usableKeychain();
+    const current = keychain.backend();
+    const slot = slots.find((s) => s.backend === current);
+    if (slot === undefined) {
+      const previous = slots[0]?.backend ?? 'unknown';
+      throw new CastellanError(
+        'CONFLICT',
+        `the OS keychain backend changed from ${previous} to ${current}; unlock with a passphrase`,
+      );
+    }
+    let encoded: string;
+    try {
+      encoded = keychain.decryptString(Buffer.from(slot.wrapped_dek));
+    } catch {
+      throw new CastellanError(
+        'BAD_REQUEST',
+        `the OS keychain could not decrypt vault slot ${slot.id} (its keychain entry may have been reset); unlock with a passphrase`,
+      );
+    }
+    const dek = Buffer.from(encoded, 'base64');
+    if (dek.length !== DEK_BYTES) {
+      dek.fill(0);
+      throw new CastellanError('INTEGRITY', `vault slot ${slot.id} does not hold a valid data key`);
+    }
+    this.#adoptDek(dek, slot.id);
+  }
+
+  /** Forgets the DEK: zeroes the only copy Castellan holds. */
+  lock(): void {
+    if (this.#dek !== null) {
+      this.#dek.fill(0);
+      this.#dek = null;
+    }
+  }
+
+  addPassphraseSlot(passphrase: string, label?: string): VaultSlotInfo {
+    const normalized = newPassphrase(passphrase);
+    const slotName = slotLabel(label, 'passphrase');
+    const dek = this.#requireDek();
+    const dekId = this.#requireInitialized();
+    const cost = this.#kdf;
+    const wrapped = wrapWithPassphrase(dek, normalized, dekId, cost);
+    return this.#transaction(() => {
+      const slot = this.#insertSlot('passphrase', slotName, wrapped.kdfParams, null, wrapped.blob);
+      this.#audit.append({
+        action: 'vault.slot.add',
+        target: `vault_slot:${slot.id}`,
+        details: { kind: 'passphrase', label: slotName, kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p } },
+      });
+      return slot;
+    });
+  }
+
+  addKeychainSlot(label?: string): VaultSlotInfo {
+    const dek = this.#requireDek();
+    const keychain = this.#usableKeychain();
+    const backend = keychain.backend();
+    const slotName = slotLabel(label, `OS keychain (${backend})`);
+    // safeStorage only takes strings; base64 is the narrowest faithful encoding.
+    const wrapped = keychain.encryptString(dek.toString('base64'));
+    return this.#transaction(() => {
+      const slot = this.#insertSlot('keychain', slotName, null, backend, wrapped);
+      this.#audit.append({
+        action: 'vault.slot.add',
+        target: `vault_slot:${slot.id}`,
+        details: { kind: 'keychain', label: slotName, backend },
+      });
+      return slot;
+    });
+  }
+
+  /** Removes one unlock method; needs the vault unlocked, and refuses the last slot. */
+  removeSlot(id: number): void {
+    if (!Number.isInteger(id) || id < 1) {
+      throw new CastellanError('INVALID_INPUT', 'a vault slot id is a positive whole number');
+    }
+    this.#requireDek();
+    this.#transaction(() => {
+      const slot = this.#slots().find((s) => s.id === id);
+      if (slot === undefined) {
+        throw new CastellanError('NOT_FOUND', `vault slot ${id} does not exist`);
+      }
+      const count = (this.#db.prepare('SELECT count(*) AS n FROM vault_slots').get() as { n: number }).n;
+      if (count <= 1) {
+        throw new CastellanError('CONFLICT', `vault slot ${id} is the last way to unlock this workspace; add another slot before removing it`);
+      }
+      this.#db.prepare('DELETE FROM vault_slots WHERE id = ?').run(id);
+      this.#audit.append({
+        action: 'vault.slot.remove',
+        target: `vault_slot:${id}`,
+        details: { kind: slot.kind, label: slot.label, backend: slot.backend },
+      });
+    });
+  }
+
+  requireUnlocked(): void {
+    this.#requireDek();
+  }
+
+  /**
+   * Encrypts `plaintext` under the DEK. `aad` names what the blob is
+   * (e.g. `signing_key:<id>`) so a blob copied to another row will not open.
+   * Layout: version byte ‖ 12-byte IV ‖ ciphertext ‖ 16-byte tag.
+   */
+  seal(plaintext: Uint8Array, aad: string): Uint8Array {
+    return aesGcmSeal(this.#requireDek(), plaintext, sealLabel(aad));
+  }
+
+  /** Decrypts a `seal` blob; INTEGRITY if it was altered or belongs to another `aad`. Zero the result after use. */
+  unseal(blob: Uint8Array, aad: string): Uint8Array {
+    const dek = this.#requireDek();
+    const label = sealLabel(aad);
+    const plaintext = aesGcmOpen(dek, blob, label);
+    if (plaintext === null) {
+      throw new CastellanError('INTEGRITY', `the sealed data for ${label} failed its integrity check (altered, or sealed for something else)`);
+    }
+    return plaintext;
+  }
+
+  #requireDek(): Buffer {
+    if (this.#dek === null) throw new CastellanError('LOCKED', LOCKED_MESSAGE);
+    return this.#dek;
+  }
+
+  #requireInitialized(): string {
+    const id = this.#dekId();
+    if (id === null) {
+      throw new CastellanError('NOT_FOUND', 'the workspace vault has not been initialized yet');
+    }
+    return id;
+  }
+
+  #adoptDek(dek: Buffer, slotId: number): void {
+    const expected = Buffer.from(this.#meta(META_DEK_CHECK) ?? '', 'hex');
+    const actual = Buffer.from(dekCheck(dek), 'hex');
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+      dek.fill(0);
+      throw new CastellanError('INTEGRITY', `vault slot ${slotId} holds a key that is not this workspace's data key`);
+    }
+    this.#setDek(dek);
+    dek.fill(0);
+  }
+
+  #setDek(dek: Buffer): void {
+    this.lock();
+    // A private copy, so callers zeroing their buffer cannot disturb the vault and lock() can zero ours.
+    this.#dek = Buffer.alloc(DEK_BYTES);
+    dek.copy(this.#dek);
+  }
+
+  #usableKeychain(): KeychainBackend {
+    const keychain = this.#keychain;
+    if (keychain === undefined) {
+      throw new CastellanError('UNSUPPORTED', 'the OS keychain is not available in this process; use a passphrase');
+    }
+    const backend = keychain.backend();
+    if (backend === 'basic_text') {
+      throw new CastellanError(
+        'UNSUPPORTED',
+        'the OS keychain backend is basic_text, which does not encrypt; Castellan will not use it. Use a passphrase',
+      );
+    }
+    if (!keychain.isEncryptionAvailable()) {
+      throw new CastellanError('UNSUPPORTED', `OS keychain encryption is not available (backend ${backend}); use a passphrase`);
+    }
+    return keychain;
+  }
+
+  #slots(): SlotRow[] {
+    return this.#db.prepare('SELECT * FROM vault_slots ORDER BY id').all() as unknown as SlotRow[];
+  }
+
+  #insertSlot(kind: VaultSlotKind, label: string, kdfParams: string | null, backend: string | null, wrapped: Uint8Array): VaultSlotInfo {
+    const createdAt = new Date().toISOString();
+    const result = this.#db
+      .prepare('INSERT INTO vault_slots (kind, label, kdf_params, backend, wrapped_dek, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(kind, label, kdfParams, backend, wrapped, createdAt);
+    return { id: Number(result.lastInsertRowid), kind, label, backend, created_at: createdAt };
+  }
+
+  #dekId(): string | null {
+    return this.#meta(META_DEK_ID);
+  }
+
+  #meta(key: string): string | null {
+    const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  #setMeta(key: string, value: string): void {
+    this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+}
+
+function slotInfo(row: SlotRow): VaultSlotInfo {
+  return { id: row.id, kind: row.kind, label: row.label, backend: row.backend, created_at: row.created_at };
+}
+
+/** True under `node --test`, whether it runs files in child processes or in-process. */
+function isUnderTestRunner(): boolean {
+  return process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test');
+}
+
+function checkedScryptCost(cost: ScryptCost, allowWeak: boolean): ScryptCost {
+  const { N, r, p } = cost;
+  const valid =
+    Number.isInteger(N) && N >= 2 && (N & (N - 1)) === 0 &&
+    Number.isInteger(r) && r >= 1 && r <= 32 &&
+    Number.isInteger(p) && p >= 1 && p <= 16 &&
+    scryptMemory(cost) <= MAX_SCRYPT_MEMORY;
+  if (!valid) {
+    throw new CastellanError('INVALID_INPUT', `scrypt cost N=${N}, r=${r}, p=${p} is not valid (N a power of two, r 1–32, p 1–16, at most 1 GiB)`);
+  }
+  const belowFloor = N < SCRYPT_COST_FLOOR.N || r < SCRYPT_COST_FLOOR.r || p < SCRYPT_COST_FLOOR.p;
+  if (belowFloor && !allowWeak) {
+    const f = SCRYPT_COST_FLOOR;
+    throw new CastellanError('INVALID_INPUT', `scrypt cost N=${N}, r=${r}, p=${p} is below the floor for a vault that guards CA keys (N=${f.N}, r=${f.r}, p=${f.p})`);
+  }
+  return { N, r, p };
+}
+
+function scryptMemory(cost: ScryptCost): number {
+  return 128 * cost.N * cost.r * cost.p;
+}
+
+function newPassphrase(passphrase: string): string {
+  if (typeof passphrase !== 'string' || passphrase === '') {
+    throw new CastellanError('INVALID_INPUT', 'a passphrase is required');
+  }
+  // NFC so the same passphrase typed on macOS (which may produce NFD) and elsewhere derives the same key.
+  const normalized = passphrase.normalize('NFC');
+  const length = [...normalized].length;
+  if (length < MIN_PASSPHRASE_LENGTH) {
+    throw new CastellanError('INVALID_INPUT', `the passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+  }
+  if (length > MAX_PASSPHRASE_LENGTH) {
+    throw new CastellanError('INVALID_INPUT', `the passphrase must be at most ${MAX_PASSPHRASE_LENGTH} characters`);
+  }
+  return normalized;
+}
+
+function slotLabel(label: string | undefined, fallback: string): string {
+  if (label === undefined) return fallback;
+  if (typeof label !== 'string' || label.trim() === '') {
+    throw new CastellanError('INVALID_INPUT', 'a vault slot label must not be empty');
+  }
+  const trimmed = label.trim();
+  if (trimmed.length > MAX_LABEL_LENGTH || /\p{Cc}/u.test(trimmed)) {
+    throw new CastellanError('INVALID_INPUT', `a vault slot label is at most ${MAX_LABEL_LENGTH} printable characters`);
+  }
+  return trimmed;
+}
+
+function sealLabel(aad: string): string {
+  if (typeof aad !== 'string' || aad === '') {
+    throw new CastellanError('INTERNAL', 'sealed data needs a non-empty label naming what it is');
+  }
+  return aad;
+}
+
+function dekCheck(dek: Buffer): string {
+  return createHmac('sha256', dek).update(DEK_CHECK_LABEL).digest('hex');
+}
+
+function slotAad(dekId: string): string {
+  return `vault_slot:${dekId}`;
+}
+
+function deriveKek(passphrase: string, salt: Buffer, cost: ScryptCost): Buffer {
+  return scryptSync(passphrase, salt, DEK_BYTES, {
+    N: cost.N,
+    r: cost.r,
+    p: cost.p,
+    // Node's default 32 MiB ceiling is below what N=2^17, r=8 needs.
+    maxmem: 2 * scryptMemory(cost) + 1024 * 1024,
+  });
+}
+
+function wrapWithPassphrase(dek: Buffer, passphrase: string, dekId: string, cost: ScryptCost): { blob: Uint8Array; kdfParams: string } {
+  const salt = randomBytes(SALT_BYTES);
+  const kek = deriveKek(passphrase, salt, cost);
+  try {
+    const params: KdfParams = { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: salt.toString('base64'), keylen: DEK_BYTES };
+    return { blob: aesGcmSeal(kek, dek, slotAad(dekId)), kdfParams: JSON.stringify(params) };
+  } finally {
+    kek.fill(0);
+  }
+}
+
+/** The DEK, or null if this passphrase does not open this slot. */
+function unwrapWithPassphrase(slot: SlotRow, passphrase: string, dekId: string): Buffer | null {
+  const params = storedKdfParams(slot);
+  const kek = deriveKek(passphrase, Buffer.from(params.salt, 'base64'), params);
+  try {
+    return aesGcmOpen(kek, slot.wrapped_dek, slotAad(dekId));
+  } finally {
+    kek.fill(0);
+  }
+}
+
+function storedKdfParams(slot: SlotRow): KdfParams {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(slot.kdf_params ?? '');
+  } catch {
+    parsed = null;
+  }
+  const p = parsed as Partial<KdfParams> | null;
+  const ok =
+    p !== null && typeof p === 'object' && p.alg === 'scrypt' && p.keylen === DEK_BYTES &&
+    typeof p.salt === 'string' && typeof p.N === 'number' && typeof p.r === 'number' && typeof p.p === 'number';
+  if (!ok) {
+    throw new CastellanError('INTEGRITY', `vault slot ${slot.id} has unreadable key-derivation parameters`);
+  }
+  try {
+    // Stored costs were checked against the floor when the slot was made; here only sanity matters.
+    checkedScryptCost({ N: p.N!, r: p.r!, p: p.p! }, true);
+  } catch {
+    throw new CastellanError('INTEGRITY', `vault slot ${slot.id} has out-of-range key-derivation parameters`);
+  }
+  return p as KdfParams;
+}
+
+function aesGcmSeal(key: Buffer, plaintext: Uint8Array, aad: string): Uint8Array {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.of(SEAL_VERSION), iv, body, cipher.getAuthTag()]);
+}
+
+/** The plaintext, or null if the blob is malformed, altered, or not sealed for `aad` under `key`. */
+function aesGcmOpen(key: Buffer, blob: Uint8Array, aad: string): Buffer | null {
+  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  if (bytes.length < 1 + IV_BYTES + TAG_BYTES || bytes[0] !== SEAL_VERSION) return null;
+  const iv = bytes.subarray(1, 1 + IV_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  const body = bytes.subarray(1 + IV_BYTES, bytes.length - TAG_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(tag);
+    const plaintext = decipher.update(body);
+    try {
+      return Buffer.concat([plaintext, decipher.final()]);
+    } finally {
+      plaintext.fill(0);
+    }
+  } catch {
+    return null;
+  }
+}

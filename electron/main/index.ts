@@ -1,0 +1,104 @@
+/**
+ * The Electron shell: window, menu, IPC registration. Thin on purpose — every decision
+ * about keys, tokens and certificates lives in electron/core and runs in plain Node too.
+ */
+import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHANNELS } from '../../shared/ipc/channels.ts';
+import { createAppRouter } from '../core/app-router.ts';
+import { originOf, type SenderFrame } from '../core/ipc-router.ts';
+import { installMenu } from './menu.ts';
+import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol.ts';
+import { hardenApp, hardenSession } from './security.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const devServerUrl = process.env.ELECTRON_RENDERER_URL;
+const isDev = !app.isPackaged && Boolean(devServerUrl);
+const appOrigin = devServerUrl ? (originOf(devServerUrl) ?? APP_ORIGIN) : APP_ORIGIN;
+
+function senderOf(event: IpcMainInvokeEvent): SenderFrame | null {
+  const frame = event.senderFrame;
+  if (!frame) return null;
+  return { url: frame.url, isMainFrame: frame.parent === null && frame === event.sender.mainFrame };
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  registerAppScheme();
+  hardenApp((url) => originOf(url) === appOrigin);
+
+  let mainWindow: BrowserWindow | null = null;
+
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+
+  void app.whenReady().then(() => {
+    hardenSession();
+    serveRenderer(path.join(here, '../renderer'));
+    installMenu(isDev);
+
+    const workspacePath = path.join(app.getPath('userData'), 'workspace');
+    const router = createAppRouter({
+      allowedOrigins: [appOrigin],
+      services: {
+        info: () => ({
+          appName: app.getName(),
+          appVersion: app.getVersion(),
+          workspacePath,
+          platform: process.platform,
+          versions: {
+            node: process.versions.node,
+            electron: process.versions.electron ?? 'unknown',
+            chrome: process.versions.chrome ?? 'unknown',
+          },
+        }),
+      },
+    });
+
+    for (const channel of CHANNELS) {
+      ipcMain.handle(channel, (event, input: unknown) =>
+        router.dispatch(channel, senderOf(event), input, (name, payload) => {
+          if (!event.sender.isDestroyed()) event.sender.send(`event:${name}`, payload);
+        }),
+      );
+    }
+
+    mainWindow = new BrowserWindow({
+      width: 1360,
+      height: 880,
+      minWidth: 960,
+      minHeight: 600,
+      title: 'Castellan',
+      show: false,
+      webPreferences: {
+        preload: path.join(here, '../preload/index.cjs'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        nodeIntegrationInSubFrames: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        experimentalFeatures: false,
+        webviewTag: false,
+        devTools: isDev,
+        spellcheck: false,
+      },
+    });
+    mainWindow.once('ready-to-show', () => mainWindow?.show());
+    mainWindow.on('closed', () => {
+      mainWindow = null;
+    });
+    void mainWindow.loadURL(devServerUrl ?? `${APP_ORIGIN}/index.html`);
+  });
+
+  app.on('window-all-closed', () => {
+    app.quit();
+  });
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import type { Channel, EventName } from './channels.ts';
+import type { ChannelDef } from './define.ts';
+import { appContract } from './contract/app.ts';
+
+/** Every IPC method of Castellan, one domain file each, merged here. */
+export const contract = {
+  ...appContract,
+} as const satisfies Record<Channel, ChannelDef>;
+
+export type Contract = typeof contract;
+export type ChannelInput<C extends Channel> = z.input<Contract[C]['input']>;
+export type ChannelOutput<C extends Channel> = z.output<Contract[C]['output']>;
+
+export const eventSchemas = {
+  progress: z.strictObject({
+    task: z.string(),
+    label: z.string(),
+    done: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+  }),
+} as const satisfies Record<EventName, z.ZodType>;
+
+export type EventPayload<E extends EventName> = z.output<(typeof eventSchemas)[E]>;
