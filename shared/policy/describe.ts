@@ -37,9 +37,7 @@ const VERBS: Record<Exclude<PermissionLevel, 'none'>, string> = {
 /** "may write any container", "may read deployment storefront", "no access to any secret". */
 export function describeScope(scope: TokenScope): string {
   const target =
-    scope.resource_id === null
-      ? `any ${scope.resource_kind}`
-      : `${scope.resource_kind} ${scope.resource_id}`;
+    scope.resource_id === null ? `any ${scope.resource_kind}` : `${scope.resource_kind} ${scope.resource_id}`;
   return scope.level === 'none' ? `no access to ${target}` : `${VERBS[scope.level]} ${target}`;
 }
 

@@ -51,8 +51,8 @@ export function findingsFor(deployment: string, service: string, access: Contain
     if (usesDefaults) {
       const why =
         access.scopes_source === 'default-fallback'
-          ? 'the api-scopes label had no valid entry, so the daemon fell back to ZLayer\'s default policy'
-          : 'no api-scopes label is set, so this is ZLayer\'s default policy, which lets the per-container Docker socket build, run and push';
+          ? "the api-scopes label had no valid entry, so the daemon fell back to ZLayer's default policy"
+          : "no api-scopes label is set, so this is ZLayer's default policy, which lets the per-container Docker socket build, run and push";
       add(
         'wildcard-write',
         access.scopes_source === 'default-fallback' ? 'medium' : 'low',
@@ -75,9 +75,7 @@ export function findingsFor(deployment: string, service: string, access: Contain
     add(
       'write-beyond-deployment',
       'high',
-      scope.resource_id === null
-        ? 'Write on every deployment'
-        : `Write on another deployment (${scope.resource_id})`,
+      scope.resource_id === null ? 'Write on every deployment' : `Write on another deployment (${scope.resource_id})`,
       `${formatScope(scope)} reaches beyond the container's own deployment '${deployment}': it can redeploy or reconfigure ${scope.resource_id === null ? 'every deployment' : `'${scope.resource_id}'`}.`,
     );
   }
@@ -105,7 +103,7 @@ export function findingsFor(deployment: string, service: string, access: Contain
       'short-ttl',
       'low',
       `Token lives only ${formatTtl(access.ttl_secs)}`,
-      `The token expires ${formatTtl(access.ttl_secs)} after the container starts and is not renewed; API calls made later will be refused.`,
+      `The token expires ${formatTtl(access.ttl_secs)} after the daemon mints it, which it does once, when it creates the container; API calls the workload makes later are refused.`,
     );
   }
 
@@ -117,11 +115,9 @@ export function findingsFor(deployment: string, service: string, access: Contain
       'docker-socket',
       canDrive ? 'medium' : 'low',
       'Docker API socket enabled',
-      `zlayer.io/docker-socket mounts a Docker Engine API socket authenticated as the container's token${canDrive ? ', whose container/image write scopes let the workload create containers and build or push images' : '; it can do only what the token\'s scopes allow'}.`,
+      `zlayer.io/docker-socket mounts a Docker Engine API socket authenticated as the container's token${canDrive ? ', whose container/image write scopes let the workload create containers and build or push images' : "; it can do only what the token's scopes allow"}.`,
     );
   }
 
-  return findings.sort(
-    (a, b) => FINDING_SEVERITIES.indexOf(a.severity) - FINDING_SEVERITIES.indexOf(b.severity),
-  );
+  return findings.sort((a, b) => FINDING_SEVERITIES.indexOf(a.severity) - FINDING_SEVERITIES.indexOf(b.severity));
 }

@@ -51,9 +51,8 @@ export type ContainerAccess = {
 // Unicode White_Space, which is what Rust's `char::is_whitespace` (and so
 // `str::trim`) tests. JavaScript's `trim` also strips U+FEFF and keeps U+0085.
 const RUST_WHITE_SPACE = new Set([
-  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
-  0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f,
-  0x3000,
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
+  0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
 ]);
 
 /** Rust's `str::trim`. Every White_Space code point is in the BMP, so code units suffice. */
@@ -72,9 +71,7 @@ export function asciiLowercase(s: string): string {
 
 export const U64_MAX = 18_446_744_073_709_551_615n;
 
-export type U64Parse =
-  | { ok: true; value: bigint }
-  | { ok: false; error: 'empty' | 'invalid-digit' | 'overflow' };
+export type U64Parse = { ok: true; value: bigint } | { ok: false; error: 'empty' | 'invalid-digit' | 'overflow' };
 
 /**
  * Rust's `u64::from_str`: an optional leading `+`, then one or more ASCII digits.
@@ -99,8 +96,9 @@ const INVISIBLE = /\p{Cf}/u;
 
 /** Quotes a value for a message, spelling out characters a reader could not see. */
 function shown(value: string): string {
-  const visible = value.replace(/(?! )[\p{Cf}\p{Cc}\p{Z}]/gu, (ch) =>
-    `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}}`,
+  const visible = value.replace(
+    /(?! )[\p{Cf}\p{Cc}\p{Z}]/gu,
+    (ch) => `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}}`,
   );
   return `'${visible}'`;
 }
@@ -109,9 +107,7 @@ function labelValue(labels: Record<string, string>, name: string): string | unde
   return Object.hasOwn(labels, name) ? labels[name] : undefined;
 }
 
-export type ScopeEntryParse =
-  | { ok: true; scope: TokenScope }
-  | { ok: false; code: string; message: string };
+export type ScopeEntryParse = { ok: true; scope: TokenScope } | { ok: false; code: string; message: string };
 
 /**
  * The daemon's `parse_scope`, applied to one already-trimmed entry, with the
@@ -189,9 +185,21 @@ function acceptedEntryNotes(scope: TokenScope, entry: string, index: number, ear
     );
   }
   if (kind === '*') {
-    note('warning', 'scope-wildcard-kind', `kind '*' is not a wildcard: the daemon compares kinds literally, so this matches nothing`);
-  } else if (kind === rustTrim(kind) && !INVISIBLE.test(kind) && !(KNOWN_RESOURCE_KINDS as readonly string[]).includes(kind)) {
-    note('info', 'scope-unknown-kind', `kind ${shown(kind)} is not one Castellan knows; the daemon accepts any kind, so check the spelling`);
+    note(
+      'warning',
+      'scope-wildcard-kind',
+      `kind '*' is not a wildcard: the daemon compares kinds literally, so this matches nothing`,
+    );
+  } else if (
+    kind === rustTrim(kind) &&
+    !INVISIBLE.test(kind) &&
+    !(KNOWN_RESOURCE_KINDS as readonly string[]).includes(kind)
+  ) {
+    note(
+      'info',
+      'scope-unknown-kind',
+      `kind ${shown(kind)} is not one Castellan knows; the daemon accepts any kind, so check the spelling`,
+    );
   }
   if (scope.level === 'none') {
     note(
@@ -227,7 +235,8 @@ function resolveScopes(
           label: LABEL_API_SCOPES,
           severity: 'warning',
           code: 'scopes-blank',
-          message: 'the label is blank, so the daemon ignores it and applies the defaults (which include container:*:write and image:*:write); it does not mean "no scopes"',
+          message:
+            'the label is blank, so the daemon ignores it and applies the defaults (which include container:*:write and image:*:write); it does not mean "no scopes"',
         },
       ],
     };
@@ -286,7 +295,10 @@ function resolveTtl(raw: string | undefined): { ttl_secs: number; diagnostics: D
       return fallback('ttl-overflow', `${shown(value)} is larger than the maximum ${U64_MAX} seconds`);
     }
     if (/^-[0-9]+$/.test(value)) {
-      return fallback('ttl-negative', `${shown(value)} is negative; the daemon reads an unsigned integer and rejects any '-', even -0`);
+      return fallback(
+        'ttl-negative',
+        `${shown(value)} is negative; the daemon reads an unsigned integer and rejects any '-', even -0`,
+      );
     }
     return fallback(
       'ttl-not-a-number',
@@ -360,10 +372,7 @@ function misspeltLabelKeys(labels: Record<string, string>): Diagnostic[] {
  * The access a container of `deployment` gets from its service's labels.
  * `scopes`, `ttl_secs` (below 2^53) and `mount_socket` equal what the daemon computes.
  */
-export function resolveContainerAccess(
-  deployment: string,
-  labels: Record<string, string>,
-): ContainerAccess {
+export function resolveContainerAccess(deployment: string, labels: Record<string, string>): ContainerAccess {
   const scopes = resolveScopes(deployment, labelValue(labels, LABEL_API_SCOPES));
   const ttl = resolveTtl(labelValue(labels, LABEL_API_TOKEN_TTL));
   const daemonSocket = resolveSwitch(
@@ -378,7 +387,7 @@ export function resolveContainerAccess(
   const dockerSocket = resolveSwitch(
     LABEL_DOCKER_SOCKET,
     labelValue(labels, LABEL_DOCKER_SOCKET),
-    'Castellan reads this as off (the reference does not define this label\'s grammar)',
+    "Castellan reads this as off (the reference does not define this label's grammar)",
   );
   return {
     scopes: scopes.scopes,

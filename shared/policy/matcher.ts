@@ -5,12 +5,7 @@
  */
 import { levelAtLeast, levelRank, type PermissionLevel, type TokenScope } from './scopes.ts';
 
-function scopeGrants(
-  scope: TokenScope,
-  kind: string,
-  id: string | null,
-  required: PermissionLevel,
-): boolean {
+function scopeGrants(scope: TokenScope, kind: string, id: string | null, required: PermissionLevel): boolean {
   return (
     scope.resource_kind === kind &&
     (scope.resource_id === null || scope.resource_id === id) &&
@@ -70,11 +65,7 @@ function higher(a: PermissionLevel, b: PermissionLevel): PermissionLevel {
  * scope of `kind` grants on some id. With an id: the highest level granted on that
  * id. With null: what a kind-wide request gets, which only wildcards reach.
  */
-export function highestLevel(
-  scopes: readonly TokenScope[],
-  kind: string,
-  id?: string | null,
-): KindAccess {
+export function highestLevel(scopes: readonly TokenScope[], kind: string, id?: string | null): KindAccess {
   let level: PermissionLevel = 'none';
   let wildcardLevel: PermissionLevel = 'none';
   for (const scope of scopes) {

@@ -39,11 +39,7 @@ export const TokenScopeSchema = z.strictObject({
 }) satisfies z.ZodType<TokenScope>;
 
 /** Builds a scope with its keys in token order, whatever order the caller thinks in. */
-export function tokenScope(
-  resource_kind: string,
-  resource_id: string | null,
-  level: PermissionLevel,
-): TokenScope {
+export function tokenScope(resource_kind: string, resource_id: string | null, level: PermissionLevel): TokenScope {
   return { resource_kind, resource_id, level };
 }
 
@@ -57,12 +53,7 @@ export const LABEL_API_TOKEN_TTL = 'zlayer.io/api-token-ttl';
 export const LABEL_DAEMON_SOCKET = 'zlayer.io/daemon-socket';
 export const LABEL_DOCKER_SOCKET = 'zlayer.io/docker-socket';
 
-export const POLICY_LABELS = [
-  LABEL_API_SCOPES,
-  LABEL_API_TOKEN_TTL,
-  LABEL_DAEMON_SOCKET,
-  LABEL_DOCKER_SOCKET,
-] as const;
+export const POLICY_LABELS = [LABEL_API_SCOPES, LABEL_API_TOKEN_TTL, LABEL_DAEMON_SOCKET, LABEL_DOCKER_SOCKET] as const;
 
 /** 24 h, the daemon's `DEFAULT_CONTAINER_TOKEN_TTL_SECS`. */
 export const DEFAULT_CONTAINER_TOKEN_TTL_SECS = 86_400;

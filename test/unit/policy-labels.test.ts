@@ -38,20 +38,12 @@ describe('reference tests (auth.rs mod tests)', () => {
   test('default_access_includes_docker_scopes', () => {
     const access = resolveContainerAccess('myapp', {});
     assert.ok(
-      access.scopes.some(
-        (s) => s.resource_kind === 'deployment' && s.resource_id === 'myapp' && s.level === 'read',
-      ),
+      access.scopes.some((s) => s.resource_kind === 'deployment' && s.resource_id === 'myapp' && s.level === 'read'),
     );
     assert.ok(
-      access.scopes.some(
-        (s) => s.resource_kind === 'container' && s.resource_id === null && s.level === 'write',
-      ),
+      access.scopes.some((s) => s.resource_kind === 'container' && s.resource_id === null && s.level === 'write'),
     );
-    assert.ok(
-      access.scopes.some(
-        (s) => s.resource_kind === 'image' && s.resource_id === null && s.level === 'write',
-      ),
-    );
+    assert.ok(access.scopes.some((s) => s.resource_kind === 'image' && s.resource_id === null && s.level === 'write'));
     assert.equal(access.ttl_secs, DEFAULT_CONTAINER_TOKEN_TTL_SECS);
     assert.equal(access.mount_socket, false);
   });
@@ -100,17 +92,16 @@ describe('scope shape', () => {
 
   test('parsed scopes serialise in token key order too', () => {
     const access = resolveContainerAccess('x', { [LABEL_API_SCOPES]: 'job:build:EXECUTE' });
-    assert.equal(
-      JSON.stringify(access.scopes),
-      '[{"resource_kind":"job","resource_id":"build","level":"execute"}]',
-    );
+    assert.equal(JSON.stringify(access.scopes), '[{"resource_kind":"job","resource_id":"build","level":"execute"}]');
   });
 
   test('zod schemas accept the token shape and refuse anything else', () => {
     const scope = tokenScope('image', null, 'write');
     assert.deepEqual(TokenScopeSchema.parse(scope), scope);
-    assert.equal(JSON.stringify(TokenScopeSchema.parse({ level: 'read', resource_id: 'a', resource_kind: 'k' })),
-      '{"resource_kind":"k","resource_id":"a","level":"read"}');
+    assert.equal(
+      JSON.stringify(TokenScopeSchema.parse({ level: 'read', resource_id: 'a', resource_kind: 'k' })),
+      '{"resource_kind":"k","resource_id":"a","level":"read"}',
+    );
     assert.equal(TokenScopeSchema.safeParse({ ...scope, extra: 1 }).success, false);
     assert.equal(TokenScopeSchema.safeParse({ ...scope, level: 'admin' }).success, false);
     assert.equal(TokenScopeSchema.safeParse({ ...scope, resource_kind: '' }).success, false);
@@ -215,63 +206,266 @@ describe('resolution edge cases', () => {
     { name: "TTL ' 3600 '", labels: { [LABEL_API_TOKEN_TTL]: ' 3600 ' }, ttl: 3600, diagnostics: [] },
     { name: 'TTL NBSP-padded', labels: { [LABEL_API_TOKEN_TTL]: '\u00A060\u00A0' }, ttl: 60 },
     { name: 'TTL NEL-padded', labels: { [LABEL_API_TOKEN_TTL]: '\u008560\u0085' }, ttl: 60 },
-    { name: 'TTL BOM-prefixed', labels: { [LABEL_API_TOKEN_TTL]: '\uFEFF60' }, ttl: DAY, diagnostics: ['ttl-not-a-number'] },
+    {
+      name: 'TTL BOM-prefixed',
+      labels: { [LABEL_API_TOKEN_TTL]: '\uFEFF60' },
+      ttl: DAY,
+      diagnostics: ['ttl-not-a-number'],
+    },
     { name: "TTL '0'", labels: { [LABEL_API_TOKEN_TTL]: '0' }, ttl: DAY, diagnostics: ['ttl-zero'] },
     { name: "TTL '+0'", labels: { [LABEL_API_TOKEN_TTL]: '+0' }, ttl: DAY, diagnostics: ['ttl-zero'] },
     { name: "TTL '-1'", labels: { [LABEL_API_TOKEN_TTL]: '-1' }, ttl: DAY, diagnostics: ['ttl-negative'] },
     { name: "TTL '-0'", labels: { [LABEL_API_TOKEN_TTL]: '-0' }, ttl: DAY, diagnostics: ['ttl-negative'] },
-    { name: 'TTL u64::MAX', labels: { [LABEL_API_TOKEN_TTL]: '18446744073709551615' }, ttl: Number.MAX_SAFE_INTEGER, diagnostics: ['ttl-too-large'] },
-    { name: 'TTL 2^53 + 1', labels: { [LABEL_API_TOKEN_TTL]: '9007199254740993' }, ttl: Number.MAX_SAFE_INTEGER, diagnostics: ['ttl-too-large'] },
-    { name: 'TTL 2^53 - 1', labels: { [LABEL_API_TOKEN_TTL]: '9007199254740991' }, ttl: Number.MAX_SAFE_INTEGER, diagnostics: [] },
-    { name: 'TTL u64::MAX + 1', labels: { [LABEL_API_TOKEN_TTL]: '18446744073709551616' }, ttl: DAY, diagnostics: ['ttl-overflow'] },
+    {
+      name: 'TTL u64::MAX',
+      labels: { [LABEL_API_TOKEN_TTL]: '18446744073709551615' },
+      ttl: Number.MAX_SAFE_INTEGER,
+      diagnostics: ['ttl-too-large'],
+    },
+    {
+      name: 'TTL 2^53 + 1',
+      labels: { [LABEL_API_TOKEN_TTL]: '9007199254740993' },
+      ttl: Number.MAX_SAFE_INTEGER,
+      diagnostics: ['ttl-too-large'],
+    },
+    {
+      name: 'TTL 2^53 - 1',
+      labels: { [LABEL_API_TOKEN_TTL]: '9007199254740991' },
+      ttl: Number.MAX_SAFE_INTEGER,
+      diagnostics: [],
+    },
+    {
+      name: 'TTL u64::MAX + 1',
+      labels: { [LABEL_API_TOKEN_TTL]: '18446744073709551616' },
+      ttl: DAY,
+      diagnostics: ['ttl-overflow'],
+    },
     { name: "TTL '1_000'", labels: { [LABEL_API_TOKEN_TTL]: '1_000' }, ttl: DAY, diagnostics: ['ttl-not-a-number'] },
-    { name: "TTL '٣' (Arabic-Indic three)", labels: { [LABEL_API_TOKEN_TTL]: '\u0663' }, ttl: DAY, diagnostics: ['ttl-not-a-number'] },
+    {
+      name: "TTL '٣' (Arabic-Indic three)",
+      labels: { [LABEL_API_TOKEN_TTL]: '\u0663' },
+      ttl: DAY,
+      diagnostics: ['ttl-not-a-number'],
+    },
     { name: "TTL '1h'", labels: { [LABEL_API_TOKEN_TTL]: '1h' }, ttl: DAY, diagnostics: ['ttl-not-a-number'] },
     { name: 'TTL empty', labels: { [LABEL_API_TOKEN_TTL]: '' }, ttl: DAY, diagnostics: ['ttl-empty'] },
     { name: 'TTL spaces only', labels: { [LABEL_API_TOKEN_TTL]: ' \u3000 ' }, ttl: DAY, diagnostics: ['ttl-empty'] },
     // Scopes
-    { name: "'container::write' is a wildcard", labels: { [LABEL_API_SCOPES]: 'container::write' }, scopes: ['container:*:write'], source: 'label', diagnostics: [] },
-    { name: "'image:*:READ'", labels: { [LABEL_API_SCOPES]: 'image:*:READ' }, scopes: ['image:*:read'], diagnostics: [] },
-    { name: 'mixed-case levels', labels: { [LABEL_API_SCOPES]: 'job:a:eXeCuTe,job:b:None' }, scopes: ['job:a:execute', 'job:b:none'], diagnostics: ['scope-none-level'] },
-    { name: "'a:b:c:d' malformed", labels: { [LABEL_API_SCOPES]: 'a:b:c:d' }, scopes: DEFAULTS, source: 'default-fallback', diagnostics: ['scope-too-many-segments', 'scopes-no-valid-entry'] },
-    { name: "':read' malformed", labels: { [LABEL_API_SCOPES]: ':read' }, scopes: DEFAULTS, source: 'default-fallback', diagnostics: ['scope-empty-kind', 'scopes-no-valid-entry'] },
-    { name: "'::read' malformed", labels: { [LABEL_API_SCOPES]: '::read' }, scopes: DEFAULTS, diagnostics: ['scope-empty-kind', 'scopes-no-valid-entry'] },
-    { name: "'image' alone malformed", labels: { [LABEL_API_SCOPES]: 'image' }, scopes: DEFAULTS, diagnostics: ['scope-too-few-segments', 'scopes-no-valid-entry'] },
-    { name: 'unknown level', labels: { [LABEL_API_SCOPES]: 'image:*:admin' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: 'trailing comma', labels: { [LABEL_API_SCOPES]: 'image:read,' }, scopes: ['image:*:read'], source: 'label', diagnostics: ['scope-empty-entry'] },
-    { name: 'whitespace-only label', labels: { [LABEL_API_SCOPES]: ' \t\u00A0\u0085 ' }, scopes: DEFAULTS, source: 'default', diagnostics: ['scopes-blank'] },
-    { name: 'empty label', labels: { [LABEL_API_SCOPES]: '' }, scopes: DEFAULTS, source: 'default', diagnostics: ['scopes-blank'] },
-    { name: 'BOM-only label is not blank to Rust', labels: { [LABEL_API_SCOPES]: '\uFEFF' }, scopes: DEFAULTS, source: 'default-fallback', diagnostics: ['scope-too-few-segments', 'scopes-no-valid-entry'] },
-    { name: 'BOM before an entry sticks to the kind', labels: { [LABEL_API_SCOPES]: '\uFEFFimage:read' }, scopes: ['\uFEFFimage:*:read'], diagnostics: ['scope-invisible-character'] },
-    { name: 'BOM after an entry spoils the level', labels: { [LABEL_API_SCOPES]: 'image:read\uFEFF' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: 'NEL and NBSP around entries are trimmed', labels: { [LABEL_API_SCOPES]: '\u0085image:read\u00A0,\u00A0job:x:write\u0085' }, scopes: ['image:*:read', 'job:x:write'], diagnostics: [] },
-    { name: 'U+180E around an entry is kept', labels: { [LABEL_API_SCOPES]: '\u180Eimage:read' }, scopes: ['\u180Eimage:*:read'], diagnostics: ['scope-invisible-character'] },
-    { name: 'U+200B after an entry spoils the level', labels: { [LABEL_API_SCOPES]: 'image:read\u200B' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: 'space before the level is not trimmed', labels: { [LABEL_API_SCOPES]: 'image: read' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: 'space inside the kind is kept', labels: { [LABEL_API_SCOPES]: 'image :read' }, scopes: ['image :*:read'], diagnostics: ['scope-whitespace'] },
-    { name: 'the id is not trimmed', labels: { [LABEL_API_SCOPES]: 'deployment: foo :read' }, scopes: ['deployment: foo :read'], diagnostics: ['scope-whitespace'] },
-    { name: "id ' ' is not a wildcard", labels: { [LABEL_API_SCOPES]: 'container: :write' }, scopes: ['container: :write'], diagnostics: ['scope-whitespace'] },
-    { name: "'KÉLVIN'-style level: KELVIN SIGN is not K", labels: { [LABEL_API_SCOPES]: 'a:\u212Aread' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: "dotted capital I is not I: 'WR\u0130TE'", labels: { [LABEL_API_SCOPES]: 'a:WR\u0130TE' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: "dotless i is not i: 'wr\u0131te'", labels: { [LABEL_API_SCOPES]: 'a:wr\u0131te' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: 'fullwidth level', labels: { [LABEL_API_SCOPES]: 'a:\uFF32\uFF25\uFF21\uFF24' }, scopes: DEFAULTS, diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'] },
-    { name: "kind '*' is literal", labels: { [LABEL_API_SCOPES]: '*:read' }, scopes: ['*:*:read'], diagnostics: ['scope-wildcard-kind'] },
-    { name: 'good entries survive bad ones', labels: { [LABEL_API_SCOPES]: 'x, job:build:execute,,image:*:bogus' }, scopes: ['job:build:execute'], source: 'label', diagnostics: ['scope-too-few-segments', 'scope-empty-entry', 'scope-unknown-level'] },
-    { name: 'repeats are kept, and noted', labels: { [LABEL_API_SCOPES]: 'image:read,image:*:read,image::WRITE' }, scopes: ['image:*:read', 'image:*:read', 'image:*:write'], diagnostics: ['scope-repeated', 'scope-repeated'] },
+    {
+      name: "'container::write' is a wildcard",
+      labels: { [LABEL_API_SCOPES]: 'container::write' },
+      scopes: ['container:*:write'],
+      source: 'label',
+      diagnostics: [],
+    },
+    {
+      name: "'image:*:READ'",
+      labels: { [LABEL_API_SCOPES]: 'image:*:READ' },
+      scopes: ['image:*:read'],
+      diagnostics: [],
+    },
+    {
+      name: 'mixed-case levels',
+      labels: { [LABEL_API_SCOPES]: 'job:a:eXeCuTe,job:b:None' },
+      scopes: ['job:a:execute', 'job:b:none'],
+      diagnostics: ['scope-none-level'],
+    },
+    {
+      name: "'a:b:c:d' malformed",
+      labels: { [LABEL_API_SCOPES]: 'a:b:c:d' },
+      scopes: DEFAULTS,
+      source: 'default-fallback',
+      diagnostics: ['scope-too-many-segments', 'scopes-no-valid-entry'],
+    },
+    {
+      name: "':read' malformed",
+      labels: { [LABEL_API_SCOPES]: ':read' },
+      scopes: DEFAULTS,
+      source: 'default-fallback',
+      diagnostics: ['scope-empty-kind', 'scopes-no-valid-entry'],
+    },
+    {
+      name: "'::read' malformed",
+      labels: { [LABEL_API_SCOPES]: '::read' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-empty-kind', 'scopes-no-valid-entry'],
+    },
+    {
+      name: "'image' alone malformed",
+      labels: { [LABEL_API_SCOPES]: 'image' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-too-few-segments', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'unknown level',
+      labels: { [LABEL_API_SCOPES]: 'image:*:admin' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'trailing comma',
+      labels: { [LABEL_API_SCOPES]: 'image:read,' },
+      scopes: ['image:*:read'],
+      source: 'label',
+      diagnostics: ['scope-empty-entry'],
+    },
+    {
+      name: 'whitespace-only label',
+      labels: { [LABEL_API_SCOPES]: ' \t\u00A0\u0085 ' },
+      scopes: DEFAULTS,
+      source: 'default',
+      diagnostics: ['scopes-blank'],
+    },
+    {
+      name: 'empty label',
+      labels: { [LABEL_API_SCOPES]: '' },
+      scopes: DEFAULTS,
+      source: 'default',
+      diagnostics: ['scopes-blank'],
+    },
+    {
+      name: 'BOM-only label is not blank to Rust',
+      labels: { [LABEL_API_SCOPES]: '\uFEFF' },
+      scopes: DEFAULTS,
+      source: 'default-fallback',
+      diagnostics: ['scope-too-few-segments', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'BOM before an entry sticks to the kind',
+      labels: { [LABEL_API_SCOPES]: '\uFEFFimage:read' },
+      scopes: ['\uFEFFimage:*:read'],
+      diagnostics: ['scope-invisible-character'],
+    },
+    {
+      name: 'BOM after an entry spoils the level',
+      labels: { [LABEL_API_SCOPES]: 'image:read\uFEFF' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'NEL and NBSP around entries are trimmed',
+      labels: { [LABEL_API_SCOPES]: '\u0085image:read\u00A0,\u00A0job:x:write\u0085' },
+      scopes: ['image:*:read', 'job:x:write'],
+      diagnostics: [],
+    },
+    {
+      name: 'U+180E around an entry is kept',
+      labels: { [LABEL_API_SCOPES]: '\u180Eimage:read' },
+      scopes: ['\u180Eimage:*:read'],
+      diagnostics: ['scope-invisible-character'],
+    },
+    {
+      name: 'U+200B after an entry spoils the level',
+      labels: { [LABEL_API_SCOPES]: 'image:read\u200B' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'space before the level is not trimmed',
+      labels: { [LABEL_API_SCOPES]: 'image: read' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'space inside the kind is kept',
+      labels: { [LABEL_API_SCOPES]: 'image :read' },
+      scopes: ['image :*:read'],
+      diagnostics: ['scope-whitespace'],
+    },
+    {
+      name: 'the id is not trimmed',
+      labels: { [LABEL_API_SCOPES]: 'deployment: foo :read' },
+      scopes: ['deployment: foo :read'],
+      diagnostics: ['scope-whitespace'],
+    },
+    {
+      name: "id ' ' is not a wildcard",
+      labels: { [LABEL_API_SCOPES]: 'container: :write' },
+      scopes: ['container: :write'],
+      diagnostics: ['scope-whitespace'],
+    },
+    {
+      name: "'KÉLVIN'-style level: KELVIN SIGN is not K",
+      labels: { [LABEL_API_SCOPES]: 'a:\u212Aread' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: "dotted capital I is not I: 'WR\u0130TE'",
+      labels: { [LABEL_API_SCOPES]: 'a:WR\u0130TE' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: "dotless i is not i: 'wr\u0131te'",
+      labels: { [LABEL_API_SCOPES]: 'a:wr\u0131te' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: 'fullwidth level',
+      labels: { [LABEL_API_SCOPES]: 'a:\uFF32\uFF25\uFF21\uFF24' },
+      scopes: DEFAULTS,
+      diagnostics: ['scope-unknown-level', 'scopes-no-valid-entry'],
+    },
+    {
+      name: "kind '*' is literal",
+      labels: { [LABEL_API_SCOPES]: '*:read' },
+      scopes: ['*:*:read'],
+      diagnostics: ['scope-wildcard-kind'],
+    },
+    {
+      name: 'good entries survive bad ones',
+      labels: { [LABEL_API_SCOPES]: 'x, job:build:execute,,image:*:bogus' },
+      scopes: ['job:build:execute'],
+      source: 'label',
+      diagnostics: ['scope-too-few-segments', 'scope-empty-entry', 'scope-unknown-level'],
+    },
+    {
+      name: 'repeats are kept, and noted',
+      labels: { [LABEL_API_SCOPES]: 'image:read,image:*:read,image::WRITE' },
+      scopes: ['image:*:read', 'image:*:read', 'image:*:write'],
+      diagnostics: ['scope-repeated', 'scope-repeated'],
+    },
     // Daemon socket
     { name: "socket ' YES '", labels: { [LABEL_DAEMON_SOCKET]: ' YES ' }, socket: true, diagnostics: [] },
     { name: "socket '1'", labels: { [LABEL_DAEMON_SOCKET]: '1' }, socket: true, diagnostics: [] },
     { name: "socket 'True' NEL-padded", labels: { [LABEL_DAEMON_SOCKET]: '\u0085True\u0085' }, socket: true },
-    { name: "socket BOM 'true'", labels: { [LABEL_DAEMON_SOCKET]: '\uFEFFtrue' }, socket: false, diagnostics: ['socket-unrecognised'] },
-    { name: "socket 'on'", labels: { [LABEL_DAEMON_SOCKET]: 'on' }, socket: false, diagnostics: ['socket-unrecognised'] },
-    { name: "socket 'enabled'", labels: { [LABEL_DAEMON_SOCKET]: 'enabled' }, socket: false, diagnostics: ['socket-unrecognised'] },
-    { name: "socket 'ye\u017F' (long s uppercases to S in JS)", labels: { [LABEL_DAEMON_SOCKET]: 'ye\u017F' }, socket: false, diagnostics: ['socket-unrecognised'] },
+    {
+      name: "socket BOM 'true'",
+      labels: { [LABEL_DAEMON_SOCKET]: '\uFEFFtrue' },
+      socket: false,
+      diagnostics: ['socket-unrecognised'],
+    },
+    {
+      name: "socket 'on'",
+      labels: { [LABEL_DAEMON_SOCKET]: 'on' },
+      socket: false,
+      diagnostics: ['socket-unrecognised'],
+    },
+    {
+      name: "socket 'enabled'",
+      labels: { [LABEL_DAEMON_SOCKET]: 'enabled' },
+      socket: false,
+      diagnostics: ['socket-unrecognised'],
+    },
+    {
+      name: "socket 'ye\u017F' (long s uppercases to S in JS)",
+      labels: { [LABEL_DAEMON_SOCKET]: 'ye\u017F' },
+      socket: false,
+      diagnostics: ['socket-unrecognised'],
+    },
     { name: "socket 'off'", labels: { [LABEL_DAEMON_SOCKET]: 'off' }, socket: false, diagnostics: [] },
     { name: "socket 'FALSE'", labels: { [LABEL_DAEMON_SOCKET]: 'FALSE' }, socket: false, diagnostics: [] },
     { name: "socket '0'", labels: { [LABEL_DAEMON_SOCKET]: '0' }, socket: false, diagnostics: [] },
     { name: "socket 'no'", labels: { [LABEL_DAEMON_SOCKET]: 'no' }, socket: false, diagnostics: [] },
     // Label names are matched exactly
-    { name: 'misspelt label name is ignored', labels: { 'zlayer.io/Daemon_Socket': 'true' }, socket: false, diagnostics: ['label-misspelt'] },
+    {
+      name: 'misspelt label name is ignored',
+      labels: { 'zlayer.io/Daemon_Socket': 'true' },
+      socket: false,
+      diagnostics: ['label-misspelt'],
+    },
   ];
   for (const row of rows) {
     test(row.name, () => {
@@ -314,8 +508,7 @@ describe('diagnostics', () => {
   });
 
   test('TTL fallbacks say why', () => {
-    const why = (value: string): string =>
-      validateLabels('d', { [LABEL_API_TOKEN_TTL]: value })[0]?.message ?? '';
+    const why = (value: string): string => validateLabels('d', { [LABEL_API_TOKEN_TTL]: value })[0]?.message ?? '';
     assert.match(why('abc'), /not a number/);
     assert.match(why('0'), /0 is not allowed/);
     assert.match(why('-5'), /negative/);
