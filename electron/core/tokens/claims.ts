@@ -115,7 +115,13 @@ export function normalizeScopes(scopes: readonly unknown[]): TokenScope[] {
   });
 }
 
-function common(input: ZlayerClaimsInput): { sub: string; iat: number; exp: number; scopes: TokenScope[]; jti: string | null } {
+function common(input: ZlayerClaimsInput): {
+  sub: string;
+  iat: number;
+  exp: number;
+  scopes: TokenScope[];
+  jti: string | null;
+} {
   const service = requireNamePart('service', input.service);
   const container = requireNamePart('container', input.container);
   const now = requireSeconds('now', input.now, 0);

@@ -66,8 +66,8 @@ export type KeyRecord = {
 
 /** The least the inspector needs from a ledger row; the storage layer may add anything. */
 export type LedgerView = {
-  revokedAt: number | null;
-  revokeReason?: string | null;
+  revoked_at: number | null;
+  revoke_reason?: string | null;
 };
 
 export type InspectContext<L extends LedgerView = LedgerView> = {
@@ -160,26 +160,34 @@ function when(secs: number): string {
 const isWholeSeconds = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** Problems with the claims that make the token unacceptable whatever key signed it. */
-function claimProblem(profile: Profile | null, claims: Record<string, unknown>, ctx: InspectContext<LedgerView>): string | null {
+function claimProblem(
+  profile: Profile | null,
+  claims: Record<string, unknown>,
+  ctx: InspectContext<LedgerView>,
+): string | null {
   const { exp, iat, nbf, jti } = claims;
   if (exp === undefined) return 'the token has no exp claim, which the daemon requires';
   if (!isWholeSeconds(exp)) return `exp must be whole seconds since the epoch, not ${show(exp)}`;
   if (iat !== undefined) {
     if (!isWholeSeconds(iat)) return `iat must be whole seconds since the epoch, not ${show(iat)}`;
-    if (iat - CLOCK_LEEWAY_SECS > ctx.now) return `issued in the future: iat is ${when(iat)}, beyond the ${CLOCK_LEEWAY_SECS} s leeway`;
+    if (iat - CLOCK_LEEWAY_SECS > ctx.now)
+      return `issued in the future: iat is ${when(iat)}, beyond the ${CLOCK_LEEWAY_SECS} s leeway`;
   }
   if (nbf !== undefined) {
     if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return `nbf must be a number, not ${show(nbf)}`;
-    if (nbf - CLOCK_LEEWAY_SECS > ctx.now) return `not valid yet: nbf is ${when(nbf)}, beyond the ${CLOCK_LEEWAY_SECS} s leeway`;
+    if (nbf - CLOCK_LEEWAY_SECS > ctx.now)
+      return `not valid yet: nbf is ${when(nbf)}, beyond the ${CLOCK_LEEWAY_SECS} s leeway`;
   }
-  if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0)) return `jti must be a non-empty string, not ${show(jti)}`;
+  if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0))
+    return `jti must be a non-empty string, not ${show(jti)}`;
   if (claims.scopes !== undefined && !(Array.isArray(claims.scopes) && claims.scopes.every(isTokenScope))) {
     return 'the scopes claim is not a list of {resource_kind, resource_id, level} scopes';
   }
 
   if (profile === 'zlayer') {
     if (claims.iss !== ZLAYER_ISSUER) return `wrong issuer: iss is ${show(claims.iss)}, the daemon requires "zlayer"`;
-    if (Object.hasOwn(claims, 'aud')) return 'a zlayer token must not carry aud: the daemon sets no audience and rejects any token that has one';
+    if (Object.hasOwn(claims, 'aud'))
+      return 'a zlayer token must not carry aud: the daemon sets no audience and rejects any token that has one';
     if (typeof claims.sub !== 'string') return 'the daemon requires a string sub claim';
     if (iat === undefined) return 'the daemon requires an iat claim';
     if (!Array.isArray(claims.roles) || !claims.roles.every((r) => typeof r === 'string')) {
@@ -189,7 +197,8 @@ function claimProblem(profile: Profile | null, claims: Record<string, unknown>, 
     if (ctx.issuer === undefined || ctx.audience === undefined) {
       return 'this workspace has no issuer and audience configured, so no EdDSA/ES256 token can be accepted';
     }
-    if (claims.iss !== ctx.issuer) return `wrong issuer: iss is ${show(claims.iss)}, this workspace issues as ${show(ctx.issuer)}`;
+    if (claims.iss !== ctx.issuer)
+      return `wrong issuer: iss is ${show(claims.iss)}, this workspace issues as ${show(ctx.issuer)}`;
     const aud = claims.aud;
     const audOk = aud === ctx.audience || (Array.isArray(aud) && aud.includes(ctx.audience));
     if (!audOk) {
@@ -255,7 +264,7 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
     return result('malformed', `the input is larger than ${MAX_TOKEN_BYTES} bytes; no Castellan token is that long`);
   }
   let token = input.trim();
-  const bearer = /^bearer\s+/i.exec(token);
+  const bearer = /^bearer(?:\s+|$)/i.exec(token);
   if (bearer) token = token.slice(bearer[0].length).trim();
   if (token.length === 0) return result('malformed', 'the input is empty');
 
@@ -281,9 +290,11 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
   const alg = header.alg;
   if (typeof alg !== 'string' || alg.length === 0) return malformed('the header has no alg');
   if (alg.toLowerCase() === 'none') return malformed('unsigned tokens (alg "none") are never accepted');
-  if (header.crit !== undefined) return malformed('the header lists critical extensions (crit), which Castellan never uses');
+  if (header.crit !== undefined)
+    return malformed('the header lists critical extensions (crit), which Castellan never uses');
   const kid = header.kid;
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0)) return malformed('the header kid is not a non-empty string');
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0))
+    return malformed('the header kid is not a non-empty string');
   if (signatureSeg.length === 0) return malformed('the signature segment is empty; unsigned tokens are never accepted');
   const signature = decodeSegment(signatureSeg, 'signature');
   if (!signature.ok) return malformed(signature.why);
@@ -345,16 +356,20 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
           keyId: first.id,
           profile: first.profile,
         })
-      : result('bad_signature', `the signature verifies with none of the ${candidates.length} zlayer HMAC key(s)`, base);
+      : result(
+          'bad_signature',
+          `the signature verifies with none of the ${candidates.length} zlayer HMAC key(s)`,
+          base,
+        );
   }
   const verified = { ...base, keyId: signer.id, profile: signer.profile };
 
   const jti = typeof claims.jti === 'string' ? claims.jti : null;
   const ledger = ctx.lookupLedger(jti, sha256);
   const exp = claims.exp as number; // checked by claimProblem
-  if (ledger !== null && ledger.revokedAt !== null && ledger.revokedAt !== undefined) {
-    const why = ledger.revokeReason ? `: ${ledger.revokeReason}` : '';
-    return result('revoked', `revoked at ${when(ledger.revokedAt)}${why}`, { ...verified, ledger });
+  if (ledger !== null && ledger.revoked_at !== null && ledger.revoked_at !== undefined) {
+    const why = ledger.revoke_reason ? `: ${ledger.revoke_reason}` : '';
+    return result('revoked', `revoked at ${when(ledger.revoked_at)}${why}`, { ...verified, ledger });
   }
   if (exp + CLOCK_LEEWAY_SECS < ctx.now) {
     return result(
@@ -371,9 +386,14 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
       { ...verified, ledger },
     );
   }
-  const leeway = exp < ctx.now ? `; it expired ${ctx.now - exp} s ago but is still within the ${CLOCK_LEEWAY_SECS} s leeway` : '';
-  return result('valid', `signature verified with key ${signer.id}; issued by Castellan; expires at ${when(exp)}${leeway}`, {
-    ...verified,
-    ledger,
-  });
+  const leeway =
+    exp < ctx.now ? `; it expired ${ctx.now - exp} s ago but is still within the ${CLOCK_LEEWAY_SECS} s leeway` : '';
+  return result(
+    'valid',
+    `signature verified with key ${signer.id}; issued by Castellan; expires at ${when(exp)}${leeway}`,
+    {
+      ...verified,
+      ledger,
+    },
+  );
 }

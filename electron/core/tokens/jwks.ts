@@ -2,7 +2,7 @@
  * The JWKS verifiers fetch: every asymmetric key a valid token may still be
  * signed with.
  *
- * - `active` and `verify_only` keys are published: a key demoted to verify-only
+ * - `active` and `verify-only` keys are published: a key demoted to verify-only
  *   must keep verifying the tokens it signed until they expire.
  * - `retired` keys are left out: retiring a key is how an admin stops every
  *   token it signed, so publishing it would undo that.
@@ -26,10 +26,19 @@ function publicOnly(profile: Profile, jwk: PublicJwk): PublicJwk {
   if (profile === 'ed25519' && jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') {
     return { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: jwk.kid, alg: 'EdDSA', use: 'sig' };
   }
-  if (profile === 'es256' && jwk.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string') {
+  if (
+    profile === 'es256' &&
+    jwk.kty === 'EC' &&
+    jwk.crv === 'P-256' &&
+    typeof jwk.x === 'string' &&
+    typeof jwk.y === 'string'
+  ) {
     return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, kid: jwk.kid, alg: 'ES256', use: 'sig' };
   }
-  throw new CastellanError('INTEGRITY', `the stored public key for kid ${String(jwk.kid)} does not match its ${profile} profile`);
+  throw new CastellanError(
+    'INTEGRITY',
+    `the stored public key for kid ${String(jwk.kid)} does not match its ${profile} profile`,
+  );
 }
 
 export function buildJwks(keys: readonly JwksInput[]): Jwks {

@@ -11,13 +11,7 @@
  * thumbprint, so a kid names exactly one public key and can be recomputed by
  * anyone holding the JWKS.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  createSecretKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import { CastellanError } from '../../../shared/errors.ts';
 import { generateZlayerKeyFile, zlayerHmacKeyBytes } from './zlayer-secret.ts';
@@ -36,7 +30,7 @@ export const PROFILE_ALG = {
 } as const satisfies Record<Profile, SigningAlg>;
 
 /** Lifecycle of a signing key, as the ledger stores it. */
-export type KeyState = 'active' | 'verify_only' | 'retired';
+export type KeyState = 'active' | 'verify-only' | 'retired';
 
 /** A public JWK as Castellan publishes it: public members only, plus kid/alg/use. */
 export type PublicJwk =
@@ -97,7 +91,10 @@ export function assertKeyFitsProfile(profile: Profile, key: KeyObject, usage: 's
     );
   }
   if (profile === 'ed25519' && key.asymmetricKeyType !== 'ed25519') {
-    throw new CastellanError('INVALID_INPUT', `an ed25519 key must be Ed25519, not ${key.asymmetricKeyType ?? 'unknown'}`);
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `an ed25519 key must be Ed25519, not ${key.asymmetricKeyType ?? 'unknown'}`,
+    );
   }
   if (profile === 'es256') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -135,7 +132,12 @@ export async function publicJwkFromKeyObject(profile: AsymmetricProfile, key: Ke
     const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: exported.x }, 'sha256');
     return { kty: 'OKP', crv: 'Ed25519', x: exported.x, kid, alg: 'EdDSA', use: 'sig' };
   }
-  if (exported.kty !== 'EC' || exported.crv !== 'P-256' || typeof exported.x !== 'string' || typeof exported.y !== 'string') {
+  if (
+    exported.kty !== 'EC' ||
+    exported.crv !== 'P-256' ||
+    typeof exported.x !== 'string' ||
+    typeof exported.y !== 'string'
+  ) {
     throw new CastellanError('INTERNAL', 'could not export the P-256 public key as a JWK');
   }
   const kid = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: exported.x, y: exported.y }, 'sha256');

@@ -11,7 +11,13 @@
  */
 import { createHash, createHmac, createSecretKey, KeyObject, sign as cryptoSign } from 'node:crypto';
 import { CastellanError } from '../../../shared/errors.ts';
-import { assertKeyFitsProfile, PROFILE_ALG, privateKeyFromPkcs8, type Profile, type SigningAlg } from './key-material.ts';
+import {
+  assertKeyFitsProfile,
+  PROFILE_ALG,
+  privateKeyFromPkcs8,
+  type Profile,
+  type SigningAlg,
+} from './key-material.ts';
 
 export type TokenSigner = {
   readonly profile: Profile;
@@ -28,7 +34,10 @@ export const ZLAYER_HEADER_JSON = '{"alg":"HS256","typ":"JWT"}';
 export function protectedHeaderJson(profile: Profile, kid?: string, typ = 'JWT'): string {
   if (profile === 'zlayer') {
     if (kid !== undefined) {
-      throw new CastellanError('INVALID_INPUT', 'zlayer tokens carry no kid: the daemon header is exactly {"alg":"HS256","typ":"JWT"}');
+      throw new CastellanError(
+        'INVALID_INPUT',
+        'zlayer tokens carry no kid: the daemon header is exactly {"alg":"HS256","typ":"JWT"}',
+      );
     }
     if (typ !== 'JWT') {
       throw new CastellanError('INVALID_INPUT', 'zlayer tokens always have typ JWT');
@@ -101,7 +110,10 @@ export function createTokenSigner(profile: Profile, secretOrPkcs8: Uint8Array | 
       }
       // A zlayer token with aud is one every daemon rejects; refuse to mint it.
       if (profile === 'zlayer' && Object.hasOwn(claims, 'aud')) {
-        throw new CastellanError('INVALID_INPUT', 'zlayer tokens must not carry aud: the daemon rejects any token with an audience');
+        throw new CastellanError(
+          'INVALID_INPUT',
+          'zlayer tokens must not carry aud: the daemon rejects any token with an audience',
+        );
       }
       return jws(JSON.stringify(claims));
     },
@@ -109,7 +121,12 @@ export function createTokenSigner(profile: Profile, secretOrPkcs8: Uint8Array | 
 }
 
 /** One-shot signing. For many tokens with one key, use createTokenSigner. */
-export function signToken(profile: Profile, secretOrPkcs8: Uint8Array | KeyObject, claims: object, kid?: string): string {
+export function signToken(
+  profile: Profile,
+  secretOrPkcs8: Uint8Array | KeyObject,
+  claims: object,
+  kid?: string,
+): string {
   return createTokenSigner(profile, secretOrPkcs8, kid).sign(claims);
 }
 
