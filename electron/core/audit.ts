@@ -8,8 +8,9 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import type { Actor } from './actor.ts';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type AuditDetails = { [key: string]: JsonValue };
+// Object members may be undefined: like JSON.stringify, canonicalJson leaves them out.
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue | undefined };
+export type AuditDetails = { [key: string]: JsonValue | undefined };
 
 /** One entry, field for field as hashed: drop `hash`, canonicalise, sha256 → `hash`. */
 export interface AuditEntry {
@@ -31,8 +32,7 @@ export interface AuditAppend {
 }
 
 export type AuditVerification =
-  | { ok: true; count: number }
-  | { ok: false; count: number; brokenAt: number; reason: string };
+  { ok: true; count: number } | { ok: false; count: number; brokenAt: number; reason: string };
 
 export interface AuditQuery {
   action?: string;
@@ -52,7 +52,17 @@ export interface AuditQuery {
 export const GENESIS_HASH = '0'.repeat(64);
 export const MAX_LIST_LIMIT = 10_000;
 
-const CSV_COLUMNS = ['seq', 'ts', 'actor_user', 'actor_kind', 'action', 'target', 'details', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = [
+  'seq',
+  'ts',
+  'actor_user',
+  'actor_kind',
+  'action',
+  'target',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
 
 // Key names that suggest a secret is about to be written into a permanent log.
 const SECRET_KEY_PATTERN = /secret|token|passphrase|password|private|key_?material/i;
@@ -73,7 +83,8 @@ function encodeCanonical(value: unknown, where: string): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new CastellanError('INTERNAL', `canonical JSON cannot hold ${value} at ${where}`);
+      if (!Number.isFinite(value))
+        throw new CastellanError('INTERNAL', `canonical JSON cannot hold ${value} at ${where}`);
       return JSON.stringify(value);
     case 'string':
       return JSON.stringify(value);
@@ -83,12 +94,17 @@ function encodeCanonical(value: unknown, where: string): string {
       }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) {
-        throw new CastellanError('INTERNAL', `canonical JSON accepts plain objects only, not a ${describe(value)} at ${where}`);
+        throw new CastellanError(
+          'INTERNAL',
+          `canonical JSON accepts plain objects only, not a ${describe(value)} at ${where}`,
+        );
       }
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();
       const parts: string[] = [];
       for (const key of keys) {
+        // As JSON.stringify does: an absent optional field is simply left out.
+        if (record[key] === undefined) continue;
         parts.push(`${JSON.stringify(key)}:${encodeCanonical(record[key], `${where}.${key}`)}`);
       }
       return `{${parts.join(',')}}`;
@@ -118,7 +134,7 @@ export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
 }
 
 /** Throws INTERNAL if `details` has a key or value that looks like a secret. */
-export function assertNoSecrets(details: JsonValue, where = 'details'): void {
+export function assertNoSecrets(details: JsonValue | undefined, where = 'details'): void {
   if (typeof details === 'string') {
     if (SECRET_VALUE_PATTERNS.some((p) => p.test(details))) {
       throw new CastellanError('INTERNAL', `audit ${where} looks like a credential; audit entries never hold secrets`);
@@ -132,7 +148,10 @@ export function assertNoSecrets(details: JsonValue, where = 'details'): void {
   if (details !== null && typeof details === 'object') {
     for (const [key, v] of Object.entries(details)) {
       if (SECRET_KEY_PATTERN.test(key)) {
-        throw new CastellanError('INTERNAL', `audit ${where} has a key named "${key}"; audit entries never hold secrets`);
+        throw new CastellanError(
+          'INTERNAL',
+          `audit ${where} has a key named "${key}"; audit entries never hold secrets`,
+        );
       }
       assertNoSecrets(v, `${where}.${key}`);
     }
@@ -178,8 +197,7 @@ export class Audit {
     const detailsJson = canonicalJson(details);
 
     const last = this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; hash: string }
-      | undefined;
+      { seq: number; hash: string } | undefined;
     const body: Omit<AuditEntry, 'hash'> = {
       seq: (last?.seq ?? 0) + 1,
       ts: new Date().toISOString(),
@@ -197,7 +215,17 @@ export class Audit {
         `INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(entry.seq, entry.ts, entry.actor_user, entry.actor_kind, action, target, detailsJson, entry.prev_hash, entry.hash);
+      .run(
+        entry.seq,
+        entry.ts,
+        entry.actor_user,
+        entry.actor_kind,
+        action,
+        target,
+        detailsJson,
+        entry.prev_hash,
+        entry.hash,
+      );
     // The head lets verify() notice entries cut off the end, which no link can show.
     const setMeta = this.#db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -248,7 +276,10 @@ export class Audit {
       return broken(lastSeq + 1, `entries ${lastSeq + 1} to ${head.seq} are missing from the end of the log`);
     }
     if (head.seq < lastSeq) {
-      return broken(head.seq + 1, `entry ${head.seq + 1} was added outside Castellan (the recorded head is entry ${head.seq})`);
+      return broken(
+        head.seq + 1,
+        `entry ${head.seq + 1} was added outside Castellan (the recorded head is entry ${head.seq})`,
+      );
     }
     if (head.hash !== prevHash) {
       return broken(lastSeq, `entry ${lastSeq} does not match the recorded head of the log`);

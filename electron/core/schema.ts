@@ -106,6 +106,7 @@ CREATE TABLE tokens (
   forced_ttl    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX tokens_deployment_service ON tokens (deployment, service, issued_at);
+CREATE INDEX tokens_deployment_issued_at ON tokens (deployment, issued_at);
 CREATE INDEX tokens_service ON tokens (service);
 CREATE INDEX tokens_container ON tokens (container);
 CREATE INDEX tokens_subject ON tokens (subject);
@@ -115,12 +116,12 @@ CREATE INDEX tokens_kid ON tokens (kid);
 CREATE INDEX tokens_scopes ON tokens (scopes);
 CREATE INDEX tokens_issued_at ON tokens (issued_at);
 CREATE INDEX tokens_expires_at ON tokens (expires_at);
-CREATE INDEX tokens_revoked_at ON tokens (revoked_at);
+-- Serves sorting by revoked_at and, through its second column, the derived status filters
+-- (active: revoked_at IS NULL AND expires_at >= now; expired: ... < now) in expiry order.
+CREATE INDEX tokens_revoked_at_expires_at ON tokens (revoked_at, expires_at);
 CREATE INDEX tokens_revoke_reason ON tokens (revoke_reason);
 CREATE INDEX tokens_replaced_by ON tokens (replaced_by);
 CREATE INDEX tokens_forced_ttl ON tokens (forced_ttl);
--- "active" = not revoked and not yet expired: a range scan on this partial index.
-CREATE INDEX tokens_unrevoked_expires_at ON tokens (expires_at) WHERE revoked_at IS NULL;
 
 -- The worker certificate authority: at most one.
 CREATE TABLE ca (

@@ -5,7 +5,15 @@
  * the OS keychain (Electron's safeStorage) for a keychain slot. Any one slot
  * unlocks the vault; the DEK lives in memory only while unlocked.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  randomUUID,
+  scryptSync,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import type { Audit } from './audit.ts';
@@ -148,7 +156,12 @@ export class Vault {
         this.#audit.append({
           action: 'vault.initialize',
           target: 'vault',
-          details: { slot: slot.id, kind: 'passphrase', label, kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p } },
+          details: {
+            slot: slot.id,
+            kind: 'passphrase',
+            label,
+            kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p },
+          },
         });
         return slot;
       });
@@ -162,18 +175,27 @@ export class Vault {
   unlockWithPassphrase(passphrase: string): void {
     const dekId = this.#requireInitialized();
     const slots = this.#slots().filter((s) => s.kind === 'passphrase');
-    if (typeof passphrase !== 'string' || passphrase === '' || slots.length === 0) {
+    if (slots.length === 0) {
+      throw new CastellanError('NOT_FOUND', 'this workspace has no passphrase slot; unlock with the OS keychain');
+    }
+    if (typeof passphrase !== 'string' || passphrase === '') {
       throw new CastellanError('BAD_REQUEST', 'wrong passphrase');
     }
     const normalized = passphrase.normalize('NFC');
+    // A damaged slot must not stop a healthy one from unlocking; report it only if nothing opens.
+    let damaged: unknown = null;
     for (const slot of slots) {
-      const dek = unwrapWithPassphrase(slot, normalized, dekId);
-      if (dek !== null) {
-        this.#adoptDek(dek, slot.id);
-        return;
+      try {
+        const dek = unwrapWithPassphrase(slot, normalized, dekId);
+        if (dek !== null) {
+          this.#adoptDek(dek, slot.id);
+          return;
+        }
+      } catch (err) {
+        damaged ??= err;
       }
     }
-    throw new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
   }
 
   unlockWithKeychain(): void {
@@ -266,7 +288,10 @@ export class Vault {
       }
       const count = (this.#db.prepare('SELECT count(*) AS n FROM vault_slots').get() as { n: number }).n;
       if (count <= 1) {
-        throw new CastellanError('CONFLICT', `vault slot ${id} is the last way to unlock this workspace; add another slot before removing it`);
+        throw new CastellanError(
+          'CONFLICT',
+          `vault slot ${id} is the last way to unlock this workspace; add another slot before removing it`,
+        );
       }
       this.#db.prepare('DELETE FROM vault_slots WHERE id = ?').run(id);
       this.#audit.append({
@@ -296,7 +321,10 @@ export class Vault {
     const label = sealLabel(aad);
     const plaintext = aesGcmOpen(dek, blob, label);
     if (plaintext === null) {
-      throw new CastellanError('INTEGRITY', `the sealed data for ${label} failed its integrity check (altered, or sealed for something else)`);
+      throw new CastellanError(
+        'INTEGRITY',
+        `the sealed data for ${label} failed its integrity check (altered, or sealed for something else)`,
+      );
     }
     return plaintext;
   }
@@ -345,7 +373,10 @@ export class Vault {
       );
     }
     if (!keychain.isEncryptionAvailable()) {
-      throw new CastellanError('UNSUPPORTED', `OS keychain encryption is not available (backend ${backend}); use a passphrase`);
+      throw new CastellanError(
+        'UNSUPPORTED',
+        `OS keychain encryption is not available (backend ${backend}); use a passphrase`,
+      );
     }
     return keychain;
   }
@@ -354,10 +385,18 @@ export class Vault {
     return this.#db.prepare('SELECT * FROM vault_slots ORDER BY id').all() as unknown as SlotRow[];
   }
 
-  #insertSlot(kind: VaultSlotKind, label: string, kdfParams: string | null, backend: string | null, wrapped: Uint8Array): VaultSlotInfo {
+  #insertSlot(
+    kind: VaultSlotKind,
+    label: string,
+    kdfParams: string | null,
+    backend: string | null,
+    wrapped: Uint8Array,
+  ): VaultSlotInfo {
     const createdAt = new Date().toISOString();
     const result = this.#db
-      .prepare('INSERT INTO vault_slots (kind, label, kdf_params, backend, wrapped_dek, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO vault_slots (kind, label, kdf_params, backend, wrapped_dek, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(kind, label, kdfParams, backend, wrapped, createdAt);
     return { id: Number(result.lastInsertRowid), kind, label, backend, created_at: createdAt };
   }
@@ -376,6 +415,13 @@ export class Vault {
   }
 }
 
+/** Throws INVALID_INPUT for options the vault would refuse, before anything touches the disk. */
+export function assertVaultOptions(options: VaultOptions): void {
+  if (options.kdf !== undefined) {
+    checkedScryptCost(options.kdf, options.allowWeakKdfInTests === true && isUnderTestRunner());
+  }
+}
+
 function slotInfo(row: SlotRow): VaultSlotInfo {
   return { id: row.id, kind: row.kind, label: row.label, backend: row.backend, created_at: row.created_at };
 }
@@ -388,17 +434,29 @@ function isUnderTestRunner(): boolean {
 function checkedScryptCost(cost: ScryptCost, allowWeak: boolean): ScryptCost {
   const { N, r, p } = cost;
   const valid =
-    Number.isInteger(N) && N >= 2 && (N & (N - 1)) === 0 &&
-    Number.isInteger(r) && r >= 1 && r <= 32 &&
-    Number.isInteger(p) && p >= 1 && p <= 16 &&
+    Number.isInteger(N) &&
+    N >= 2 &&
+    (N & (N - 1)) === 0 &&
+    Number.isInteger(r) &&
+    r >= 1 &&
+    r <= 32 &&
+    Number.isInteger(p) &&
+    p >= 1 &&
+    p <= 16 &&
     scryptMemory(cost) <= MAX_SCRYPT_MEMORY;
   if (!valid) {
-    throw new CastellanError('INVALID_INPUT', `scrypt cost N=${N}, r=${r}, p=${p} is not valid (N a power of two, r 1–32, p 1–16, at most 1 GiB)`);
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `scrypt cost N=${N}, r=${r}, p=${p} is not valid (N a power of two, r 1–32, p 1–16, at most 1 GiB)`,
+    );
   }
   const belowFloor = N < SCRYPT_COST_FLOOR.N || r < SCRYPT_COST_FLOOR.r || p < SCRYPT_COST_FLOOR.p;
   if (belowFloor && !allowWeak) {
     const f = SCRYPT_COST_FLOOR;
-    throw new CastellanError('INVALID_INPUT', `scrypt cost N=${N}, r=${r}, p=${p} is below the floor for a vault that guards CA keys (N=${f.N}, r=${f.r}, p=${f.p})`);
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `scrypt cost N=${N}, r=${r}, p=${p} is below the floor for a vault that guards CA keys (N=${f.N}, r=${f.r}, p=${f.p})`,
+    );
   }
   return { N, r, p };
 }
@@ -460,11 +518,23 @@ function deriveKek(passphrase: string, salt: Buffer, cost: ScryptCost): Buffer {
   });
 }
 
-function wrapWithPassphrase(dek: Buffer, passphrase: string, dekId: string, cost: ScryptCost): { blob: Uint8Array; kdfParams: string } {
+function wrapWithPassphrase(
+  dek: Buffer,
+  passphrase: string,
+  dekId: string,
+  cost: ScryptCost,
+): { blob: Uint8Array; kdfParams: string } {
   const salt = randomBytes(SALT_BYTES);
   const kek = deriveKek(passphrase, salt, cost);
   try {
-    const params: KdfParams = { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: salt.toString('base64'), keylen: DEK_BYTES };
+    const params: KdfParams = {
+      alg: 'scrypt',
+      N: cost.N,
+      r: cost.r,
+      p: cost.p,
+      salt: salt.toString('base64'),
+      keylen: DEK_BYTES,
+    };
     return { blob: aesGcmSeal(kek, dek, slotAad(dekId)), kdfParams: JSON.stringify(params) };
   } finally {
     kek.fill(0);
@@ -491,8 +561,14 @@ function storedKdfParams(slot: SlotRow): KdfParams {
   }
   const p = parsed as Partial<KdfParams> | null;
   const ok =
-    p !== null && typeof p === 'object' && p.alg === 'scrypt' && p.keylen === DEK_BYTES &&
-    typeof p.salt === 'string' && typeof p.N === 'number' && typeof p.r === 'number' && typeof p.p === 'number';
+    p !== null &&
+    typeof p === 'object' &&
+    p.alg === 'scrypt' &&
+    p.keylen === DEK_BYTES &&
+    typeof p.salt === 'string' &&
+    typeof p.N === 'number' &&
+    typeof p.r === 'number' &&
+    typeof p.p === 'number';
   if (!ok) {
     throw new CastellanError('INTEGRITY', `vault slot ${slot.id} has unreadable key-derivation parameters`);
   }

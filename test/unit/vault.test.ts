@@ -1,0 +1,653 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CastellanError } from '../../shared/errors.ts';
+import type { Actor } from '../../electron/core/actor.ts';
+import type { KeychainBackend, ScryptCost } from '../../electron/core/vault.ts';
+import { Workspace } from '../../electron/core/workspace.ts';
+
+const ADMIN: Actor = { user: 'alice', kind: 'app' };
+// Far below the production floor, so the suite stays fast; allowed only under `node --test`.
+const FAST_KDF: ScryptCost = { N: 1024, r: 8, p: 1 };
+const PASSPHRASE = 'correct horse battery staple';
+const LOCKED_MESSAGE = 'the workspace vault is locked; unlock it with a passphrase or the OS keychain';
+
+/**
+ * Stands in for the OS keychain (Electron's safeStorage): an AES key only
+ * this object knows. Its backend name and availability can be changed, as
+ * they can on a real desktop.
+ */
+class TestKeychain implements KeychainBackend {
+  name: string;
+  available = true;
+  readonly #key: Buffer;
+
+  constructor(name = 'gnome_libsecret', key: Buffer = randomBytes(32)) {
+    this.name = name;
+    this.#key = key;
+  }
+
+  withBackend(name: string): TestKeychain {
+    return new TestKeychain(name, this.#key);
+  }
+
+  backend(): string {
+    return this.name;
+  }
+
+  isEncryptionAvailable(): boolean {
+    return this.available;
+  }
+
+  encryptString(s: string): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const body = Buffer.concat([cipher.update(s, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]);
+  }
+
+  decryptString(b: Buffer): string {
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, b.subarray(0, 12));
+    decipher.setAuthTag(b.subarray(b.length - 16));
+    return Buffer.concat([decipher.update(b.subarray(12, b.length - 16)), decipher.final()]).toString('utf8');
+  }
+}
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'castellan-'));
+}
+
+function openWorkspace(dir = tempDir(), keychain?: KeychainBackend): Workspace {
+  return Workspace.open(dir, {
+    actor: ADMIN,
+    kdf: FAST_KDF,
+    allowWeakKdfInTests: true,
+    ...(keychain ? { keychain } : {}),
+  });
+}
+
+function initialized(dir = tempDir(), keychain?: KeychainBackend): Workspace {
+  const ws = openWorkspace(dir, keychain);
+  ws.vault.initialize(PASSPHRASE);
+  return ws;
+}
+
+function expectError(code: string, message?: string | RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof CastellanError, `expected a CastellanError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (typeof message === 'string') assert.equal(err.message, message);
+    else if (message) assert.match(err.message, message);
+    return true;
+  };
+}
+
+/** Everything a failed operation must leave alone. */
+function snapshot(ws: Workspace): unknown {
+  return {
+    slots: ws.db.prepare('SELECT * FROM vault_slots ORDER BY id').all(),
+    meta: ws.db.prepare('SELECT * FROM meta ORDER BY key').all(),
+    audit: ws.db.prepare('SELECT * FROM audit ORDER BY seq').all(),
+    unlocked: ws.vault.status().unlocked,
+  };
+}
+
+function auditActions(ws: Workspace): string[] {
+  return (ws.db.prepare('SELECT action FROM audit ORDER BY seq').all() as { action: string }[]).map((r) => r.action);
+}
+
+test('a new vault is uninitialized and locked', () => {
+  const ws = openWorkspace();
+  try {
+    assert.deepEqual(ws.vault.status(), { initialized: false, unlocked: false, slots: [] });
+    assert.throws(() => ws.vault.unlockWithPassphrase(PASSPHRASE), expectError('NOT_FOUND', /not been initialized/));
+  } finally {
+    ws.close();
+  }
+});
+
+test('initialize makes the key and a passphrase slot, audits it, and leaves the vault unlocked', () => {
+  const ws = openWorkspace();
+  try {
+    const slot = ws.vault.initialize(PASSPHRASE, { label: 'ops team' });
+    const status = ws.vault.status();
+    assert.equal(status.initialized, true);
+    assert.equal(status.unlocked, true);
+    assert.deepEqual(status.slots, [slot]);
+    assert.equal(slot.kind, 'passphrase');
+    assert.equal(slot.label, 'ops team');
+    assert.equal(slot.backend, null);
+
+    const params = JSON.parse(
+      (ws.db.prepare('SELECT kdf_params FROM vault_slots').get() as { kdf_params: string }).kdf_params,
+    ) as Record<string, unknown>;
+    assert.equal(params.alg, 'scrypt');
+    assert.equal(params.N, FAST_KDF.N);
+    assert.equal(params.r, 8);
+    assert.equal(params.p, 1);
+    assert.equal(params.keylen, 32);
+    assert.equal(Buffer.from(params.salt as string, 'base64').length, 16);
+
+    assert.deepEqual(auditActions(ws), ['vault.initialize']);
+    const log = ws.audit.exportJsonl();
+    assert.ok(!log.includes(PASSPHRASE));
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 1 });
+  } finally {
+    ws.close();
+  }
+});
+
+test('the default scrypt cost is N=2^17, r=8, p=1 and it unlocks', () => {
+  const ws = Workspace.open(tempDir(), { actor: ADMIN });
+  try {
+    ws.vault.initialize(PASSPHRASE);
+    const params = JSON.parse(
+      (ws.db.prepare('SELECT kdf_params FROM vault_slots').get() as { kdf_params: string }).kdf_params,
+    ) as Record<string, unknown>;
+    assert.deepEqual([params.N, params.r, params.p], [131072, 8, 1]);
+    ws.vault.lock();
+    ws.vault.unlockWithPassphrase(PASSPHRASE);
+    assert.equal(ws.vault.status().unlocked, true);
+  } finally {
+    ws.close();
+  }
+});
+
+test('initializing twice is refused and changes nothing', () => {
+  const ws = initialized();
+  try {
+    const before = snapshot(ws);
+    assert.throws(
+      () => ws.vault.initialize('another passphrase'),
+      expectError('CONFLICT', 'the workspace vault is already initialized'),
+    );
+    assert.deepEqual(snapshot(ws), before);
+  } finally {
+    ws.close();
+  }
+});
+
+test('a short or empty passphrase is refused for a new vault and nothing is created', () => {
+  const ws = openWorkspace();
+  try {
+    const before = snapshot(ws);
+    assert.throws(
+      () => ws.vault.initialize('short'),
+      expectError('INVALID_INPUT', 'the passphrase must be at least 8 characters'),
+    );
+    assert.throws(() => ws.vault.initialize(''), expectError('INVALID_INPUT', 'a passphrase is required'));
+    assert.throws(() => ws.vault.initialize('1234567'), expectError('INVALID_INPUT', /at least 8/));
+    assert.deepEqual(snapshot(ws), before);
+    assert.equal(ws.vault.status().initialized, false);
+  } finally {
+    ws.close();
+  }
+});
+
+test('a wrong passphrase is refused and changes nothing', () => {
+  const dir = tempDir();
+  initialized(dir).close();
+  const ws = openWorkspace(dir);
+  try {
+    const before = snapshot(ws);
+    assert.throws(
+      () => ws.vault.unlockWithPassphrase('wrong passphrase!'),
+      expectError('BAD_REQUEST', 'wrong passphrase'),
+    );
+    assert.throws(() => ws.vault.unlockWithPassphrase(''), expectError('BAD_REQUEST', 'wrong passphrase'));
+    assert.deepEqual(snapshot(ws), before);
+    assert.equal(ws.vault.status().unlocked, false);
+    assert.throws(() => ws.vault.seal(Buffer.from('x'), 'test:1'), expectError('LOCKED'));
+  } finally {
+    ws.close();
+  }
+});
+
+test('a locked vault refuses to seal or unseal', () => {
+  const ws = initialized();
+  try {
+    const blob = ws.vault.seal(Buffer.from('payload'), 'test:1');
+    ws.vault.lock();
+    assert.equal(ws.vault.status().unlocked, false);
+    assert.throws(() => ws.vault.seal(Buffer.from('payload'), 'test:1'), expectError('LOCKED', LOCKED_MESSAGE));
+    assert.throws(() => ws.vault.unseal(blob, 'test:1'), expectError('LOCKED', LOCKED_MESSAGE));
+    assert.throws(() => ws.vault.requireUnlocked(), expectError('LOCKED', LOCKED_MESSAGE));
+  } finally {
+    ws.close();
+  }
+});
+
+test('lock then unlock gives back the same key, in this process and the next', () => {
+  const dir = tempDir();
+  const ws = initialized(dir);
+  const plaintext = Buffer.from('the CA private key, say');
+  const blob = ws.vault.seal(plaintext, 'ca:1');
+  ws.vault.lock();
+  ws.vault.unlockWithPassphrase(PASSPHRASE);
+  assert.deepEqual(Buffer.from(ws.vault.unseal(blob, 'ca:1')), plaintext);
+  ws.close();
+
+  const again = openWorkspace(dir);
+  try {
+    assert.equal(again.vault.status().unlocked, false);
+    again.vault.unlockWithPassphrase(PASSPHRASE);
+    assert.deepEqual(Buffer.from(again.vault.unseal(blob, 'ca:1')), plaintext);
+  } finally {
+    again.close();
+  }
+});
+
+test('a passphrase typed in another Unicode normal form still unlocks', () => {
+  const ws = openWorkspace();
+  try {
+    ws.vault.initialize('caf\u00e9 au lait');
+    ws.vault.lock();
+    ws.vault.unlockWithPassphrase('cafe\u0301 au lait');
+    assert.equal(ws.vault.status().unlocked, true);
+  } finally {
+    ws.close();
+  }
+});
+
+test('sealed blobs are versioned, randomised, and bound to their label', () => {
+  const ws = initialized();
+  try {
+    const plaintext = Buffer.from('secret material');
+    const a = Buffer.from(ws.vault.seal(plaintext, 'signing_key:k1'));
+    const b = Buffer.from(ws.vault.seal(plaintext, 'signing_key:k1'));
+    assert.equal(a[0], 1);
+    assert.equal(a.length, 1 + 12 + plaintext.length + 16);
+    assert.notDeepEqual(a, b);
+    assert.ok(!a.includes(plaintext));
+
+    assert.throws(() => ws.vault.unseal(a, 'signing_key:k2'), expectError('INTEGRITY', /signing_key:k2/));
+    const tampered = Buffer.from(a);
+    tampered[20] = tampered[20]! ^ 1;
+    assert.throws(() => ws.vault.unseal(tampered, 'signing_key:k1'), expectError('INTEGRITY'));
+    const wrongVersion = Buffer.from(a);
+    wrongVersion[0] = 2;
+    assert.throws(() => ws.vault.unseal(wrongVersion, 'signing_key:k1'), expectError('INTEGRITY'));
+    assert.throws(() => ws.vault.unseal(a.subarray(0, 20), 'signing_key:k1'), expectError('INTEGRITY'));
+    assert.deepEqual(Buffer.from(ws.vault.unseal(a, 'signing_key:k1')), plaintext);
+    assert.deepEqual(Buffer.from(ws.vault.unseal(new Uint8Array(b), 'signing_key:k1')), plaintext);
+  } finally {
+    ws.close();
+  }
+});
+
+test('a second passphrase slot unlocks too, and adding it is audited', () => {
+  const dir = tempDir();
+  const ws = initialized(dir);
+  const blob = ws.vault.seal(Buffer.from('x'), 'test:1');
+  const slot = ws.vault.addPassphraseSlot('second passphrase', 'backup');
+  assert.equal(slot.id, 2);
+  assert.equal(slot.label, 'backup');
+  assert.deepEqual(auditActions(ws), ['vault.initialize', 'vault.slot.add']);
+  const entry = ws.audit.list({ action: 'vault.slot.add', limit: 1 }).rows[0]!;
+  assert.equal(entry.target, 'vault_slot:2');
+  assert.equal(entry.details.label, 'backup');
+  assert.ok(!ws.audit.exportJsonl().includes('second passphrase'));
+  ws.close();
+
+  const again = openWorkspace(dir);
+  try {
+    again.vault.unlockWithPassphrase('second passphrase');
+    assert.deepEqual(Buffer.from(again.vault.unseal(blob, 'test:1')), Buffer.from('x'));
+    again.vault.lock();
+    again.vault.unlockWithPassphrase(PASSPHRASE);
+    assert.equal(again.vault.status().unlocked, true);
+  } finally {
+    again.close();
+  }
+});
+
+test('adding a slot needs the vault unlocked and a long enough passphrase; refusals change nothing', () => {
+  const ws = initialized();
+  try {
+    let before = snapshot(ws);
+    assert.throws(() => ws.vault.addPassphraseSlot('short'), expectError('INVALID_INPUT', /at least 8/));
+    assert.throws(() => ws.vault.addPassphraseSlot('long enough', ' '), expectError('INVALID_INPUT', /label/));
+    assert.deepEqual(snapshot(ws), before);
+    ws.vault.lock();
+    before = snapshot(ws);
+    assert.throws(() => ws.vault.addPassphraseSlot('long enough'), expectError('LOCKED'));
+    assert.deepEqual(snapshot(ws), before);
+  } finally {
+    ws.close();
+  }
+});
+
+test('the last slot cannot be removed', () => {
+  const ws = initialized();
+  try {
+    const before = snapshot(ws);
+    assert.throws(
+      () => ws.vault.removeSlot(1),
+      expectError('CONFLICT', /vault slot 1 is the last way to unlock this workspace/),
+    );
+    assert.deepEqual(snapshot(ws), before);
+  } finally {
+    ws.close();
+  }
+});
+
+test('removing a slot retires its passphrase and is audited', () => {
+  const ws = initialized();
+  try {
+    ws.vault.addPassphraseSlot('second passphrase');
+    ws.vault.removeSlot(1);
+    assert.deepEqual(
+      ws.vault.status().slots.map((s) => s.id),
+      [2],
+    );
+    assert.deepEqual(auditActions(ws), ['vault.initialize', 'vault.slot.add', 'vault.slot.remove']);
+    assert.equal(ws.audit.list({ action: 'vault.slot.remove', limit: 1 }).rows[0]!.target, 'vault_slot:1');
+    ws.vault.lock();
+    assert.throws(() => ws.vault.unlockWithPassphrase(PASSPHRASE), expectError('BAD_REQUEST', 'wrong passphrase'));
+    ws.vault.unlockWithPassphrase('second passphrase');
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 3 });
+  } finally {
+    ws.close();
+  }
+});
+
+test('removing an unknown slot, a bad id, or while locked is refused and changes nothing', () => {
+  const ws = initialized();
+  try {
+    ws.vault.addPassphraseSlot('second passphrase');
+    let before = snapshot(ws);
+    assert.throws(() => ws.vault.removeSlot(99), expectError('NOT_FOUND', 'vault slot 99 does not exist'));
+    assert.throws(() => ws.vault.removeSlot(0), expectError('INVALID_INPUT'));
+    assert.deepEqual(snapshot(ws), before);
+    ws.vault.lock();
+    before = snapshot(ws);
+    assert.throws(() => ws.vault.removeSlot(1), expectError('LOCKED'));
+    assert.deepEqual(snapshot(ws), before);
+  } finally {
+    ws.close();
+  }
+});
+
+test('a keychain slot unlocks without the passphrase', () => {
+  const dir = tempDir();
+  const keychain = new TestKeychain('gnome_libsecret');
+  const ws = initialized(dir, keychain);
+  const blob = ws.vault.seal(Buffer.from('x'), 'test:1');
+  const slot = ws.vault.addKeychainSlot();
+  assert.equal(slot.kind, 'keychain');
+  assert.equal(slot.backend, 'gnome_libsecret');
+  assert.equal(slot.label, 'OS keychain (gnome_libsecret)');
+  const entry = ws.audit.list({ action: 'vault.slot.add', limit: 1 }).rows[0]!;
+  assert.deepEqual(entry.details, {
+    kind: 'keychain',
+    label: 'OS keychain (gnome_libsecret)',
+    backend: 'gnome_libsecret',
+  });
+  ws.close();
+
+  const again = openWorkspace(dir, keychain);
+  try {
+    again.vault.unlockWithKeychain();
+    assert.deepEqual(Buffer.from(again.vault.unseal(blob, 'test:1')), Buffer.from('x'));
+  } finally {
+    again.close();
+  }
+});
+
+test('a changed keychain backend is refused with a pointer to the passphrase', () => {
+  const dir = tempDir();
+  const keychain = new TestKeychain('gnome_libsecret');
+  const ws = initialized(dir, keychain);
+  ws.vault.addKeychainSlot();
+  ws.close();
+
+  const again = openWorkspace(dir, keychain.withBackend('kwallet5'));
+  try {
+    const before = snapshot(again);
+    assert.throws(
+      () => again.vault.unlockWithKeychain(),
+      expectError(
+        'CONFLICT',
+        'the OS keychain backend changed from gnome_libsecret to kwallet5; unlock with a passphrase',
+      ),
+    );
+    assert.deepEqual(snapshot(again), before);
+    assert.equal(again.vault.status().unlocked, false);
+  } finally {
+    again.close();
+  }
+});
+
+test('the basic_text keychain backend is treated as unavailable', () => {
+  const dir = tempDir();
+  const keychain = new TestKeychain('gnome_libsecret');
+  const ws = initialized(dir, keychain);
+  ws.vault.addKeychainSlot();
+  ws.close();
+
+  const plain = keychain.withBackend('basic_text');
+  const again = openWorkspace(dir, plain);
+  try {
+    let before = snapshot(again);
+    assert.throws(
+      () => again.vault.unlockWithKeychain(),
+      expectError('UNSUPPORTED', /basic_text, which does not encrypt/),
+    );
+    assert.deepEqual(snapshot(again), before);
+    again.vault.unlockWithPassphrase(PASSPHRASE);
+    before = snapshot(again);
+    assert.throws(() => again.vault.addKeychainSlot(), expectError('UNSUPPORTED', /basic_text/));
+    assert.deepEqual(snapshot(again), before);
+  } finally {
+    again.close();
+  }
+});
+
+test('no keychain, or one without encryption, is refused clearly', () => {
+  const dir = tempDir();
+  const keychain = new TestKeychain('kwallet5');
+  const ws = initialized(dir, keychain);
+  keychain.available = false;
+  let before = snapshot(ws);
+  assert.throws(() => ws.vault.addKeychainSlot(), expectError('UNSUPPORTED', /not available \(backend kwallet5\)/));
+  assert.deepEqual(snapshot(ws), before);
+  keychain.available = true;
+  ws.vault.addKeychainSlot();
+  ws.close();
+
+  const cli = openWorkspace(dir);
+  try {
+    before = snapshot(cli);
+    assert.throws(
+      () => cli.vault.unlockWithKeychain(),
+      expectError('UNSUPPORTED', /OS keychain is not available in this process/),
+    );
+    assert.deepEqual(snapshot(cli), before);
+  } finally {
+    cli.close();
+  }
+});
+
+test('a damaged passphrase slot is reported, but does not stop another slot unlocking', () => {
+  const ws = initialized();
+  try {
+    ws.vault.addPassphraseSlot('second passphrase');
+    ws.db.exec('UPDATE vault_slots SET kdf_params = \'{"alg":"scrypt","N":3}\' WHERE id = 1');
+    ws.vault.lock();
+    const before = snapshot(ws);
+    assert.throws(
+      () => ws.vault.unlockWithPassphrase(PASSPHRASE),
+      expectError('INTEGRITY', /vault slot 1 has unreadable/),
+    );
+    assert.deepEqual(snapshot(ws), before);
+    ws.vault.unlockWithPassphrase('second passphrase');
+    assert.equal(ws.vault.status().unlocked, true);
+  } finally {
+    ws.close();
+  }
+});
+
+test('a slot from another workspace does not unlock this one', () => {
+  const mine = initialized();
+  const theirs = initialized();
+  try {
+    const foreign = theirs.db.prepare('SELECT kdf_params, wrapped_dek FROM vault_slots WHERE id = 1').get() as {
+      kdf_params: string;
+      wrapped_dek: Uint8Array;
+    };
+    mine.db
+      .prepare('UPDATE vault_slots SET kdf_params = ?, wrapped_dek = ? WHERE id = 1')
+      .run(foreign.kdf_params, foreign.wrapped_dek);
+    mine.vault.lock();
+    assert.throws(() => mine.vault.unlockWithPassphrase(PASSPHRASE), expectError('BAD_REQUEST', 'wrong passphrase'));
+    assert.equal(mine.vault.status().unlocked, false);
+  } finally {
+    mine.close();
+    theirs.close();
+  }
+});
+
+test('a workspace without a keychain slot says so', () => {
+  const ws = initialized(tempDir(), new TestKeychain());
+  try {
+    ws.vault.lock();
+    assert.throws(() => ws.vault.unlockWithKeychain(), expectError('NOT_FOUND', /no OS keychain slot/));
+  } finally {
+    ws.close();
+  }
+});
+
+test('a keychain that can no longer decrypt its slot is refused and changes nothing', () => {
+  const dir = tempDir();
+  const ws = initialized(dir, new TestKeychain('gnome_libsecret'));
+  ws.vault.addKeychainSlot();
+  ws.close();
+
+  // Same backend, new key: what a reset login keyring looks like.
+  const again = openWorkspace(dir, new TestKeychain('gnome_libsecret'));
+  try {
+    const before = snapshot(again);
+    assert.throws(() => again.vault.unlockWithKeychain(), expectError('BAD_REQUEST', /could not decrypt vault slot 2/));
+    assert.deepEqual(snapshot(again), before);
+  } finally {
+    again.close();
+  }
+});
+
+test('scrypt costs below the floor are refused unless a test asks for them', () => {
+  const dir = path.join(tempDir(), 'ws');
+  assert.throws(
+    () => Workspace.open(dir, { actor: ADMIN, kdf: FAST_KDF }),
+    expectError('INVALID_INPUT', /below the floor for a vault that guards CA keys \(N=131072, r=8, p=1\)/),
+  );
+  assert.equal(fs.existsSync(dir), false);
+  assert.throws(
+    () => Workspace.open(dir, { actor: ADMIN, kdf: { N: 1000, r: 8, p: 1 }, allowWeakKdfInTests: true }),
+    expectError('INVALID_INPUT', /not valid/),
+  );
+  const ws = Workspace.open(tempDir(), { actor: ADMIN });
+  try {
+    assert.throws(
+      () => ws.vault.initialize(PASSPHRASE, { kdf: { N: 2 ** 16, r: 8, p: 1 } }),
+      expectError('INVALID_INPUT', /below the floor/),
+    );
+    assert.throws(
+      () => ws.vault.initialize(PASSPHRASE, { kdf: { N: 2 ** 17, r: 8, p: 0 } }),
+      expectError('INVALID_INPUT', /not valid/),
+    );
+    assert.deepEqual(ws.vault.status(), { initialized: false, unlocked: false, slots: [] });
+  } finally {
+    ws.close();
+  }
+});
+
+test('outside the test runner, the weak-cost escape hatch does nothing', () => {
+  const dir = tempDir();
+  const workspaceModule = fileURLToPath(new URL('../../electron/core/workspace.ts', import.meta.url));
+  const script = path.join(dir, 'probe.ts');
+  fs.writeFileSync(
+    script,
+    `import { Workspace } from ${JSON.stringify(workspaceModule)};
+try {
+  Workspace.open(${JSON.stringify(path.join(dir, 'ws'))}, { actor: { user: 'x', kind: 'cli' }, kdf: { N: 1024, r: 8, p: 1 }, allowWeakKdfInTests: true }).close();
+  console.log('opened');
+} catch (err) {
+  console.log(err.code);
+}
+`,
+  );
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const result = spawnSync(process.execPath, [script], { env, encoding: 'utf8' });
+  assert.equal(result.stdout.trim(), 'INVALID_INPUT', result.stderr);
+  assert.equal(fs.existsSync(path.join(dir, 'ws')), false);
+});
+
+/** Every byte SQLite has on disk for this workspace right now. */
+function diskBytes(dbPath: string): Buffer[] {
+  return [dbPath, `${dbPath}-wal`, `${dbPath}-journal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f));
+}
+
+function occursIn(files: Buffer[], needle: Buffer): boolean {
+  return files.some((bytes) => bytes.includes(needle));
+}
+
+test('a sealed private key never reaches the database file or its WAL in the clear', () => {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+  const pemBody = privateKey
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString()
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '');
+  assert.equal(pemBody, der.toString('base64'));
+  const seed = der.subarray(der.length - 32);
+  const needles = [der, Buffer.from(pemBody, 'ascii'), seed];
+
+  // Control: the same search finds the key when it is stored unsealed.
+  const control = openWorkspace();
+  control.transaction(() => control.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('plain', pemBody));
+  control.db.prepare('CREATE TABLE plain_blob (b BLOB)').run();
+  control.db.prepare('INSERT INTO plain_blob VALUES (?)').run(der);
+  const controlBytes = diskBytes(control.dbPath);
+  control.close();
+  for (const needle of needles) assert.ok(occursIn([...controlBytes, ...diskBytes(control.dbPath)], needle));
+
+  const ws = initialized();
+  const sealed = ws.vault.seal(der, 'signing_key:k1');
+  ws.transaction(() => {
+    ws.db
+      .prepare(
+        "INSERT INTO signing_keys (id, profile, alg, kid, state, sealed_private, created_at) VALUES ('k1', 'ed25519', 'EdDSA', 'k1', 'active', ?, ?)",
+      )
+      .run(sealed, new Date().toISOString());
+    ws.audit.append({ action: 'signing_key.create', target: 'signing_key:k1', details: { profile: 'ed25519' } });
+  });
+  const whileOpen = diskBytes(ws.dbPath);
+  assert.ok(fs.existsSync(`${ws.dbPath}-wal`), 'the WAL should exist while the workspace is open');
+  const dbPath = ws.dbPath;
+  ws.close();
+  const afterClose = diskBytes(dbPath);
+
+  for (const needle of needles) {
+    assert.equal(occursIn(whileOpen, needle), false);
+    assert.equal(occursIn(afterClose, needle), false);
+  }
+  assert.equal(occursIn([...whileOpen, ...afterClose], Buffer.from(PASSPHRASE)), false);
+
+  const again = openWorkspace(path.dirname(dbPath));
+  try {
+    again.vault.unlockWithPassphrase(PASSPHRASE);
+    const stored = again.db.prepare("SELECT sealed_private FROM signing_keys WHERE id = 'k1'").get() as {
+      sealed_private: Uint8Array;
+    };
+    assert.deepEqual(Buffer.from(again.vault.unseal(stored.sealed_private, 'signing_key:k1')), der);
+  } finally {
+    again.close();
+  }
+});
