@@ -63,8 +63,9 @@ export default tseslint.config(
     files: ['renderer/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
     rules: {
-      ...reactHooks.configs.recommended.rules,
-      'react-hooks/set-state-in-effect': 'off',
+      // The classic hook rules; the React Compiler's purity rules are for compiled code.
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'warn',
       'no-restricted-imports': ['error', { paths: [noElectron, noElectronStore, ...nodeBuiltins.map((name) => ({ name, message: 'the renderer never touches Node or the file system' }))], patterns: [noNode] }],
     },
   },

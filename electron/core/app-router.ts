@@ -1,5 +1,11 @@
+import type { Dialogs } from './dialogs.ts';
 import { appHandlers, type AppInfoSource } from './handlers/app.ts';
+import { deploymentHandlers } from './handlers/deployments.ts';
+import { workspaceHandlers } from './handlers/workspace.ts';
 import { createRouter, type Router } from './ipc-router.ts';
+import type { SettingsStore } from './settings.ts';
+import type { KeychainBackend } from './vault.ts';
+import type { Workspace } from './workspace.ts';
 
 /**
  * Everything the handlers need from their host. The Electron shell fills it with the real
@@ -8,6 +14,10 @@ import { createRouter, type Router } from './ipc-router.ts';
  */
 export interface AppServices {
   info: () => AppInfoSource;
+  workspace: () => Workspace;
+  dialogs: Dialogs;
+  keychain?: KeychainBackend;
+  settings: SettingsStore;
 }
 
 /** The one router the app and the harness both run: every channel of the contract. */
@@ -16,11 +26,16 @@ export function createAppRouter(options: {
   services: AppServices;
   log?: (line: string) => void;
 }): Router {
+  const { services } = options;
   return createRouter({
     allowedOrigins: options.allowedOrigins,
     log: options.log,
     handlers: {
-      ...appHandlers(options.services.info),
+      ...appHandlers(services.info),
+      ...workspaceHandlers(services.workspace, services.dialogs, services.keychain),
+      ...deploymentHandlers(services.workspace, services.dialogs),
+      'settings:get': () => services.settings.get(),
+      'settings:set': (patch) => services.settings.set(patch),
     },
   });
 }

@@ -6,9 +6,14 @@ import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS } from '../../shared/ipc/channels.ts';
+import { currentActor } from '../core/actor.ts';
 import { createAppRouter } from '../core/app-router.ts';
 import { originOf, type SenderFrame } from '../core/ipc-router.ts';
+import { Workspace } from '../core/workspace.ts';
+import { nativeDialogs } from './dialogs.ts';
+import { safeStorageKeychain } from './keychain.ts';
 import { installMenu } from './menu.ts';
+import { electronSettings } from './settings.ts';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol.ts';
 import { hardenApp, hardenSession } from './security.ts';
 
@@ -43,7 +48,12 @@ if (!app.requestSingleInstanceLock()) {
     serveRenderer(path.join(here, '../renderer'));
     installMenu(isDev);
 
+    // The CLI's default (--data-dir unset) is this same folder, so both share one workspace.
     const workspacePath = path.join(app.getPath('userData'), 'workspace');
+    let workspace: Workspace | null = null;
+    const openWorkspace = () =>
+      (workspace ??= Workspace.open(workspacePath, { actor: currentActor('app'), keychain: safeStorageKeychain }));
+    app.on('will-quit', () => workspace?.close());
     const router = createAppRouter({
       allowedOrigins: [appOrigin],
       services: {
@@ -58,6 +68,10 @@ if (!app.requestSingleInstanceLock()) {
             chrome: process.versions.chrome ?? 'unknown',
           },
         }),
+        workspace: openWorkspace,
+        dialogs: nativeDialogs,
+        keychain: safeStorageKeychain,
+        settings: electronSettings(),
       },
     });
 

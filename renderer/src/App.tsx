@@ -1,78 +1,114 @@
-import { AppShell, Badge, Group, MantineProvider, NavLink, ScrollArea, Text, Title, createTheme } from '@mantine/core';
-import { useEffect, useState, type ReactNode } from 'react';
+import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title, createTheme } from '@mantine/core';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import type { ChannelOutput } from '../../shared/ipc/contract.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
+import { VaultGate } from './components/VaultGate.tsx';
+import { useProgress } from './hooks.ts';
+import { call } from './ipc.ts';
+import { AuditPage } from './pages/AuditPage.tsx';
+import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
+import { InspectorPage } from './pages/InspectorPage.tsx';
+import { KeysPage } from './pages/KeysPage.tsx';
+import { MatrixPage } from './pages/MatrixPage.tsx';
 import { OverviewPage } from './pages/OverviewPage.tsx';
+import { SettingsPage } from './pages/SettingsPage.tsx';
+import { TokensPage } from './pages/TokensPage.tsx';
+import { WorkersPage } from './pages/WorkersPage.tsx';
 
 const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
+
+type VaultStatus = ChannelOutput<'vault:status'>;
+
+export interface PageContext {
+  settings: Settings;
+  setSettings: (s: Settings) => void;
+  vault: VaultStatus | null;
+  setVault: (s: VaultStatus) => void;
+  navigate: (id: string) => void;
+}
 
 export interface PageDef {
   id: string;
   label: string;
-  render: () => ReactNode;
-}
-
-function Placeholder({ title }: { title: string }) {
-  return (
-    <Text c="dimmed" role="status">
-      {title} arrives with its issue.
-    </Text>
-  );
+  render: (ctx: PageContext) => ReactNode;
 }
 
 export const PAGES: PageDef[] = [
-  { id: 'overview', label: 'Overview', render: () => <OverviewPage /> },
-  { id: 'deployments', label: 'Deployments', render: () => <Placeholder title="Deployments" /> },
-  { id: 'matrix', label: 'Access matrix', render: () => <Placeholder title="Access matrix" /> },
-  { id: 'tokens', label: 'Tokens', render: () => <Placeholder title="Tokens" /> },
-  { id: 'inspector', label: 'Inspector', render: () => <Placeholder title="Inspector" /> },
-  { id: 'workers', label: 'Workers & CA', render: () => <Placeholder title="Workers & CA" /> },
-  { id: 'keys', label: 'Keys', render: () => <Placeholder title="Keys" /> },
-  { id: 'audit', label: 'Audit', render: () => <Placeholder title="Audit" /> },
-  { id: 'settings', label: 'Settings', render: () => <Placeholder title="Settings" /> },
+  { id: 'overview', label: 'Overview', render: (c) => <OverviewPage settings={c.settings} /> },
+  { id: 'deployments', label: 'Deployments', render: () => <DeploymentsPage /> },
+  { id: 'matrix', label: 'Access matrix', render: () => <MatrixPage /> },
+  { id: 'tokens', label: 'Tokens', render: () => <TokensPage /> },
+  { id: 'inspector', label: 'Inspector', render: () => <InspectorPage /> },
+  { id: 'workers', label: 'Workers & CA', render: () => <WorkersPage /> },
+  { id: 'keys', label: 'Keys', render: () => <KeysPage /> },
+  { id: 'audit', label: 'Audit', render: () => <AuditPage /> },
+  { id: 'settings', label: 'Settings', render: (c) => <SettingsPage settings={c.settings} onChange={c.setSettings} /> },
 ];
 
 function pageFromHash(): string {
-  const id = window.location.hash.replace(/^#\/?/, '');
+  const id = window.location.hash.replace(/^#\/?/, '').split('?')[0] ?? '';
   return PAGES.some((p) => p.id === id) ? id : 'overview';
 }
 
 export function App() {
   const [pageId, setPageId] = useState(pageFromHash);
+  const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
+  const [vault, setVault] = useState<VaultStatus | null>(null);
+  const progress = useProgress();
+
   useEffect(() => {
     const onHash = () => setPageId(pageFromHash());
     window.addEventListener('hashchange', onHash);
+    call('settings:get', {}).then(setSettings, () => undefined);
+    call('vault:status', {}).then(setVault, () => undefined);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
+  const navigate = useCallback((id: string) => {
+    window.location.hash = `#/${id}`;
+  }, []);
+
   const page = PAGES.find((p) => p.id === pageId) ?? PAGES[0]!;
+  const ctx: PageContext = { settings, setSettings, vault, setVault, navigate };
 
   return (
-    <MantineProvider theme={theme} defaultColorScheme="auto">
+    <MantineProvider theme={theme} defaultColorScheme="auto" forceColorScheme={settings.theme === 'system' ? undefined : settings.theme}>
       <AppShell header={{ height: 52 }} navbar={{ width: 220, breakpoint: 0 }} padding="md">
         <AppShell.Header>
           <Group h="100%" px="md" justify="space-between">
             <Title order={3}>Castellan</Title>
-            <Badge variant="light">credential authority</Badge>
+            <Group gap="xs">
+              {vault && (
+                <Badge color={vault.unlocked ? 'teal' : 'yellow'} variant="light" data-testid="vault-badge">
+                  {vault.initialized ? (vault.unlocked ? 'vault unlocked' : 'vault locked') : 'no vault'}
+                </Badge>
+              )}
+              <Badge variant="light">credential authority</Badge>
+            </Group>
           </Group>
         </AppShell.Header>
         <AppShell.Navbar p="xs" aria-label="Pages">
           <ScrollArea>
             <nav>
               {PAGES.map((p) => (
-                <NavLink
-                  key={p.id}
-                  href={`#/${p.id}`}
-                  label={p.label}
-                  active={p.id === page.id}
-                  aria-current={p.id === page.id ? 'page' : undefined}
-                />
+                <NavLink key={p.id} href={`#/${p.id}`} label={p.label} active={p.id === page.id} aria-current={p.id === page.id ? 'page' : undefined} />
               ))}
             </nav>
           </ScrollArea>
         </AppShell.Navbar>
         <AppShell.Main>
+          {progress && (
+            <div role="progressbar" aria-label={progress.label} aria-valuenow={progress.done} aria-valuemax={progress.total}>
+              <Text size="xs">
+                {progress.label} ({progress.done}/{progress.total})
+              </Text>
+              <Progress value={progress.total ? (100 * progress.done) / progress.total : 0} mb="sm" />
+            </div>
+          )}
+          <VaultGate status={vault} onChange={setVault} />
           <Title order={2} mb="md">
             {page.label}
           </Title>
-          {page.render()}
+          {page.render(ctx)}
         </AppShell.Main>
       </AppShell>
     </MantineProvider>

@@ -2,10 +2,20 @@ import { z } from 'zod';
 import type { Channel, EventName } from './channels.ts';
 import type { ChannelDef } from './define.ts';
 import { appContract } from './contract/app.ts';
+import { deploymentsContract } from './contract/deployments.ts';
+import { workspaceContract } from './contract/workspace.ts';
+import { tokensContract } from './contract/tokens.ts';
+import { caContract } from './contract/ca.ts';
+import { settingsContract } from './contract/settings.ts';
 
 /** Every IPC method of Castellan, one domain file each, merged here. */
 export const contract = {
   ...appContract,
+  ...workspaceContract,
+  ...deploymentsContract,
+  ...tokensContract,
+  ...caContract,
+  ...settingsContract,
 } as const satisfies Record<Channel, ChannelDef>;
 
 export type Contract = typeof contract;

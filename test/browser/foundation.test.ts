@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { createAppRouter } from '../../electron/core/app-router.ts';
 import { createRouter } from '../../electron/core/ipc-router.ts';
+import { CHANNELS } from '../../shared/ipc/channels.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
+import { testServices } from '../harness/services.ts';
 
 const info = () => ({
   appName: 'Castellan',
@@ -13,6 +15,7 @@ const info = () => ({
   platform: process.platform,
   versions: { node: process.versions.node, electron: 'harness', chrome: 'harness' },
 });
+const services = () => ({ ...testServices(), info });
 
 describe('foundation: the renderer, the real preload and the real router in Chromium', () => {
   let browser: Browser;
@@ -25,7 +28,7 @@ describe('foundation: the renderer, the real preload and the real router in Chro
 
   test('the page renders app info that crossed the real boundary', async () => {
     const app = await openApp(browser, {
-      router: (origin) => createAppRouter({ allowedOrigins: [origin], services: { info } }),
+      router: (origin) => createAppRouter({ allowedOrigins: [origin], services: services() }),
     });
     try {
       await app.page.getByTestId('app-version').waitFor();
@@ -44,7 +47,7 @@ describe('foundation: the renderer, the real preload and the real router in Chro
 
   test('invalid input is refused at the boundary with a typed error', async () => {
     const app = await openApp(browser, {
-      router: (origin) => createAppRouter({ allowedOrigins: [origin], services: { info } }),
+      router: (origin) => createAppRouter({ allowedOrigins: [origin], services: services() }),
     });
     try {
       await app.page.getByTestId('app-version').waitFor();
@@ -85,7 +88,14 @@ describe('foundation: the renderer, the real preload and the real router in Chro
         return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, Object.keys(v).sort()]));
       });
       // Exactly the contract's methods, plus the event subscription; no invoke, no ipcRenderer.
-      assert.deepEqual(surface, { app: ['info'], events: ['names', 'on'] });
+      const expected: Record<string, string[]> = { events: ['names', 'on'] };
+      for (const channel of CHANNELS) {
+        const [domain, verb] = channel.split(':') as [string, string];
+        (expected[domain] ??= []).push(verb);
+      }
+      for (const verbs of Object.values(expected)) verbs.sort();
+      assert.deepEqual(surface, expected);
+      assert.ok(!('invoke' in surface) && !('ipcRenderer' in surface));
       // Even the raw transport refuses a name the contract does not have.
       const answer = await app.page.evaluate(() =>
         (window as unknown as { __castellanTransport(c: string, i: unknown): Promise<unknown> }).__castellanTransport('vault:exportPrivateKey', {}),
@@ -113,7 +123,7 @@ describe('foundation: the renderer, the real preload and the real router in Chro
         }),
     });
     try {
-      const alert = app.page.getByRole('alert');
+      const alert = app.page.getByRole('alert').filter({ hasText: 'app:info' });
       await alert.waitFor();
       const text = (await alert.textContent()) ?? '';
       assert.match(text, /app:info produced an answer outside its contract/);
@@ -127,7 +137,7 @@ describe('foundation: the renderer, the real preload and the real router in Chro
 
   test('a frame that is not the app main frame is refused by the sender check', async () => {
     const app = await openApp(browser, {
-      router: (origin) => createAppRouter({ allowedOrigins: [origin], services: { info } }),
+      router: (origin) => createAppRouter({ allowedOrigins: [origin], services: services() }),
       // The app's CSP forbids framing, so a page of the same origin without it hosts the child.
       extraPages: {
         '/host.html': '<!doctype html><iframe src="/frame.html"></iframe>',
@@ -149,10 +159,10 @@ describe('foundation: the renderer, the real preload and the real router in Chro
 
       // A page of another origin in the main frame.
       const foreign = await openApp(browser, {
-        router: () => createAppRouter({ allowedOrigins: ['castellan://app'], services: { info } }),
+        router: () => createAppRouter({ allowedOrigins: ['castellan://app'], services: services() }),
       });
       try {
-        const alert = foreign.page.getByRole('alert');
+        const alert = foreign.page.getByRole('alert').first();
         await alert.waitFor();
         assert.match((await alert.textContent()) ?? '', /origin http:\/\/127\.0\.0\.1:\d+ is not the app/);
       } finally {

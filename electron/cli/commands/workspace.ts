@@ -1,0 +1,96 @@
+import { CastellanError } from '../../../shared/errors.ts';
+import { UsageError, type Command } from '../cli.ts';
+import { writeOutput } from '../io.ts';
+
+export const workspaceCommands: Command[] = [
+  {
+    path: ['init'],
+    usage: 'init [--passphrase-env VAR]',
+    summary: 'create the workspace and its vault, protected by a passphrase',
+    async run(ctx) {
+      const ws = ctx.workspace();
+      if (ws.vault.status().initialized) {
+        throw new CastellanError('CONFLICT', `the workspace at ${ws.dir} is already initialised`);
+      }
+      const passphrase = await ctx.secret('passphrase-env', 'New workspace passphrase: ', { confirm: true });
+      ws.vault.initialize(passphrase);
+      ctx.print(`initialised workspace ${ws.dir}`);
+    },
+  },
+  {
+    path: ['vault', 'slots'],
+    usage: 'vault slots [--json]',
+    summary: 'list the vault’s unlock slots',
+    options: { json: { type: 'boolean' } },
+    run(ctx) {
+      const status = ctx.workspace().vault.status();
+      if (ctx.values.json) return ctx.printJson(status);
+      ctx.print(`vault: ${status.initialized ? 'initialised' : 'not initialised'}`);
+      for (const s of status.slots) {
+        ctx.print(`  #${s.id}  ${s.kind.padEnd(10)} ${s.label}${s.backend ? ` (${s.backend})` : ''}  ${s.created_at}`);
+      }
+    },
+  },
+  {
+    path: ['vault', 'add-passphrase'],
+    usage: 'vault add-passphrase [--new-passphrase-env VAR] [--label L]',
+    summary: 'add another passphrase slot (unlocks with the current one)',
+    options: { 'new-passphrase-env': { type: 'string' }, label: { type: 'string' } },
+    async run(ctx) {
+      const ws = await ctx.unlocked();
+      const next = await ctx.secret('new-passphrase-env', 'New passphrase: ', { confirm: true });
+      const slot = ws.vault.addPassphraseSlot(next, ctx.values.label as string | undefined);
+      ctx.print(`added passphrase slot #${slot.id} (${slot.label})`);
+    },
+  },
+  {
+    path: ['vault', 'remove-slot'],
+    usage: 'vault remove-slot ID',
+    summary: 'remove an unlock slot (never the last one)',
+    positionals: 1,
+    async run(ctx) {
+      const id = Number(ctx.args[0]);
+      if (!/^[1-9][0-9]*$/.test(ctx.args[0]!) || !Number.isSafeInteger(id)) {
+        throw new UsageError(`"${ctx.args[0]}" is not a slot id (a whole number from 1, as \`vault slots\` lists them)`);
+      }
+      const ws = await ctx.unlocked();
+      ws.vault.removeSlot(id);
+      ctx.print(`removed slot #${id}`);
+    },
+  },
+  {
+    path: ['audit', 'verify'],
+    usage: 'audit verify [--json]',
+    summary: 'walk the audit hash chain and name the first broken entry',
+    options: { json: { type: 'boolean' } },
+    run(ctx) {
+      const result = ctx.workspace().audit.verify();
+      if (ctx.values.json) ctx.printJson(result);
+      else if (result.ok) ctx.print(`audit chain OK: ${result.count} entries`);
+      if (!result.ok) {
+        throw new CastellanError('INTEGRITY', `audit chain broken at entry ${result.brokenAt}: ${result.reason}`);
+      }
+    },
+  },
+  {
+    path: ['audit', 'export'],
+    usage: 'audit export --format jsonl|csv [--out FILE]',
+    summary: 'export the audit log',
+    options: { format: { type: 'string' }, out: { type: 'string' } },
+    run(ctx) {
+      const format = ctx.values.format;
+      // A bad or missing flag value is a usage error (exit 1), like an unknown flag.
+      if (format === undefined) throw new UsageError('--format is required: jsonl or csv');
+      if (format !== 'jsonl' && format !== 'csv') {
+        throw new UsageError(`--format must be jsonl or csv, not ${JSON.stringify(format)}`);
+      }
+      const ws = ctx.workspace();
+      // Written inside the transaction: if the file cannot be written, the log does not claim an export.
+      ws.transaction(() => {
+        ws.audit.append({ action: 'audit.export', target: 'audit', details: { format } });
+        const text = format === 'jsonl' ? ws.audit.exportJsonl() : ws.audit.exportCsv();
+        writeOutput(ctx.io, ctx.values.out as string | undefined, text, 0o600);
+      });
+    },
+  },
+];

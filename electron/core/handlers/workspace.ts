@@ -1,0 +1,49 @@
+import type { Dialogs } from '../dialogs.ts';
+import { writeFileAtomic } from '../files.ts';
+import type { HandlerMap } from '../ipc-router.ts';
+import type { KeychainBackend } from '../vault.ts';
+import type { Workspace } from '../workspace.ts';
+
+export function keychainStatus(keychain: KeychainBackend | undefined) {
+  if (!keychain) return { available: false, backend: null, reason: 'no OS keychain in this process' };
+  const backend = keychain.backend();
+  if (backend === 'basic_text') {
+    return { available: false, backend, reason: 'the Linux keychain backend is basic_text, which does not encrypt' };
+  }
+  if (!keychain.isEncryptionAvailable()) return { available: false, backend, reason: 'OS encryption is not available' };
+  return { available: true, backend, reason: null };
+}
+
+export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, keychain?: KeychainBackend): HandlerMap {
+  const status = () => ({ ...workspace().vault.status(), keychain: keychainStatus(keychain) });
+  return {
+    'vault:status': status,
+    'vault:initialize': ({ passphrase }) => (workspace().vault.initialize(passphrase), status()),
+    'vault:unlock': ({ passphrase }) => (workspace().vault.unlockWithPassphrase(passphrase), status()),
+    'vault:unlockKeychain': () => (workspace().vault.unlockWithKeychain(), status()),
+    'vault:lock': () => (workspace().vault.lock(), status()),
+    'vault:addPassphrase': ({ passphrase, label }) => (workspace().vault.addPassphraseSlot(passphrase, label), status()),
+    'vault:addKeychain': () => (workspace().vault.addKeychainSlot(), status()),
+    'vault:removeSlot': ({ id }) => (workspace().vault.removeSlot(id), status()),
+
+    'audit:list': (query) => workspace().audit.list(query),
+    'audit:verify': () => {
+      const result = workspace().audit.verify();
+      return result.ok
+        ? { ok: true, count: result.count, brokenAt: null, reason: null }
+        : { ok: false, count: result.count, brokenAt: result.brokenAt, reason: result.reason };
+    },
+    'audit:export': async ({ format }) => {
+      const file = await dialogs.saveFile({
+        title: 'Export the audit log',
+        defaultName: `castellan-audit.${format}`,
+        filters: [{ name: format.toUpperCase(), extensions: [format] }],
+      });
+      if (!file) return { cancelled: true, path: null };
+      const ws = workspace();
+      ws.transaction(() => ws.audit.append({ action: 'audit.export', target: 'audit', details: { format } }));
+      writeFileAtomic(file, format === 'jsonl' ? ws.audit.exportJsonl() : ws.audit.exportCsv(), 0o600);
+      return { cancelled: false, path: file };
+    },
+  };
+}

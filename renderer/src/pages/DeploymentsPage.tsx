@@ -1,0 +1,138 @@
+import { Alert, Badge, Button, Grid, Group, NavLink, Paper, ScrollArea, Stack, Text } from '@mantine/core';
+import { useState, type DragEvent } from 'react';
+import { call } from '../ipc.ts';
+import { useAction, useChannel } from '../hooks.ts';
+import { ErrorAlert, Muted } from '../components/common.tsx';
+import { LabelEditor } from '../components/LabelEditor.tsx';
+import { PolicyCard } from '../components/PolicyCard.tsx';
+
+export function DeploymentsPage() {
+  const list = useChannel('deployments:list', {});
+  const [selected, setSelected] = useState<{ deployment: string; service: string } | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+
+  const importDialog = useAction(async () => {
+    const result = await call('deployments:importDialog', { replace: false, folder: false });
+    if (!result.cancelled) setMessage(`Imported ${result.imported.join(', ')}`);
+    list.reload();
+  });
+  const importDropped = useAction(async (files: File[]) => {
+    const texts = await Promise.all(files.map(async (f) => ({ name: f.name, text: await f.text() })));
+    const result = await call('deployments:importTexts', { files: texts, replace: false });
+    setMessage(`Imported ${result.imported.join(', ')}`);
+    list.reload();
+  });
+  const exportSpec = useAction(async (name: string) => {
+    const result = await call('deployments:export', { name });
+    if (!result.cancelled) setMessage(`Saved ${name} to ${result.path}`);
+  });
+  const save = useAction(async (labels: Record<string, string>) => {
+    if (!selected) return;
+    await call('policy:setLabels', { ...selected, labels });
+    setMessage(`Saved labels of ${selected.deployment}/${selected.service}`);
+    list.reload();
+  });
+
+  const onDrop = (e: DragEvent<HTMLDivElement>) => {
+    e.preventDefault();
+    setDragging(false);
+    const files = [...e.dataTransfer.files].filter((f) => /\.ya?ml$/i.test(f.name));
+    if (files.length) void importDropped.run(files);
+  };
+
+  const deployments = list.data ?? [];
+  const current = selected
+    ? deployments.find((d) => d.name === selected.deployment)?.services.find((s) => s.name === selected.service)
+    : undefined;
+  const error = list.error ?? importDialog.error ?? importDropped.error ?? exportSpec.error ?? save.error;
+
+  return (
+    <Stack>
+      <Group>
+        <Button onClick={() => void importDialog.run()} loading={importDialog.busy}>
+          Import specs…
+        </Button>
+        {selected && (
+          <Button variant="default" onClick={() => void exportSpec.run(selected.deployment)}>
+            Export {selected.deployment}
+          </Button>
+        )}
+      </Group>
+      <ErrorAlert error={error} />
+      {message && !error && (
+        <Alert color="teal" role="status" withCloseButton onClose={() => setMessage(null)}>
+          {message}
+        </Alert>
+      )}
+      <Paper
+        withBorder
+        p="sm"
+        role="region"
+        aria-label="Drop ZLayer specs here"
+        bg={dragging ? 'var(--mantine-color-blue-light)' : undefined}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <Muted>Drop .yaml deployment specs here to import them (all or nothing).</Muted>
+      </Paper>
+      <Grid>
+        <Grid.Col span={3}>
+          <ScrollArea h="70vh">
+            <nav aria-label="Deployments and services">
+              {deployments.length === 0 && !list.loading && <Muted>No deployments yet. Import a ZLayer spec.</Muted>}
+              {deployments.map((d) => (
+                <NavLink key={d.name} label={d.name} defaultOpened childrenOffset={12} description={`${d.services.length} services`}>
+                  {d.services.map((s) => {
+                    const worst = s.policy.findings[0]?.severity;
+                    return (
+                      <NavLink
+                        key={s.name}
+                        label={s.name}
+                        active={selected?.deployment === d.name && selected.service === s.name}
+                        onClick={() => setSelected({ deployment: d.name, service: s.name })}
+                        rightSection={
+                          <Group gap={4}>
+                            {s.policy.access.diagnostics.some((x) => x.severity !== 'info') && <Badge size="xs" color="orange">diag</Badge>}
+                            {worst && (
+                              <Badge size="xs" color={worst === 'critical' ? 'red' : worst === 'high' ? 'orange' : 'gray'}>
+                                {s.policy.findings.length}
+                              </Badge>
+                            )}
+                          </Group>
+                        }
+                      />
+                    );
+                  })}
+                </NavLink>
+              ))}
+            </nav>
+          </ScrollArea>
+        </Grid.Col>
+        <Grid.Col span={9}>
+          {current && selected ? (
+            <Stack>
+              <PolicyCard policy={current.policy} />
+              <Paper withBorder p="md">
+                <LabelEditor
+                  key={`${selected.deployment}/${selected.service}/${JSON.stringify(current.policy.labels)}`}
+                  deployment={selected.deployment}
+                  service={selected.service}
+                  labels={current.policy.labels}
+                  saving={save.busy}
+                  onSave={(labels) => void save.run(labels)}
+                />
+              </Paper>
+            </Stack>
+          ) : (
+            <Text c="dimmed">Choose a service to see its token policy.</Text>
+          )}
+        </Grid.Col>
+      </Grid>
+    </Stack>
+  );
+}

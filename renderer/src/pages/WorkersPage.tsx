@@ -1,0 +1,9 @@
+import { Text } from '@mantine/core';
+
+export function WorkersPage() {
+  return (
+    <Text c="dimmed" role="status">
+      This page arrives with its issue.
+    </Text>
+  );
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { TokenScopeSchema } from '../../policy/scopes.ts';
+
+/** Schemas shared by several domain contracts. */
+export const empty = z.strictObject({});
+export const name = z.string().min(1).max(253);
+export const labelMap = z.record(z.string().min(1).max(253), z.string().max(65_536));
+
+export const diagnosticSchema = z.strictObject({
+  label: z.string(),
+  severity: z.enum(['error', 'warning', 'info']),
+  code: z.string(),
+  message: z.string(),
+  entry: z.string().optional(),
+  index: z.number().int().optional(),
+});
+
+export const findingSchema = z.strictObject({
+  code: z.string(),
+  severity: z.enum(['critical', 'high', 'medium', 'low']),
+  title: z.string(),
+  detail: z.string(),
+  deployment: z.string(),
+  service: z.string(),
+});
+
+export const accessSchema = z.strictObject({
+  scopes: z.array(TokenScopeSchema),
+  ttl_secs: z.number().int().nonnegative(),
+  mount_socket: z.boolean(),
+  docker_socket: z.boolean().nullable(),
+  scopes_source: z.enum(['default', 'label', 'default-fallback']),
+  diagnostics: z.array(diagnosticSchema),
+});
+
+export const servicePolicySchema = z.strictObject({
+  deployment: z.string(),
+  service: z.string(),
+  labels: z.record(z.string(), z.string()),
+  access: accessSchema,
+  findings: z.array(findingSchema),
+});
+
+/** What a save/open through a native dialog produced. */
+export const savedFileSchema = z.strictObject({ cancelled: z.boolean(), path: z.string().nullable() });
+
+export { TokenScopeSchema };

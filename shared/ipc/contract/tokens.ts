@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { defineChannel } from '../define.ts';
+import { empty, name, savedFileSchema, TokenScopeSchema } from './schemas.ts';
+
+export const PROFILES = ['zlayer', 'ed25519', 'es256'] as const;
+export const profileSchema = z.enum(PROFILES);
+export const KEY_STATES = ['active', 'verify-only', 'retired'] as const;
+export const TOKEN_STATUSES = ['active', 'expired', 'revoked'] as const;
+export const REVOKE_REASONS = ['key_compromise', 'leaked', 'superseded', 'decommissioned', 'other'] as const;
+export const revokeReasonSchema = z.enum(REVOKE_REASONS);
+export const VERDICTS = ['valid', 'expired', 'revoked', 'bad_signature', 'unknown_key', 'malformed', 'not_issued_here'] as const;
+export const TOKEN_SORT_COLUMNS = [
+  'issued_at',
+  'expires_at',
+  'revoked_at',
+  'deployment',
+  'service',
+  'container',
+  'subject',
+  'profile',
+  'kid',
+  'jti',
+] as const;
+
+export const signingKeySchema = z.strictObject({
+  id: z.string(),
+  profile: profileSchema,
+  alg: z.string(),
+  kid: z.string().nullable(),
+  state: z.enum(KEY_STATES),
+  compromised: z.boolean(),
+  created_at: z.string(),
+  rotated_at: z.string().nullable(),
+  retired_at: z.string().nullable(),
+  /** Tokens this key signed, by status. */
+  tokens: z.strictObject({ active: z.number().int(), expired: z.number().int(), revoked: z.number().int() }),
+});
+
+export const tokenRecordSchema = z.strictObject({
+  id: z.number().int(),
+  jti: z.string().nullable(),
+  subject: z.string(),
+  deployment: z.string(),
+  service: z.string(),
+  container: z.string(),
+  profile: profileSchema,
+  key_id: z.string(),
+  kid: z.string().nullable(),
+  scopes: z.array(TokenScopeSchema),
+  issued_at: z.number().int(),
+  expires_at: z.number().int(),
+  status: z.enum(TOKEN_STATUSES),
+  revoked_at: z.number().int().nullable(),
+  revoke_reason: z.string().nullable(),
+  replaced_by: z.string().nullable(),
+  token_sha256: z.string(),
+  forced_ttl: z.boolean(),
+});
+
+/** Filters shared by the list, the bulk revoke and the CLI. */
+export const tokenFilterSchema = z.strictObject({
+  status: z.enum(TOKEN_STATUSES).optional(),
+  deployment: z.string().max(253).optional(),
+  service: z.string().max(253).optional(),
+  container: z.string().max(253).optional(),
+  profile: profileSchema.optional(),
+  key_id: z.string().max(100).optional(),
+  /** Substring of jti, subject or container. */
+  text: z.string().max(200).optional(),
+});
+
+/** A freshly minted token: the only time the token itself crosses IPC. */
+export const mintedSchema = z.strictObject({ token: z.string(), record: tokenRecordSchema });
+
+const mintInput = z.strictObject({
+  deployment: name,
+  service: name,
+  container: name,
+  profile: profileSchema.default('zlayer'),
+  ttl_secs: z.number().int().positive().optional(),
+  /** A TTL longer than the policy's is refused unless forced; forcing is audited. */
+  force: z.boolean().default(false),
+  no_jti: z.boolean().default(false),
+});
+
+export const inspectionSchema = z.strictObject({
+  verdict: z.enum(VERDICTS),
+  reason: z.string(),
+  header: z.unknown().nullable(),
+  claims: z.unknown().nullable(),
+  key_id: z.string().nullable(),
+  profile: profileSchema.nullable(),
+  scopes: z.array(TokenScopeSchema),
+  scopes_in_words: z.string(),
+  record: tokenRecordSchema.nullable(),
+});
+
+export const tokensContract = {
+  'keys:list': defineChannel({ summary: 'signing keys with state and token counts', input: empty, output: z.array(signingKeySchema) }),
+  'keys:create': defineChannel({
+    summary: 'create the active signing key of a profile',
+    input: z.strictObject({ profile: profileSchema }),
+    output: signingKeySchema,
+  }),
+  'keys:rotate': defineChannel({
+    summary: 'make a new active key; the old one verifies until its tokens expire',
+    input: z.strictObject({ profile: profileSchema, compromised: z.boolean().default(false) }),
+    output: z.strictObject({
+      key: signingKeySchema,
+      previous: signingKeySchema.nullable(),
+      /** When compromised: active tokens the old key signed (offer the bulk revoke). */
+      tokens_at_risk: z.number().int(),
+    }),
+  }),
+  'keys:importZlayerSecretDialog': defineChannel({
+    summary: 'import the daemon’s jwt_secret_zlayer.key through a native dialog',
+    input: empty,
+    output: z.strictObject({ cancelled: z.boolean(), key: signingKeySchema.nullable() }),
+  }),
+  'keys:importZlayerSecret': defineChannel({
+    summary: 'import a literal ZLayer JWT secret (--jwt-secret / ZLAYER_JWT_SECRET)',
+    input: z.strictObject({ secret: z.string().min(1).max(4096) }),
+    output: signingKeySchema,
+  }),
+  'keys:exportZlayerSecret': defineChannel({
+    summary: 'export the active ZLayer secret in the daemon’s file format (mode 0600)',
+    input: z.strictObject({ confirm: z.literal(true) }),
+    output: savedFileSchema,
+  }),
+  'keys:exportJwks': defineChannel({ summary: 'save the JWKS of the asymmetric keys', input: empty, output: savedFileSchema }),
+  'tokens:mint': defineChannel({ summary: 'mint one container token', input: mintInput, output: mintedSchema }),
+  'tokens:mintBatch': defineChannel({
+    summary: 'mint tokens for every replica of a service, or a list of containers, in one transaction',
+    input: z.strictObject({
+      deployment: name,
+      service: name,
+      containers: z.array(name).max(100_000).optional(),
+      profile: profileSchema.default('zlayer'),
+      ttl_secs: z.number().int().positive().optional(),
+    }),
+    output: z.array(mintedSchema),
+  }),
+  'tokens:list': defineChannel({
+    summary: 'page through the token ledger',
+    input: z.strictObject({
+      filter: tokenFilterSchema.default({}),
+      sort: z.enum(TOKEN_SORT_COLUMNS).default('issued_at'),
+      direction: z.enum(['asc', 'desc']).default('desc'),
+      limit: z.number().int().min(1).max(1000).default(200),
+      offset: z.number().int().min(0).default(0),
+    }),
+    output: z.strictObject({ rows: z.array(tokenRecordSchema), total: z.number().int() }),
+  }),
+  'tokens:get': defineChannel({
+    summary: 'one ledger record with its claims and history',
+    input: z.strictObject({ id: z.number().int().positive() }),
+    output: z.strictObject({
+      record: tokenRecordSchema,
+      claims: z.record(z.string(), z.unknown()),
+      scopes_in_words: z.string(),
+      history: z.array(z.strictObject({ ts: z.string(), action: z.string(), actor: z.string(), details: z.record(z.string(), z.unknown()) })),
+    }),
+  }),
+  'tokens:revoke': defineChannel({
+    summary: 'revoke one token by jti',
+    input: z.strictObject({ jti: z.string().min(1).max(200), reason: revokeReasonSchema }),
+    output: tokenRecordSchema,
+  }),
+  'tokens:revokeBulk': defineChannel({
+    summary: 'revoke every active token a filter selects (dry run first)',
+    input: z.strictObject({ filter: tokenFilterSchema, reason: revokeReasonSchema, dry_run: z.boolean() }),
+    output: z.strictObject({ count: z.number().int(), dry_run: z.boolean() }),
+  }),
+  'tokens:refresh': defineChannel({
+    summary: 'mint a replacement, then revoke the old token as superseded',
+    input: z.strictObject({ jti: z.string().min(1).max(200) }),
+    output: mintedSchema,
+  }),
+  'tokens:inspect': defineChannel({
+    summary: 'verify a pasted token and explain it',
+    // Over 16 KB is refused by the inspector itself with a verdict, not by the schema.
+    input: z.strictObject({ token: z.string().max(1_000_000) }),
+    output: inspectionSchema,
+  }),
+  'tokens:exportRevocations': defineChannel({
+    summary: 'save the signed revocation list',
+    input: empty,
+    output: savedFileSchema,
+  }),
+  'tokens:stats': defineChannel({
+    summary: 'counts and what expires soon',
+    input: z.strictObject({ expiring_within_secs: z.number().int().positive().default(86_400) }),
+    output: z.strictObject({
+      active: z.number().int(),
+      expired: z.number().int(),
+      revoked: z.number().int(),
+      expiring_soon: z.array(tokenRecordSchema),
+    }),
+  }),
+} as const;

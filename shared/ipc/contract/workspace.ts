@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { defineChannel } from '../define.ts';
+import { empty, savedFileSchema } from './schemas.ts';
+
+const passphrase = z.string().min(1).max(1024);
+const slotSchema = z.strictObject({
+  id: z.number().int(),
+  kind: z.enum(['passphrase', 'keychain']),
+  label: z.string(),
+  backend: z.string().nullable(),
+  created_at: z.string(),
+});
+const vaultStatus = z.strictObject({
+  initialized: z.boolean(),
+  unlocked: z.boolean(),
+  slots: z.array(slotSchema),
+  keychain: z.strictObject({ available: z.boolean(), backend: z.string().nullable(), reason: z.string().nullable() }),
+});
+
+const auditEntry = z.strictObject({
+  seq: z.number().int(),
+  ts: z.string(),
+  actor_user: z.string(),
+  actor_kind: z.enum(['app', 'cli']),
+  action: z.string(),
+  target: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  prev_hash: z.string(),
+  hash: z.string(),
+});
+
+export const workspaceContract = {
+  'vault:status': defineChannel({ summary: 'vault state and slots', input: empty, output: vaultStatus }),
+  'vault:initialize': defineChannel({
+    summary: 'create the vault with a first passphrase',
+    input: z.strictObject({ passphrase }),
+    output: vaultStatus,
+  }),
+  'vault:unlock': defineChannel({
+    summary: 'unlock with a passphrase',
+    input: z.strictObject({ passphrase }),
+    output: vaultStatus,
+  }),
+  'vault:unlockKeychain': defineChannel({ summary: 'unlock with the OS keychain', input: empty, output: vaultStatus }),
+  'vault:lock': defineChannel({ summary: 'lock the vault', input: empty, output: vaultStatus }),
+  'vault:addPassphrase': defineChannel({
+    summary: 'add a passphrase slot',
+    input: z.strictObject({ passphrase, label: z.string().max(100).optional() }),
+    output: vaultStatus,
+  }),
+  'vault:addKeychain': defineChannel({ summary: 'add an OS-keychain slot', input: empty, output: vaultStatus }),
+  'vault:removeSlot': defineChannel({
+    summary: 'remove an unlock slot',
+    input: z.strictObject({ id: z.number().int().positive() }),
+    output: vaultStatus,
+  }),
+  'audit:list': defineChannel({
+    summary: 'list audit entries',
+    input: z.strictObject({
+      action: z.string().max(100).optional(),
+      text: z.string().max(200).optional(),
+      actor: z.string().max(100).optional(),
+      limit: z.number().int().min(1).max(1000).default(100),
+      offset: z.number().int().min(0).default(0),
+    }),
+    output: z.strictObject({ rows: z.array(auditEntry), total: z.number().int() }),
+  }),
+  'audit:verify': defineChannel({
+    summary: 'verify the audit hash chain',
+    input: empty,
+    output: z.strictObject({
+      ok: z.boolean(),
+      count: z.number().int(),
+      brokenAt: z.number().int().nullable(),
+      reason: z.string().nullable(),
+    }),
+  }),
+  'audit:export': defineChannel({
+    summary: 'save the audit log through a native dialog',
+    input: z.strictObject({ format: z.enum(['jsonl', 'csv']) }),
+    output: savedFileSchema,
+  }),
+} as const;

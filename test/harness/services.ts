@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AppServices } from '../../electron/core/app-router.ts';
+import type { Dialogs } from '../../electron/core/dialogs.ts';
+import { createAppRouter } from '../../electron/core/app-router.ts';
+import type { Router } from '../../electron/core/ipc-router.ts';
+import { memorySettings } from '../../electron/core/settings.ts';
+import { Workspace } from '../../electron/core/workspace.ts';
+
+export function tempDir(prefix = 'castellan-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A real workspace in a temp folder; scrypt is cheap under the test runner only. */
+export function openTestWorkspace(dir = path.join(tempDir(), 'workspace'), kind: 'app' | 'cli' = 'app'): Workspace {
+  return Workspace.open(dir, {
+    actor: { user: 'tester', kind },
+    kdf: { N: 2 ** 10, r: 8, p: 1 },
+    allowWeakKdfInTests: true,
+  });
+}
+
+/**
+ * Stands in for the OS's native dialogs: each call takes the next prepared answer.
+ * (Electron's dialog cannot run here; everything behind it is real.)
+ */
+export class QueuedDialogs implements Dialogs {
+  readonly opens: (string[] | null)[] = [];
+  readonly saves: (string | null)[] = [];
+  readonly asked: string[] = [];
+  async openFiles(options: { title: string }): Promise<string[] | null> {
+    this.asked.push(options.title);
+    if (this.opens.length === 0) throw new Error(`unexpected open dialog: ${options.title}`);
+    return this.opens.shift() ?? null;
+  }
+  async saveFile(options: { title: string }): Promise<string | null> {
+    this.asked.push(options.title);
+    if (this.saves.length === 0) throw new Error(`unexpected save dialog: ${options.title}`);
+    return this.saves.shift() ?? null;
+  }
+}
+
+export interface TestServices extends AppServices {
+  ws: Workspace;
+  dialogs: QueuedDialogs;
+}
+
+export function testServices(ws: Workspace = openTestWorkspace()): TestServices {
+  return {
+    ws,
+    workspace: () => ws,
+    dialogs: new QueuedDialogs(),
+    settings: memorySettings(),
+    info: () => ({
+      appName: 'Castellan',
+      appVersion: '0.0.0-test',
+      workspacePath: ws.dir,
+      platform: process.platform,
+      versions: { node: process.versions.node, electron: 'harness', chrome: 'harness' },
+    }),
+  };
+}
+
+export function testRouter(services: AppServices): (origin: string) => Router {
+  return (origin) => createAppRouter({ allowedOrigins: [origin], services, log: () => undefined });
+}
