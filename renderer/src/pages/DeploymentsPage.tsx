@@ -92,6 +92,8 @@ export function DeploymentsPage() {
                     return (
                       <NavLink
                         key={s.name}
+                        component="button"
+                        aria-label={`${d.name}/${s.name}`}
                         label={s.name}
                         active={selected?.deployment === d.name && selected.service === s.name}
                         onClick={() => setSelected({ deployment: d.name, service: s.name })}

@@ -5,7 +5,7 @@ import { ErrorAlert, Muted, relativeTime, SeverityBadge } from '../components/co
 
 function Stat({ label, value, testId }: { label: string; value: number | string | null; testId: string }) {
   return (
-    <Card withBorder aria-label={label}>
+    <Card withBorder aria-label={`${label} count`}>
       <Text size="xs" c="dimmed" tt="uppercase" fw={700}>
         {label}
       </Text>

@@ -1,0 +1,62 @@
+import { Badge, Code, ScrollArea } from '@mantine/core';
+import type { z } from 'zod';
+import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
+import type { REVOKE_REASONS, TOKEN_STATUSES, tokenFilterSchema } from '../../../shared/ipc/contract/tokens.ts';
+
+export type TokenRecord = ChannelOutput<'tokens:get'>['record'];
+export type TokenStatus = (typeof TOKEN_STATUSES)[number];
+export type RevokeReason = (typeof REVOKE_REASONS)[number];
+export type TokenFilter = z.input<typeof tokenFilterSchema>;
+export type SigningKey = ChannelOutput<'keys:list'>[number];
+
+export const STATUS_COLORS: Record<TokenStatus, string> = { active: 'teal', expired: 'gray', revoked: 'red' };
+
+export const REASON_LABELS: Record<RevokeReason, string> = {
+  key_compromise: 'Key compromise',
+  leaked: 'Leaked',
+  superseded: 'Superseded',
+  decommissioned: 'Decommissioned',
+  other: 'Other',
+};
+
+export const PROFILE_LABELS: Record<string, string> = {
+  zlayer: 'ZLayer (HS256 shared secret)',
+  ed25519: 'Ed25519 (EdDSA)',
+  es256: 'ES256 (ECDSA P-256)',
+};
+
+export function TokenStatusBadge({ status }: { status: TokenStatus }) {
+  return (
+    <Badge color={STATUS_COLORS[status]} variant={status === 'active' ? 'light' : 'filled'} data-status={status}>
+      {status}
+    </Badge>
+  );
+}
+
+/** The first characters of a jti, enough to tell tokens apart in a list. */
+export function shortJti(jti: string | null): string {
+  return jti ? jti.slice(0, 8) : 'no-jti';
+}
+
+/** A human label for a token in button names: "a1b2c3d4 (web-0)". */
+export function tokenLabel(record: Pick<TokenRecord, 'jti' | 'container'>): string {
+  return `${shortJti(record.jti)} (${record.container})`;
+}
+
+export function JsonBlock({ value, label }: { value: unknown; label: string }) {
+  return (
+    <ScrollArea.Autosize mah={320} type="auto">
+      <Code block aria-label={label}>
+        {JSON.stringify(value, null, 2)}
+      </Code>
+    </ScrollArea.Autosize>
+  );
+}
+
+/** A plain description of a filter: "status active, service web". */
+export function describeFilter(filter: TokenFilter): string {
+  const parts = Object.entries(filter)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k.replace('_', ' ')} ${k === 'text' ? `“${String(v)}”` : String(v)}`);
+  return parts.length ? parts.join(', ') : 'no filter (every token)';
+}
