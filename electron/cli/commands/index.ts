@@ -1,5 +1,6 @@
 import type { Command } from '../cli.ts';
 import { deploymentCommands } from './deployments.ts';
+import { tokenCommands } from './tokens.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands];
+export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands, ...tokenCommands];
