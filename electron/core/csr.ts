@@ -1,0 +1,432 @@
+/**
+ * Reading a worker's PKCS#10 certificate request: what it asks for, whether its own signature
+ * holds, and whether Castellan's worker CA would sign it. `previewCsr` shows this to the admin;
+ * `signWorkerCsr` (worker-ca.ts) refuses on the first problem.
+ *
+ * Only the CSR's public key and its DNS/IP subject alternative names are ever used: the subject
+ * is chosen by the signer (ZLayer's worker_ca.rs overrides it too), and every other requested
+ * extension is ignored.
+ */
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { CastellanError } from '../../shared/errors.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import {
+  TAG,
+  contentOf,
+  contextConstructed,
+  decodeOid,
+  encodingOf,
+  expectTag,
+  formatName,
+  pemDecodeAll,
+  readChildren,
+  readWhole,
+} from './der.ts';
+import type { Tlv } from './der.ts';
+
+export type SanType = 'dns' | 'ip' | 'email' | 'uri';
+
+export interface San {
+  type: SanType;
+  value: string;
+}
+
+export interface CsrPreview {
+  keyType: 'P-256' | 'P-384' | 'Ed25519' | 'RSA' | (string & {});
+  keySize: number;
+  requestedSubject: string;
+  sans: San[];
+  signatureValid: boolean;
+  acceptable: boolean;
+  problems: string[];
+}
+
+/** One reason the CA would refuse the request, with the error code signing throws for it. */
+export interface CsrProblem {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Everything read from a CSR; `problems` is empty when the CA would sign it. */
+export interface CsrAnalysis {
+  der: Uint8Array;
+  requestedSubject: string;
+  /** SubjectPublicKeyInfo, exactly as encoded in the request (copied into the leaf). */
+  spkiDer: Uint8Array;
+  /** The subjectPublicKey BIT STRING's bits (the input of the RFC 5280 key identifier). */
+  subjectPublicKey: Uint8Array;
+  keyType: string;
+  keySize: number;
+  sans: San[];
+  /** DER of each DNS/IP GeneralName that passed validation, in request order, to copy into the leaf. */
+  acceptedNames: Uint8Array[];
+  signatureValid: boolean;
+  problems: CsrProblem[];
+}
+
+/** Largest CSR accepted: a 16384-bit RSA request with many SANs stays far below this. */
+export const MAX_CSR_BYTES = 64 * 1024;
+
+export const RSA_MIN_BITS = 2048;
+
+const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+
+interface SignatureAlgorithm {
+  name: string;
+  family: 'rsa' | 'ec' | 'ed25519';
+  hash: 'sha256' | 'sha384' | 'sha512' | null;
+}
+
+const SIGNATURE_ALGORITHMS: Record<string, SignatureAlgorithm> = {
+  '1.2.840.113549.1.1.11': { name: 'sha256WithRSAEncryption', family: 'rsa', hash: 'sha256' },
+  '1.2.840.113549.1.1.12': { name: 'sha384WithRSAEncryption', family: 'rsa', hash: 'sha384' },
+  '1.2.840.113549.1.1.13': { name: 'sha512WithRSAEncryption', family: 'rsa', hash: 'sha512' },
+  '1.2.840.10045.4.3.2': { name: 'ecdsa-with-SHA256', family: 'ec', hash: 'sha256' },
+  '1.2.840.10045.4.3.3': { name: 'ecdsa-with-SHA384', family: 'ec', hash: 'sha384' },
+  '1.2.840.10045.4.3.4': { name: 'ecdsa-with-SHA512', family: 'ec', hash: 'sha512' },
+  '1.3.101.112': { name: 'Ed25519', family: 'ed25519', hash: null },
+};
+
+/** Recognised but refused, so the admin reads a name instead of an OID. */
+const REFUSED_SIGNATURE_ALGORITHMS: Record<string, string> = {
+  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.113549.1.1.10': 'RSASSA-PSS',
+  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+  '1.3.101.113': 'Ed448',
+};
+
+const CURVES: Record<string, { name: string; bits: number }> = {
+  prime256v1: { name: 'P-256', bits: 256 },
+  secp384r1: { name: 'P-384', bits: 384 },
+  secp521r1: { name: 'P-521', bits: 521 },
+};
+
+/** Key type and size as the admin names them: P-256, P-384, Ed25519, RSA (bits), … */
+export function describePublicKey(key: KeyObject): { keyType: string; keySize: number } {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const curve = details.namedCurve ?? 'unknown curve';
+      const known = CURVES[curve];
+      return known ? { keyType: known.name, keySize: known.bits } : { keyType: `EC ${curve}`, keySize: 0 };
+    }
+    case 'ed25519':
+      return { keyType: 'Ed25519', keySize: 256 };
+    case 'ed448':
+      return { keyType: 'Ed448', keySize: 456 };
+    case 'rsa':
+      return { keyType: 'RSA', keySize: details.modulusLength ?? 0 };
+    case 'rsa-pss':
+      return { keyType: 'RSA-PSS', keySize: details.modulusLength ?? 0 };
+    case 'dsa':
+      return { keyType: 'DSA', keySize: details.modulusLength ?? 0 };
+    default:
+      return { keyType: String(key.asymmetricKeyType ?? 'unknown').toUpperCase(), keySize: 0 };
+  }
+}
+
+/** Why a worker key is refused, or null when P-256, P-384, Ed25519 or RSA ≥ 2048. */
+export function workerKeyProblem(keyType: string, keySize: number): CsrProblem | null {
+  if (keyType === 'P-256' || keyType === 'P-384' || keyType === 'Ed25519') return null;
+  if (keyType === 'RSA') {
+    return keySize >= RSA_MIN_BITS
+      ? null
+      : { code: 'INVALID_INPUT', message: `RSA key of ${keySize} bits is below the ${RSA_MIN_BITS}-bit minimum` };
+  }
+  return {
+    code: 'UNSUPPORTED',
+    message: `${keyType} keys are not accepted; use P-256, P-384, Ed25519 or RSA of at least ${RSA_MIN_BITS} bits`,
+  };
+}
+
+function notACsr(reason: string): CastellanError {
+  return new CastellanError('INVALID_INPUT', `not a PKCS#10 certificate request: ${reason}`);
+}
+
+/** PEM (`CERTIFICATE REQUEST` / `NEW CERTIFICATE REQUEST`) or DER, as text or bytes, to DER. */
+export function csrDer(input: Uint8Array | string): Uint8Array {
+  const size = typeof input === 'string' ? input.length : input.byteLength;
+  if (size === 0) throw notACsr('the input is empty');
+  if (size > MAX_CSR_BYTES) throw notACsr(`the input of ${size} bytes exceeds the ${MAX_CSR_BYTES}-byte limit`);
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    const head = Buffer.from(input.subarray(0, 64)).toString('latin1').trimStart();
+    if (!head.startsWith('-----BEGIN')) return input;
+    text = Buffer.from(input).toString('latin1');
+  }
+  let blocks;
+  try {
+    blocks = pemDecodeAll(text);
+  } catch (err) {
+    throw notACsr(err instanceof Error ? err.message : String(err));
+  }
+  const request = blocks.find((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST');
+  if (request) return request.der;
+  if (blocks[0]) throw notACsr(`found a PEM ${blocks[0].label} block, expected CERTIFICATE REQUEST`);
+  throw notACsr('no -----BEGIN CERTIFICATE REQUEST----- block');
+}
+
+function ipToString(bytes: Uint8Array): string {
+  if (bytes.length === 4) return Array.from(bytes).join('.');
+  // RFC 5952: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as "::".
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** Why `name` is not an acceptable DNS SAN, or null. Wildcards are refused for worker certificates. */
+export function dnsNameProblem(name: string): string | null {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 253) return 'is longer than 253 characters';
+  const labels = name.split('.');
+  if (labels[0] === '*') return 'is a wildcard, which worker certificates may not carry';
+  for (const label of labels) {
+    if (!DNS_LABEL.test(label)) return 'is not a valid DNS name';
+  }
+  return null;
+}
+
+const GENERAL_NAME_KINDS: Record<number, string> = {
+  0xa0: 'otherName',
+  0x81: 'email',
+  0x82: 'dns',
+  0xa3: 'x400Address',
+  0xa4: 'directoryName',
+  0xa5: 'ediPartyName',
+  0x86: 'uri',
+  0x87: 'ip',
+  0x88: 'registeredID',
+};
+
+/** Read the subjectAltName extension value: every name, and why any of them is refused. */
+function readSans(value: Uint8Array, problems: CsrProblem[]): { sans: San[]; acceptedNames: Uint8Array[] } {
+  const sans: San[] = [];
+  const acceptedNames: Uint8Array[] = [];
+  let names: Tlv[];
+  try {
+    names = readChildren(value, expectTag(readWhole(value), TAG.SEQUENCE, 'GeneralNames'));
+  } catch {
+    problems.push({ code: 'INVALID_INPUT', message: 'the subjectAltName extension is malformed' });
+    return { sans, acceptedNames };
+  }
+  for (const name of names) {
+    const kind = GENERAL_NAME_KINDS[name.tag] ?? `tag 0x${name.tag.toString(16)}`;
+    const bytes = contentOf(value, name);
+    if (kind === 'dns') {
+      const text = Buffer.from(bytes).toString('latin1');
+      sans.push({ type: 'dns', value: text });
+      const why = dnsNameProblem(text);
+      if (why)
+        problems.push({
+          code: 'INVALID_INPUT',
+          message: `subject alternative name DNS:${JSON.stringify(text).slice(1, -1)} ${why}`,
+        });
+      else acceptedNames.push(encodingOf(value, name));
+    } else if (kind === 'ip') {
+      if (bytes.length === 4 || bytes.length === 16) {
+        sans.push({ type: 'ip', value: ipToString(bytes) });
+        acceptedNames.push(encodingOf(value, name));
+      } else {
+        problems.push({
+          code: 'INVALID_INPUT',
+          message: `subject alternative name IP address of ${bytes.length} bytes is neither IPv4 (4) nor IPv6 (16)`,
+        });
+      }
+    } else if (kind === 'email' || kind === 'uri') {
+      const text = Buffer.from(bytes).toString('latin1');
+      sans.push({ type: kind, value: text });
+      problems.push({
+        code: 'UNSUPPORTED',
+        message: `subject alternative name ${kind === 'email' ? 'email' : 'URI'}:${text} is not accepted; worker certificates carry only DNS names and IP addresses`,
+      });
+    } else {
+      problems.push({
+        code: 'UNSUPPORTED',
+        message: `subject alternative name of type ${kind} is not accepted; worker certificates carry only DNS names and IP addresses`,
+      });
+    }
+  }
+  return { sans, acceptedNames };
+}
+
+interface RawCsr {
+  tbs: Uint8Array;
+  version: number;
+  subjectDer: Uint8Array;
+  spkiDer: Uint8Array;
+  subjectPublicKey: Uint8Array;
+  sigAlgOid: string;
+  signature: Uint8Array;
+  /** extnValue of each extension in the extensionRequest attribute, by OID (first wins). */
+  requestedExtensions: Map<string, Uint8Array>;
+  duplicateExtensions: string[];
+}
+
+function readRawCsr(der: Uint8Array): RawCsr {
+  const root = expectTag(readWhole(der), TAG.SEQUENCE, 'CertificationRequest');
+  const [info, sigAlg, sig, extra] = readChildren(der, root);
+  if (extra) throw notACsr('unexpected element after the signature');
+  expectTag(info, TAG.SEQUENCE, 'certificationRequestInfo');
+  expectTag(sigAlg, TAG.SEQUENCE, 'signatureAlgorithm');
+  expectTag(sig, TAG.BIT_STRING, 'signature');
+  const [version, subject, spki, attributes] = readChildren(der, info!);
+  expectTag(version, TAG.INTEGER, 'version');
+  expectTag(subject, TAG.SEQUENCE, 'subject');
+  expectTag(spki, TAG.SEQUENCE, 'subjectPKInfo');
+  const [, subjectPublicKeyBits] = readChildren(der, spki!);
+  expectTag(subjectPublicKeyBits, TAG.BIT_STRING, 'subjectPublicKey');
+  const [algOid] = readChildren(der, sigAlg!);
+  expectTag(algOid, TAG.OID, 'signature algorithm');
+  const sigBytes = contentOf(der, sig!);
+  if (sigBytes.length < 2 || sigBytes[0] !== 0) throw notACsr('the signature BIT STRING is malformed');
+
+  const requestedExtensions = new Map<string, Uint8Array>();
+  const duplicateExtensions: string[] = [];
+  if (attributes) {
+    expectTag(attributes, contextConstructed(0), 'attributes');
+    for (const attr of readChildren(der, attributes)) {
+      const [type, values] = readChildren(der, expectTag(attr, TAG.SEQUENCE, 'attribute'));
+      if (decodeOid(contentOf(der, expectTag(type, TAG.OID, 'attribute type'))) !== OID_EXTENSION_REQUEST) continue;
+      for (const exts of readChildren(der, expectTag(values, TAG.SET, 'attribute values'))) {
+        for (const ext of readChildren(der, expectTag(exts, TAG.SEQUENCE, 'Extensions'))) {
+          const parts = readChildren(der, expectTag(ext, TAG.SEQUENCE, 'Extension'));
+          const extOid = decodeOid(contentOf(der, expectTag(parts[0], TAG.OID, 'extension id')));
+          const extValue = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extension value');
+          if (requestedExtensions.has(extOid)) duplicateExtensions.push(extOid);
+          else requestedExtensions.set(extOid, contentOf(der, extValue));
+        }
+      }
+    }
+  }
+  const versionBytes = contentOf(der, version!);
+  return {
+    tbs: encodingOf(der, info!),
+    version: versionBytes.length === 1 ? versionBytes[0]! : -1,
+    subjectDer: encodingOf(der, subject!),
+    spkiDer: encodingOf(der, spki!),
+    subjectPublicKey: contentOf(der, subjectPublicKeyBits!).subarray(1),
+    sigAlgOid: decodeOid(contentOf(der, algOid!)),
+    signature: sigBytes.subarray(1),
+    requestedExtensions,
+    duplicateExtensions,
+  };
+}
+
+/**
+ * Read a CSR and judge it. Throws only when the input is not a PKCS#10 request at all;
+ * everything the CA would refuse is listed in `problems`, most fundamental first
+ * (key, then signature, then names).
+ */
+export function analyzeCsr(input: Uint8Array | string): CsrAnalysis {
+  const der = csrDer(input);
+  let raw: RawCsr;
+  let requestedSubject: string;
+  try {
+    raw = readRawCsr(der);
+    requestedSubject = formatName(raw.subjectDer);
+  } catch (err) {
+    if (err instanceof CastellanError && err.message.startsWith('not a PKCS#10')) throw err;
+    throw notACsr(err instanceof Error ? err.message : String(err));
+  }
+
+  const problems: CsrProblem[] = [];
+  if (raw.version !== 0) problems.push({ code: 'INVALID_INPUT', message: 'the CSR version is not v1 (0)' });
+
+  let key: KeyObject | null = null;
+  let keyType = 'unknown';
+  let keySize = 0;
+  try {
+    key = createPublicKey({ key: Buffer.from(raw.spkiDer), format: 'der', type: 'spki' });
+    ({ keyType, keySize } = describePublicKey(key));
+    const keyProblem = workerKeyProblem(keyType, keySize);
+    if (keyProblem) problems.push(keyProblem);
+  } catch {
+    problems.push({
+      code: 'UNSUPPORTED',
+      message: 'the CSR public key uses an algorithm or curve that cannot be read',
+    });
+  }
+
+  let signatureValid = false;
+  const alg = SIGNATURE_ALGORITHMS[raw.sigAlgOid];
+  if (!alg) {
+    const name = REFUSED_SIGNATURE_ALGORITHMS[raw.sigAlgOid] ?? raw.sigAlgOid;
+    problems.push({ code: 'UNSUPPORTED', message: `CSR signature algorithm ${name} is not accepted` });
+  } else if (key) {
+    if (key.asymmetricKeyType !== alg.family) {
+      problems.push({
+        code: 'INVALID_INPUT',
+        message: `CSR signature algorithm ${alg.name} does not match its ${keyType} key`,
+      });
+    } else {
+      try {
+        signatureValid = verifySignature(
+          alg.hash,
+          raw.tbs,
+          key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key,
+          raw.signature,
+        );
+      } catch {
+        signatureValid = false;
+      }
+      if (!signatureValid) problems.push({ code: 'INVALID_INPUT', message: 'CSR signature does not verify' });
+    }
+  }
+
+  if (raw.duplicateExtensions.includes(OID_SUBJECT_ALT_NAME)) {
+    problems.push({ code: 'INVALID_INPUT', message: 'the CSR requests the subjectAltName extension more than once' });
+  }
+  const sanValue = raw.requestedExtensions.get(OID_SUBJECT_ALT_NAME);
+  const { sans, acceptedNames } = sanValue ? readSans(sanValue, problems) : { sans: [], acceptedNames: [] };
+
+  return {
+    der,
+    requestedSubject,
+    spkiDer: raw.spkiDer,
+    subjectPublicKey: raw.subjectPublicKey,
+    keyType,
+    keySize,
+    sans,
+    acceptedNames,
+    signatureValid,
+    problems,
+  };
+}
+
+/** What a CSR asks for and whether the worker CA would sign it. Throws only for non-CSR input. */
+export async function previewCsr(input: Uint8Array | string): Promise<CsrPreview> {
+  const a = analyzeCsr(input);
+  return {
+    keyType: a.keyType,
+    keySize: a.keySize,
+    requestedSubject: a.requestedSubject,
+    sans: a.sans,
+    signatureValid: a.signatureValid,
+    acceptable: a.problems.length === 0,
+    problems: a.problems.map((p) => p.message),
+  };
+}

@@ -1,0 +1,572 @@
+/**
+ * The worker certificate authority, as ZLayer's `worker_ca.rs` defines it: an ECDSA P-256
+ * self-signed CA (`CN=ZLayer Worker CA, O=ZLayer`) that signs worker CSRs into short-lived
+ * mTLS leaves whose subject the signer chooses (`CN=worker-<node id>, O=ZLayer Worker`).
+ *
+ * Pure functions: keys go in and out as PKCS#8 DER so the storage layer can seal them, and
+ * certificates as DER. Certificates are written with der.ts and signed with node:crypto
+ * (see der.ts for why @peculiar/x509 is not used at run time).
+ */
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  randomBytes,
+  sign,
+} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { CastellanError } from '../../shared/errors.ts';
+import { analyzeCsr, describePublicKey } from './csr.ts';
+import type { San } from './csr.ts';
+import {
+  TAG,
+  bitString,
+  booleanValue,
+  contentOf,
+  contextConstructed,
+  contextPrimitive,
+  decodeOid,
+  decodeTime,
+  encodeName,
+  encodingOf,
+  explicit,
+  expectTag,
+  formatName,
+  integerFromUnsigned,
+  integerHex,
+  namedBitString,
+  octetString,
+  oid,
+  pemDecodeAll,
+  pemEncode,
+  readChildren,
+  readWhole,
+  sequence,
+  smallInteger,
+  time,
+  tlv,
+} from './der.ts';
+
+export const WORKER_CA_SUBJECT = 'CN=ZLayer Worker CA, O=ZLayer';
+export const WORKER_LEAF_ORGANIZATION = 'ZLayer Worker';
+export const CA_VALIDITY_DAYS = 10 * 365;
+export const DEFAULT_LEAF_VALIDITY_DAYS = 90;
+export const MAX_LEAF_VALIDITY_DAYS = 3650;
+/** Certificates start a minute in the past so a peer whose clock lags slightly still accepts them. */
+const BACKDATE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+export const OIDS = {
+  commonName: '2.5.4.3',
+  organizationName: '2.5.4.10',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+} as const;
+
+/** keyUsage bit numbers (RFC 5280 §4.2.1.3). */
+const KEY_USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
+
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+// ───────────────────────────── reading certificates ─────────────────────────────
+
+export interface CertificateExtension {
+  critical: boolean;
+  /** extnValue's contents (the DER of the extension's own structure). */
+  value: Uint8Array;
+}
+
+/** The parts of an X.509 certificate the CA needs, as views into `der`. */
+export interface ParsedCertificate {
+  der: Uint8Array;
+  /** Lowercase hex, no leading zeros. */
+  serialHex: string;
+  issuerDer: Uint8Array;
+  subjectDer: Uint8Array;
+  spkiDer: Uint8Array;
+  /** The subjectPublicKey BIT STRING's bits. */
+  subjectPublicKey: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Map<string, CertificateExtension>;
+}
+
+/** Parse a DER certificate; throws INVALID_INPUT "not an X.509 certificate: …". */
+export function readCertificate(der: Uint8Array): ParsedCertificate {
+  try {
+    const root = expectTag(readWhole(der), TAG.SEQUENCE, 'Certificate');
+    const [tbs, sigAlg, sig] = readChildren(der, root);
+    expectTag(sigAlg, TAG.SEQUENCE, 'signatureAlgorithm');
+    expectTag(sig, TAG.BIT_STRING, 'signatureValue');
+    const fields = readChildren(der, expectTag(tbs, TAG.SEQUENCE, 'tbsCertificate'));
+    let i = fields[0]?.tag === contextConstructed(0) ? 1 : 0;
+    const serial = expectTag(fields[i++], TAG.INTEGER, 'serialNumber');
+    expectTag(fields[i++], TAG.SEQUENCE, 'signature');
+    const issuer = expectTag(fields[i++], TAG.SEQUENCE, 'issuer');
+    const validity = expectTag(fields[i++], TAG.SEQUENCE, 'validity');
+    const subject = expectTag(fields[i++], TAG.SEQUENCE, 'subject');
+    const spki = expectTag(fields[i++], TAG.SEQUENCE, 'subjectPublicKeyInfo');
+    const [notBefore, notAfter] = readChildren(der, validity);
+    if (!notBefore || !notAfter) throw new CastellanError('INVALID_INPUT', 'validity is incomplete');
+    const [, publicKeyBits] = readChildren(der, spki);
+    expectTag(publicKeyBits, TAG.BIT_STRING, 'subjectPublicKey');
+
+    const extensions = new Map<string, CertificateExtension>();
+    const extField = fields.slice(i).find((f) => f.tag === contextConstructed(3));
+    if (extField) {
+      const [list] = readChildren(der, extField);
+      for (const ext of readChildren(der, expectTag(list, TAG.SEQUENCE, 'Extensions'))) {
+        const parts = readChildren(der, expectTag(ext, TAG.SEQUENCE, 'Extension'));
+        const extOid = decodeOid(contentOf(der, expectTag(parts[0], TAG.OID, 'extnID')));
+        const critical = parts.length === 3 && parts[1]!.tag === TAG.BOOLEAN && contentOf(der, parts[1]!)[0] !== 0;
+        const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extnValue');
+        if (extensions.has(extOid)) throw new CastellanError('INVALID_INPUT', `extension ${extOid} appears twice`);
+        extensions.set(extOid, { critical, value: contentOf(der, value) });
+      }
+    }
+    return {
+      der,
+      serialHex: integerHex(contentOf(der, serial)),
+      issuerDer: encodingOf(der, issuer),
+      subjectDer: encodingOf(der, subject),
+      spkiDer: encodingOf(der, spki),
+      subjectPublicKey: contentOf(der, publicKeyBits!).subarray(1),
+      notBefore: decodeTime(der, notBefore),
+      notAfter: decodeTime(der, notAfter),
+      extensions,
+    };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new CastellanError('INVALID_INPUT', `not an X.509 certificate: ${reason}`);
+  }
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (what openssl uses too). */
+export function keyIdentifier(subjectPublicKey: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha1').update(subjectPublicKey).digest());
+}
+
+/** The certificate's subjectKeyIdentifier, or the method-1 identifier if it has none. */
+export function subjectKeyId(cert: ParsedCertificate): Uint8Array {
+  const ext = cert.extensions.get(OIDS.subjectKeyIdentifier);
+  if (ext) {
+    try {
+      return contentOf(ext.value, expectTag(readWhole(ext.value), TAG.OCTET_STRING, 'keyIdentifier'));
+    } catch {
+      // An unreadable SKI falls back to the computed identifier, which is what verifiers match anyway.
+    }
+  }
+  return keyIdentifier(cert.subjectPublicKey);
+}
+
+/** The keyUsage bits set, or null when the certificate has no keyUsage extension. */
+function keyUsageBits(cert: ParsedCertificate): Set<number> | null {
+  const ext = cert.extensions.get(OIDS.keyUsage);
+  if (!ext) return null;
+  const bits = contentOf(ext.value, expectTag(readWhole(ext.value), TAG.BIT_STRING, 'keyUsage'));
+  const set = new Set<number>();
+  for (let byte = 1; byte < bits.length; byte++) {
+    for (let bit = 0; bit < 8; bit++) if (bits[byte]! & (0x80 >> bit)) set.add((byte - 1) * 8 + bit);
+  }
+  return set;
+}
+
+/** SHA-256 of the DER, as colon-separated uppercase hex (the form openssl and browsers show). */
+export function fingerprintSha256(der: Uint8Array): string {
+  return createHash('sha256')
+    .update(der)
+    .digest('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+// ───────────────────────────── writing certificates ─────────────────────────────
+
+function extension(extOid: string, critical: boolean, value: Uint8Array): Uint8Array {
+  return critical
+    ? sequence(oid(extOid), booleanValue(true), octetString(value))
+    : sequence(oid(extOid), octetString(value));
+}
+
+function authorityKeyIdentifier(keyId: Uint8Array): Uint8Array {
+  return extension(OIDS.authorityKeyIdentifier, false, sequence(tlv(contextPrimitive(0), keyId)));
+}
+
+/** 16 random bytes, top bit clear (positive) and next bit set (no leading zero): 126 random bits. */
+function randomSerial(): Uint8Array {
+  const serial = new Uint8Array(randomBytes(16));
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  return serial;
+}
+
+function wholeSeconds(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+interface CertificateFields {
+  serial: Uint8Array;
+  issuerDer: Uint8Array;
+  subjectDer: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  spkiDer: Uint8Array;
+  extensions: Uint8Array[];
+  signingKey: KeyObject;
+}
+
+/** An X.509 v3 certificate signed ecdsa-with-SHA256 by a P-256 key. */
+function buildCertificate(f: CertificateFields): Uint8Array {
+  const algorithm = sequence(oid(OIDS.ecdsaWithSha256));
+  const tbs = sequence(
+    explicit(0, smallInteger(2)),
+    integerFromUnsigned(f.serial),
+    algorithm,
+    f.issuerDer,
+    sequence(time(f.notBefore), time(f.notAfter)),
+    f.subjectDer,
+    f.spkiDer,
+    explicit(3, sequence(...f.extensions)),
+  );
+  const signature = sign('sha256', tbs, { key: f.signingKey, dsaEncoding: 'der' });
+  return sequence(tbs, algorithm, bitString(signature));
+}
+
+// ───────────────────────────── the CA itself ─────────────────────────────
+
+function requireDate(value: unknown, what: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new CastellanError('INVALID_INPUT', `${what} must be a valid date`);
+  }
+  return value;
+}
+
+/** Generate a fresh worker CA exactly as worker_ca.rs does. */
+export async function createWorkerCa(
+  options: { now?: Date } = {},
+): Promise<{ certDer: Uint8Array; keyPkcs8Der: Uint8Array }> {
+  const now = requireDate(options.now ?? new Date(), 'now').getTime();
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
+  const spkiDer = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+  const spki = readWhole(spkiDer);
+  const subjectPublicKey = contentOf(spkiDer, readChildren(spkiDer, spki)[1]!).subarray(1);
+  const name = encodeName([
+    [OIDS.commonName, 'ZLayer Worker CA'],
+    [OIDS.organizationName, 'ZLayer'],
+  ]);
+  const certDer = buildCertificate({
+    serial: randomSerial(),
+    issuerDer: name,
+    subjectDer: name,
+    notBefore: wholeSeconds(now - BACKDATE_MS),
+    notAfter: wholeSeconds(now + CA_VALIDITY_DAYS * DAY_MS),
+    spkiDer,
+    extensions: [
+      extension(OIDS.basicConstraints, true, sequence(booleanValue(true))),
+      extension(
+        OIDS.keyUsage,
+        true,
+        namedBitString([KEY_USAGE.digitalSignature, KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]),
+      ),
+      extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(subjectPublicKey))),
+    ],
+    signingKey: privateKey,
+  });
+  return { certDer, keyPkcs8Der: new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' })) };
+}
+
+/** basicConstraints cA (RFC 5280 §4.2.1.9), or null when the extension is absent. */
+function basicConstraintsCa(cert: ParsedCertificate): boolean | null {
+  const ext = cert.extensions.get(OIDS.basicConstraints);
+  if (!ext) return null;
+  const [first] = readChildren(ext.value, expectTag(readWhole(ext.value), TAG.SEQUENCE, 'basicConstraints'));
+  return first?.tag === TAG.BOOLEAN && contentOf(ext.value, first)[0] !== 0;
+}
+
+/** Why `cert` cannot act as the worker CA, or null. */
+function caCertificateProblem(cert: ParsedCertificate): string | null {
+  const ca = basicConstraintsCa(cert);
+  if (ca === null) return 'certificate is not a CA (it has no basicConstraints extension)';
+  if (!ca) return 'certificate is not a CA (basicConstraints cA is false)';
+  const usage = keyUsageBits(cert);
+  if (usage && !usage.has(KEY_USAGE.keyCertSign)) return 'the CA certificate keyUsage lacks keyCertSign';
+  if (usage && !usage.has(KEY_USAGE.cRLSign))
+    return 'the CA certificate keyUsage lacks cRLSign, which revocation lists need';
+  return null;
+}
+
+/** The worker CA signs ecdsa-with-SHA256 only (ZLayer's CA and its CRLs): the key must be P-256. */
+function requireP256(key: KeyObject, whose: string): void {
+  const { keyType, keySize } = describePublicKey(createPublicKey(key));
+  if (keyType !== 'P-256') {
+    const shown = keyType === 'RSA' ? `RSA (${keySize} bits)` : keyType;
+    throw new CastellanError('UNSUPPORTED', `${whose} is ${shown}; the worker CA signs with ECDSA P-256 only`);
+  }
+}
+
+function nodeCertificate(der: Uint8Array): X509Certificate {
+  try {
+    return new X509Certificate(der);
+  } catch {
+    throw new CastellanError('INVALID_INPUT', 'not an X.509 certificate: Node could not parse it');
+  }
+}
+
+/** A stored CA, opened and checked: certificate parts, the signing key, and the CA's key id. */
+export interface OpenedCa {
+  cert: ParsedCertificate;
+  x509: X509Certificate;
+  key: KeyObject;
+  keyId: Uint8Array;
+}
+
+/**
+ * Open the CA material the storage layer hands back. The pair was checked on creation or
+ * import, so a failure here means the stored data is damaged: INTEGRITY.
+ */
+export function openCa(caCertDer: Uint8Array, caKeyPkcs8Der: Uint8Array): OpenedCa {
+  const cert = readCertificate(caCertDer);
+  const x509 = nodeCertificate(caCertDer);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: Buffer.from(caKeyPkcs8Der), format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new CastellanError('INTEGRITY', 'the CA key is not a readable PKCS#8 private key');
+  }
+  requireP256(key, 'the CA key');
+  const problem = caCertificateProblem(cert);
+  if (problem) throw new CastellanError('INVALID_INPUT', problem);
+  if (!x509.checkPrivateKey(key)) throw new CastellanError('INTEGRITY', 'the CA key does not match the CA certificate');
+  return { cert, x509, key, keyId: subjectKeyId(cert) };
+}
+
+const PRIVATE_KEY_LABELS: Record<string, 'pkcs8' | 'sec1' | 'pkcs1'> = {
+  'PRIVATE KEY': 'pkcs8',
+  'EC PRIVATE KEY': 'sec1',
+  'RSA PRIVATE KEY': 'pkcs1',
+};
+
+/**
+ * Check an existing CA an admin imports: one PEM certificate that is a CA, and its unencrypted
+ * private key (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`), ECDSA P-256, matching it.
+ */
+export async function parseCaImport(
+  certPem: string,
+  keyPem: string,
+  options: { now?: Date } = {},
+): Promise<{ certDer: Uint8Array; keyPkcs8Der: Uint8Array }> {
+  if (typeof certPem !== 'string' || typeof keyPem !== 'string') {
+    throw new CastellanError('INVALID_INPUT', 'the certificate and the key must both be PEM text');
+  }
+  const now = requireDate(options.now ?? new Date(), 'now');
+
+  const certBlocks = pemDecodeAll(certPem);
+  const certs = certBlocks.filter((b) => b.label === 'CERTIFICATE');
+  if (certs.length === 0) {
+    const other = certBlocks[0] ? ` (found a PEM ${certBlocks[0].label} block)` : '';
+    throw new CastellanError('INVALID_INPUT', `not a PEM certificate${other}`);
+  }
+  if (certs.length > 1) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `expected one CA certificate, found ${certs.length}; import the CA alone`,
+    );
+  }
+  const certDer = certs[0]!.der;
+  const cert = readCertificate(certDer);
+  const x509 = nodeCertificate(certDer);
+
+  const keyBlocks = pemDecodeAll(keyPem);
+  if (keyBlocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY' || (b.label in PRIVATE_KEY_LABELS && b.hasHeaders))) {
+    throw new CastellanError(
+      'UNSUPPORTED',
+      'the key is encrypted; decrypt it first (openssl pkey -in key.pem -out key-plain.pem)',
+    );
+  }
+  const keyBlock = keyBlocks.find((b) => b.label in PRIVATE_KEY_LABELS);
+  if (!keyBlock)
+    throw new CastellanError('INVALID_INPUT', 'not a PEM private key (expected PRIVATE KEY or EC PRIVATE KEY)');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({
+      key: Buffer.from(keyBlock.der),
+      format: 'der',
+      type: PRIVATE_KEY_LABELS[keyBlock.label]!,
+    });
+  } catch {
+    throw new CastellanError('INVALID_INPUT', `the ${keyBlock.label} block is not a readable private key`);
+  }
+
+  const problem = caCertificateProblem(cert);
+  if (problem) throw new CastellanError('INVALID_INPUT', problem);
+  if (now.getTime() > cert.notAfter.getTime()) {
+    throw new CastellanError('INVALID_INPUT', `the CA certificate expired on ${cert.notAfter.toISOString()}`);
+  }
+  requireP256(key, 'the key');
+  if (!x509.checkPrivateKey(key)) throw new CastellanError('INVALID_INPUT', 'the key does not match the certificate');
+
+  return {
+    certDer: new Uint8Array(certDer),
+    keyPkcs8Der: new Uint8Array(key.export({ format: 'der', type: 'pkcs8' })),
+  };
+}
+
+export interface CaDescription {
+  subject: string;
+  issuer: string;
+  /** Lowercase hex. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprintSha256: string;
+  keyType: string;
+}
+
+/** What the console shows about a CA certificate. */
+export function describeCa(certDer: Uint8Array): CaDescription {
+  const cert = readCertificate(certDer);
+  const x509 = nodeCertificate(certDer);
+  return {
+    subject: formatName(cert.subjectDer),
+    issuer: formatName(cert.issuerDer),
+    serial: cert.serialHex,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    fingerprintSha256: fingerprintSha256(certDer),
+    keyType: describePublicKey(x509.publicKey).keyType,
+  };
+}
+
+// ───────────────────────────── signing worker CSRs ─────────────────────────────
+
+export interface SignWorkerCsrParams {
+  caCertDer: Uint8Array;
+  caKeyPkcs8Der: Uint8Array;
+  /** PEM or DER. */
+  csr: Uint8Array | string;
+  nodeId: string;
+  /** Leaf lifetime in days (1–3650); clamped so the leaf never outlives the CA. */
+  days?: number;
+  now?: Date;
+}
+
+export interface SignedWorkerCertificate {
+  leafDer: Uint8Array;
+  leafPem: string;
+  /** Lowercase hex. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  subject: string;
+  sans: San[];
+  fingerprintSha256: string;
+}
+
+/** Why `nodeId` is unusable in `CN=worker-<node id>`, or null. */
+export function nodeIdProblem(nodeId: unknown): string | null {
+  if (typeof nodeId === 'string' && NODE_ID.test(nodeId)) return null;
+  const shown =
+    typeof nodeId === 'string'
+      ? JSON.stringify(nodeId.length > 72 ? `${nodeId.slice(0, 72)}…` : nodeId)
+      : typeof nodeId;
+  return `node id ${shown} is invalid: use 1–64 characters of A–Z, a–z, 0–9, ".", "_" or "-"`;
+}
+
+/**
+ * Sign a worker's CSR into an mTLS leaf. The CSR supplies only its public key and its DNS/IP
+ * names; the subject is `CN=worker-<nodeId>, O=ZLayer Worker` whatever the CSR asked for.
+ */
+export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<SignedWorkerCertificate> {
+  const { caCertDer, caKeyPkcs8Der, csr, nodeId, days = DEFAULT_LEAF_VALIDITY_DAYS } = params;
+  const idProblem = nodeIdProblem(nodeId);
+  if (idProblem) throw new CastellanError('INVALID_INPUT', idProblem);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_LEAF_VALIDITY_DAYS) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `validity of ${String(days)} days is invalid: use a whole number from 1 to ${MAX_LEAF_VALIDITY_DAYS}`,
+    );
+  }
+  const now = requireDate(params.now ?? new Date(), 'now').getTime();
+
+  const ca = openCa(caCertDer, caKeyPkcs8Der);
+  if (now < ca.cert.notBefore.getTime()) {
+    throw new CastellanError(
+      'CONFLICT',
+      `the worker CA certificate is not valid until ${ca.cert.notBefore.toISOString()}`,
+    );
+  }
+  if (now > ca.cert.notAfter.getTime()) {
+    throw new CastellanError('CONFLICT', `the worker CA certificate expired on ${ca.cert.notAfter.toISOString()}`);
+  }
+
+  const request = analyzeCsr(csr);
+  const first = request.problems[0];
+  if (first) throw new CastellanError(first.code, first.message);
+
+  const notBefore = wholeSeconds(now - BACKDATE_MS);
+  const wanted = wholeSeconds(now + days * DAY_MS);
+  const notAfter = wanted.getTime() > ca.cert.notAfter.getTime() ? ca.cert.notAfter : wanted;
+  const serial = randomSerial();
+  const subject = `CN=worker-${nodeId}, O=${WORKER_LEAF_ORGANIZATION}`;
+
+  const extensions: Uint8Array[] = [];
+  // The CSR's DNS and IP names, each GeneralName copied as encoded once it passed validation.
+  if (request.acceptedNames.length > 0) {
+    extensions.push(extension(OIDS.subjectAltName, false, sequence(...request.acceptedNames)));
+  }
+  extensions.push(
+    extension(OIDS.keyUsage, true, namedBitString([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment])),
+    extension(OIDS.extKeyUsage, false, sequence(oid(OIDS.clientAuth), oid(OIDS.serverAuth))),
+    extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(request.subjectPublicKey))),
+    authorityKeyIdentifier(ca.keyId),
+  );
+
+  const leafDer = buildCertificate({
+    serial,
+    // The issuer is the CA subject's exact bytes: rustls/webpki match names byte for byte.
+    issuerDer: ca.cert.subjectDer,
+    subjectDer: encodeName([
+      [OIDS.commonName, `worker-${nodeId}`],
+      [OIDS.organizationName, WORKER_LEAF_ORGANIZATION],
+    ]),
+    notBefore,
+    notAfter,
+    spkiDer: request.spkiDer,
+    extensions,
+    signingKey: ca.key,
+  });
+
+  return {
+    leafDer,
+    leafPem: pemEncode(leafDer, 'CERTIFICATE'),
+    serial: Buffer.from(serial).toString('hex'),
+    notBefore,
+    notAfter,
+    subject,
+    sans: request.sans,
+    fingerprintSha256: fingerprintSha256(leafDer),
+  };
+}
+
+/** The registration reply's certificate fields (ZLayer `RegisterResponse`), base64 DER. */
+export function registrationBundle(
+  leafDer: Uint8Array,
+  caCertDer: Uint8Array,
+): { leaf_der: string; ca_chain_der: string[] } {
+  readCertificate(leafDer);
+  readCertificate(caCertDer);
+  return { leaf_der: toBase64(leafDer), ca_chain_der: [toBase64(caCertDer)] };
+}
