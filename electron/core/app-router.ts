@@ -1,6 +1,7 @@
 import type { Dialogs } from './dialogs.ts';
 import { appHandlers, type AppInfoSource } from './handlers/app.ts';
 import { deploymentHandlers } from './handlers/deployments.ts';
+import { tokenHandlers } from './handlers/tokens.ts';
 import { workspaceHandlers } from './handlers/workspace.ts';
 import { createRouter, type Router } from './ipc-router.ts';
 import type { SettingsStore } from './settings.ts';
@@ -34,6 +35,7 @@ export function createAppRouter(options: {
       ...appHandlers(services.info),
       ...workspaceHandlers(services.workspace, services.dialogs, services.keychain),
       ...deploymentHandlers(services.workspace, services.dialogs),
+      ...tokenHandlers(services.workspace, services.dialogs),
       'settings:get': () => services.settings.get(),
       'settings:set': (patch) => services.settings.set(patch),
     },

@@ -152,7 +152,47 @@ CREATE INDEX certificates_issued_at ON certificates (issued_at);
 CREATE INDEX certificates_fingerprint ON certificates (fingerprint_sha256);
 `;
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL_SCHEMA }];
+// The token domain (signing-keys.ts, token-ledger.ts, revocation.ts):
+// - issuer/audience: what an ed25519/es256 token was minted with, so its claims can be rebuilt
+//   exactly after the workspace's configured values change (NULL for zlayer tokens);
+// - revoke_audit_seq: the audit entry that revoked the token, so a bulk revoke can write one
+//   summary entry and every token's history still shows it;
+// - per-key status counts and the verifier revocation list as index range scans.
+const TOKEN_LEDGER_V2 = `
+ALTER TABLE tokens ADD COLUMN issuer TEXT;
+ALTER TABLE tokens ADD COLUMN audience TEXT;
+ALTER TABLE tokens ADD COLUMN revoke_audit_seq INTEGER;
+-- Per-key status counts, bulk revoke by key and key retirement: ranges on one index.
+CREATE INDEX IF NOT EXISTS tokens_key_status ON tokens (key_id, revoked_at, expires_at);
+-- A key's tokens newest first (serves everything tokens_key_id did).
+DROP INDEX IF EXISTS tokens_key_id;
+CREATE INDEX IF NOT EXISTS tokens_key_issued_at ON tokens (key_id, issued_at);
+-- The status filters in the default newest-first order: walk the unrevoked rows by issued_at,
+-- checking expiry in the index, and stop at the page.
+CREATE INDEX IF NOT EXISTS tokens_status_issued_at ON tokens (revoked_at, issued_at, expires_at);
+-- The verifier revocation list: revoked tokens with a jti, by expiry.
+CREATE INDEX IF NOT EXISTS tokens_revoked_unexpired ON tokens (expires_at, jti) WHERE revoked_at IS NOT NULL AND jti IS NOT NULL;
+`;
+
+// The worker CA (ca-store.ts, crl-publisher.ts): the latest signed CRL, kept so an export is
+// a read rather than a signature (and works while the vault is locked). Its number is also
+// meta.crl_number, the counter each new CRL increments.
+const WORKER_CA_CRL_V3 = `
+CREATE TABLE IF NOT EXISTS ca_crl (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  crl_number  TEXT NOT NULL,          -- decimal (CRL numbers run to 20 octets)
+  this_update TEXT NOT NULL,          -- ISO-8601 UTC
+  next_update TEXT NOT NULL,          -- ISO-8601 UTC
+  entries     INTEGER NOT NULL,       -- revoked certificates listed
+  crl_der     BLOB NOT NULL
+);
+`;
+
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
+  { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
+  { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
+];
 
 /** The newest schema this build can read and write. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

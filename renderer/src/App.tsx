@@ -40,7 +40,7 @@ export const PAGES: PageDef[] = [
   { id: 'tokens', label: 'Tokens', render: () => <TokensPage /> },
   { id: 'inspector', label: 'Inspector', render: () => <InspectorPage /> },
   { id: 'workers', label: 'Workers & CA', render: () => <WorkersPage /> },
-  { id: 'keys', label: 'Keys', render: () => <KeysPage /> },
+  { id: 'keys', label: 'Keys', render: (c) => <KeysPage vault={c.vault} onVaultChange={c.setVault} /> },
   { id: 'audit', label: 'Audit', render: () => <AuditPage /> },
   { id: 'settings', label: 'Settings', render: (c) => <SettingsPage settings={c.settings} onChange={c.setSettings} /> },
 ];

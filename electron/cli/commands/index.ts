@@ -1,6 +1,7 @@
 import type { Command } from '../cli.ts';
+import { caCommands } from './ca.ts';
 import { deploymentCommands } from './deployments.ts';
 import { tokenCommands } from './tokens.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands, ...tokenCommands];
+export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands, ...tokenCommands, ...caCommands];

@@ -14,7 +14,13 @@ import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { REVOKE_REASONS, TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/index.ts';
 import { mintBatch, mintToken, type Minted } from '../../core/minting.ts';
-import { exportRevocationList, refreshToken, revokeBulk, revokeToken, type RevokeReason } from '../../core/revocation.ts';
+import {
+  exportRevocationList,
+  refreshToken,
+  revokeBulk,
+  revokeToken,
+  type RevokeReason,
+} from '../../core/revocation.ts';
 import {
   createKey,
   exportJwks,
@@ -108,18 +114,29 @@ function printInspection(ctx: CommandContext, i: TokenInspection): void {
     if (typeof c.exp === 'number') ctx.print(`expires: ${when(c.exp)}`);
   }
   ctx.print(`scopes:  ${i.scopes_in_words}`);
-  if (i.record) ctx.print(`ledger:  #${i.record.id} ${i.record.status}${i.record.revoke_reason ? ` (${i.record.revoke_reason})` : ''}`);
+  if (i.record)
+    ctx.print(
+      `ledger:  #${i.record.id} ${i.record.status}${i.record.revoke_reason ? ` (${i.record.revoke_reason})` : ''}`,
+    );
 }
 
 /** `--containers a,b,c` or `--containers-file FILE|-` (one id per line). */
 async function containersOption(ctx: CommandContext): Promise<string[] | undefined> {
   const list = str(ctx, 'containers');
   const file = str(ctx, 'containers-file');
-  if (list !== undefined && file !== undefined) throw new UsageError('give --containers or --containers-file, not both');
-  if (list !== undefined) return list.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (list !== undefined && file !== undefined)
+    throw new UsageError('give --containers or --containers-file, not both');
+  if (list !== undefined)
+    return list
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
   if (file !== undefined) {
     const text = (await readInput(ctx.io, file)).toString('utf8');
-    return text.split(/\r?\n/).map((c) => c.trim()).filter((c) => c !== '');
+    return text
+      .split(/\r?\n/)
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
   }
   return undefined;
 }
@@ -133,7 +150,8 @@ export const tokenCommands: Command[] = [
     run(ctx) {
       const keys = listKeys(ctx.workspace());
       if (ctx.values.json) return ctx.printJson(keys);
-      if (keys.length === 0) ctx.print('no signing keys yet: keys create --profile P, or keys import-zlayer-secret FILE');
+      if (keys.length === 0)
+        ctx.print('no signing keys yet: keys create --profile P, or keys import-zlayer-secret FILE');
       for (const k of keys) ctx.print(keyLine(k));
     },
   },
@@ -147,7 +165,8 @@ export const tokenCommands: Command[] = [
       const key = await createKey(await ctx.unlocked(), profile);
       if (ctx.values.json) return ctx.printJson(key);
       ctx.print(`created ${keyLine(key)}`);
-      if (profile === 'zlayer') ctx.print('give the daemon this secret: keys export-zlayer-secret --out jwt_secret_zlayer.key');
+      if (profile === 'zlayer')
+        ctx.print('give the daemon this secret: keys export-zlayer-secret --out jwt_secret_zlayer.key');
     },
   },
   {
@@ -173,8 +192,8 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['keys', 'import-zlayer-secret'],
-    usage: 'keys import-zlayer-secret FILE | --literal-env VAR [--allow-weak]',
-    summary: 'import the daemon’s jwt_secret_zlayer.key, or a literal --jwt-secret from an env var',
+    usage: 'keys import-zlayer-secret FILE | --literal-env VAR',
+    summary: 'import the daemon’s jwt_secret_zlayer.key, or a literal --jwt-secret from an env var (--allow-weak)',
     positionals: [0, 1],
     options: { 'literal-env': { type: 'string' }, 'allow-weak': { type: 'boolean' }, json: { type: 'boolean' } },
     async run(ctx) {
@@ -206,7 +225,8 @@ export const tokenCommands: Command[] = [
     options: { out: { type: 'string' } },
     async run(ctx) {
       const out = str(ctx, 'out');
-      if (out === undefined || out === '-') throw new UsageError('--out FILE is required (the secret is never printed)');
+      if (out === undefined || out === '-')
+        throw new UsageError('--out FILE is required (the secret is never printed)');
       const { key_id } = await exportZlayerSecretFile(await ctx.unlocked(), out);
       ctx.print(`wrote the secret of ${key_id} to ${out} (mode 0600)`);
     },
@@ -220,15 +240,16 @@ export const tokenCommands: Command[] = [
       const issuer = str(ctx, 'issuer');
       const audience = str(ctx, 'audience');
       const ws = ctx.workspace();
-      const config = issuer === undefined && audience === undefined ? getTokenConfig(ws) : setTokenConfig(ws, { issuer, audience });
+      const config =
+        issuer === undefined && audience === undefined ? getTokenConfig(ws) : setTokenConfig(ws, { issuer, audience });
       if (ctx.values.json) return ctx.printJson(config);
       ctx.print(`issuer:   ${config.issuer}\naudience: ${config.audience}`);
     },
   },
   {
     path: ['mint'],
-    usage: 'mint DEPLOYMENT SERVICE CONTAINER [--profile P] [--ttl SECONDS] [--force] [--no-jti] [--json]',
-    summary: 'mint one container token (printed once, on stdout)',
+    usage: 'mint DEPLOYMENT SERVICE CONTAINER [--profile P] [--ttl S] [--force] [--no-jti]',
+    summary: 'mint one container token, printed once on stdout (--json: with its record)',
     positionals: 3,
     options: {
       profile: { type: 'string' },
@@ -258,8 +279,9 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['mint-batch'],
-    usage: 'mint-batch DEPLOYMENT SERVICE [--containers a,b,c | --containers-file FILE|-] [--profile P] [--ttl SECONDS] [--json]',
-    summary: 'mint for every replica (<service>-<n>) or the listed containers, in one transaction',
+    usage: 'mint-batch DEPLOYMENT SERVICE [--containers a,b | --containers-file F] [--profile P]',
+    summary:
+      'mint for every replica (<service>-<n>) or the listed containers, in one transaction (also --ttl S, --json)',
     positionals: 2,
     options: {
       containers: { type: 'string' },
@@ -298,9 +320,9 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['tokens', 'list'],
-    usage:
-      'tokens list [--status S] [--deployment D] [--service S] [--container C] [--key ID] [--profile P] [--text T] [--sort COL] [--asc] [--limit N] [--offset N] [--json]',
-    summary: 'page through the token ledger (newest first)',
+    usage: 'tokens list [--status S] [--deployment D] [--service S] [--key ID] [--json]',
+    summary:
+      'page through the ledger, newest first (also --container, --profile, --text, --sort COL, --asc, --limit, --offset)',
     options: {
       status: { type: 'string' },
       deployment: { type: 'string' },
@@ -353,7 +375,8 @@ export const tokenCommands: Command[] = [
     options: { json: { type: 'boolean' } },
     run(ctx) {
       const id = Number(ctx.args[0]);
-      if (!/^\d+$/.test(ctx.args[0]!) || !Number.isSafeInteger(id) || id < 1) throw new UsageError('ID is a ledger number (tokens list shows it)');
+      if (!/^\d+$/.test(ctx.args[0]!) || !Number.isSafeInteger(id) || id < 1)
+        throw new UsageError('ID is a ledger number (tokens list shows it)');
       const detail = getToken(ctx.workspace(), id);
       if (ctx.values.json) return ctx.printJson(detail);
       ctx.print(tokenLine(detail.record));
@@ -364,9 +387,8 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['revoke'],
-    usage:
-      'revoke JTI --reason R | revoke (--service DEPLOYMENT/SERVICE | --deployment D | --key ID) --reason R [--dry-run] [--json]',
-    summary: `revoke one token, or every active token of a service, deployment or key (reasons: ${REVOKE_REASONS.join(', ')})`,
+    usage: 'revoke JTI | --service DEPLOYMENT/SERVICE | --deployment D | --key ID  --reason R',
+    summary: `revoke one token, or every active one of a service, deployment or key (--dry-run counts first); --reason ${REVOKE_REASONS.join('|')}`,
     positionals: [0, 1],
     options: {
       reason: { type: 'string' },
@@ -407,9 +429,15 @@ export const tokenCommands: Command[] = [
       const dryRun = Boolean(ctx.values['dry-run']);
       const result = revokeBulk(ctx.workspace(), { filter, reason, dryRun });
       if (ctx.values.json) return ctx.printJson(result);
-      ctx.print(dryRun ? `dry run: ${result.count} active token(s) would be revoked (${reason}); nothing was changed` : `revoked ${result.count} token(s) (${reason})`);
+      ctx.print(
+        dryRun
+          ? `dry run: ${result.count} active token(s) would be revoked (${reason}); nothing was changed`
+          : `revoked ${result.count} token(s) (${reason})`,
+      );
       if (result.unrevocable > 0) {
-        ctx.print(`${result.unrevocable} matching token(s) were minted without a jti: they cannot be revoked and stay valid until they expire`);
+        ctx.print(
+          `${result.unrevocable} matching token(s) were minted without a jti: they cannot be revoked and stay valid until they expire`,
+        );
       }
     },
   },
@@ -473,7 +501,9 @@ export const tokenCommands: Command[] = [
         writeOutput(ctx.io, out, signed.jws, 0o644);
         ctx.io.stderr(`wrote ${out}\n`);
       }
-      ctx.io.stderr(`revocation list #${signed.list.seq}: ${signed.list.entries.length} entr${signed.list.entries.length === 1 ? 'y' : 'ies'}, signed by ${signed.key_id}\n`);
+      ctx.io.stderr(
+        `revocation list #${signed.list.seq}: ${signed.list.entries.length} entr${signed.list.entries.length === 1 ? 'y' : 'ies'}, signed by ${signed.key_id}\n`,
+      );
     },
   },
 ];

@@ -29,6 +29,7 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
   const [ttl, setTtl] = useState('');
   const [force, setForce] = useState(false);
   const [noJti, setNoJti] = useState(false);
+  const [batchList, setBatchList] = useState('');
   const [result, setResult] = useState<Result | null>(null);
   const progress = useProgress();
 
@@ -63,13 +64,19 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
     onMinted();
   });
   const mintBatch = useAction(async () => {
+    const containers = batchList.split(/[\s,]+/).filter(Boolean);
     const minted = await call('tokens:mintBatch', {
       deployment,
       service,
+      ...(containers.length ? { containers } : {}),
       profile,
       ...(ttlSecs !== undefined ? { ttl_secs: ttlSecs } : {}),
     });
-    setResult({ kind: 'batch', count: minted.length, lines: minted.map((m) => `${m.record.container} ${m.token}`).join('\n') });
+    setResult({
+      kind: 'batch',
+      count: minted.length,
+      lines: minted.map((m) => `${m.record.container} ${m.token}`).join('\n'),
+    });
     onMinted();
   });
   const busy = mintOne.busy || mintBatch.busy;
@@ -78,8 +85,9 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
   return (
     <Modal
       opened
+      closeButtonProps={{ 'aria-label': 'Close' }}
       onClose={onClose}
-      title={result ? 'Token minted' : 'Mint a container token'}
+      title={result ? (result.kind === 'one' ? 'Token minted' : 'Tokens minted') : 'Mint a container token'}
       size="lg"
       closeOnClickOutside={result === null}
     >
@@ -168,7 +176,7 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
               label="Force a TTL longer than the policy allows"
               description={
                 overPolicy && !force
-                  ? `This TTL exceeds the policy’s ${formatTtl(svc.policy.access.ttl_secs)} and is refused unless forced. Forcing is recorded in the audit log.`
+                  ? `This TTL exceeds the policy’s ${formatTtl(svc?.policy.access.ttl_secs ?? 0)} and is refused unless forced. Forcing is recorded in the audit log.`
                   : 'A TTL above the service’s policy is refused unless forced; forcing is recorded in the audit log.'
               }
               checked={force}
@@ -180,9 +188,25 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
               checked={noJti}
               onChange={(e) => setNoJti(e.currentTarget.checked)}
             />
+            <TextInput
+              label="Containers for a batch (optional)"
+              description={
+                svc && svc.replicas === null
+                  ? 'The spec does not fix this service’s replica count: list the containers to mint for, separated by commas or spaces.'
+                  : 'Leave empty to mint one token per replica (<service>-0, <service>-1, …), or list containers separated by commas or spaces.'
+              }
+              value={batchList}
+              onChange={(e) => setBatchList(e.currentTarget.value)}
+              placeholder={service ? `${service}-0, ${service}-1` : ''}
+            />
             <ErrorAlert error={mintOne.error ?? mintBatch.error} title="Not minted" />
             {mintBatch.busy && progress && (
-              <div role="progressbar" aria-label="Batch mint progress" aria-valuenow={progress.done} aria-valuemax={progress.total}>
+              <div
+                role="progressbar"
+                aria-label="Batch mint progress"
+                aria-valuenow={progress.done}
+                aria-valuemax={progress.total}
+              >
                 <Text size="xs">
                   {progress.label} ({progress.done}/{progress.total})
                 </Text>
@@ -200,7 +224,11 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
                 onClick={() => void mintBatch.run()}
                 title="One token per replica of the service, in one transaction"
               >
-                {svc?.replicas ? `Mint for all ${svc.replicas} replicas` : 'Mint for all replicas'}
+                {batchList.trim()
+                  ? 'Mint for the listed containers'
+                  : svc?.replicas
+                    ? `Mint for all ${svc.replicas} replicas`
+                    : 'Mint for all replicas'}
               </Button>
               <Button type="submit" disabled={!ready || container.trim() === ''} loading={mintOne.busy}>
                 Mint token

@@ -29,7 +29,7 @@ export function RevokeDialog({
   const [reason, setReason] = useState<RevokeReason>(defaultReason);
   const confirm = useAction(onConfirm);
   return (
-    <Modal opened onClose={onClose} title={title} size="lg">
+    <Modal opened closeButtonProps={{ 'aria-label': 'Close' }} onClose={onClose} title={title} size="lg">
       <Stack>
         {children}
         <Radio.Group label="Reason" value={reason} onChange={(v) => setReason(v as RevokeReason)} required>

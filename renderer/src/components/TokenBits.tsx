@@ -45,11 +45,11 @@ export function tokenLabel(record: Pick<TokenRecord, 'jti' | 'container'>): stri
 
 export function JsonBlock({ value, label }: { value: unknown; label: string }) {
   return (
-    <ScrollArea.Autosize mah={320} type="auto">
-      <Code block aria-label={label}>
-        {JSON.stringify(value, null, 2)}
-      </Code>
-    </ScrollArea.Autosize>
+    <div role="region" aria-label={label}>
+      <ScrollArea.Autosize mah={320} type="auto">
+        <Code block>{JSON.stringify(value, null, 2)}</Code>
+      </ScrollArea.Autosize>
+    </div>
   );
 }
 

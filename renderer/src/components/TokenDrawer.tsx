@@ -45,7 +45,14 @@ export function TokenDrawer({
   const data = details.data;
   const record = data?.record;
   return (
-    <Drawer opened onClose={onClose} position="right" size="xl" title={record ? `Token ${shortJti(record.jti)}` : 'Token'}>
+    <Drawer
+      opened
+      closeButtonProps={{ 'aria-label': 'Close' }}
+      onClose={onClose}
+      position="right"
+      size="xl"
+      title={record ? `Token ${shortJti(record.jti)}` : 'Token'}
+    >
       <Stack>
         <ErrorAlert error={details.error} title="Could not load the token" />
         {!data && details.loading && <Loader size="sm" aria-label="Loading token" />}
@@ -60,10 +67,15 @@ export function TokenDrawer({
                 <Row label="jti" value={record.jti ?? 'none (cannot be revoked on its own)'} />
                 <Row label="Deployment / service" value={`${record.deployment} / ${record.service}`} />
                 <Row label="Container" value={record.container} />
-                <Row label="Profile" value={`${PROFILE_LABELS[record.profile] ?? record.profile}, key ${record.key_id}${record.kid ? ` (kid ${record.kid})` : ''}`} />
+                <Row
+                  label="Profile"
+                  value={`${PROFILE_LABELS[record.profile] ?? record.profile}, key ${record.key_id}${record.kid ? ` (kid ${record.kid})` : ''}`}
+                />
                 <Row label="Issued" value={when(record.issued_at)} />
                 <Row label="Expires" value={when(record.expires_at)} />
-                {record.revoked_at !== null && <Row label="Revoked" value={`${when(record.revoked_at)}: ${record.revoke_reason ?? 'no reason'}`} />}
+                {record.revoked_at !== null && (
+                  <Row label="Revoked" value={`${when(record.revoked_at)}: ${record.revoke_reason ?? 'no reason'}`} />
+                )}
                 {record.replaced_by && <Row label="Replaced by" value={record.replaced_by} />}
                 {record.forced_ttl && <Row label="TTL" value="forced above the policy" />}
                 <Row label="SHA-256" value={record.token_sha256} />
@@ -79,12 +91,19 @@ export function TokenDrawer({
               >
                 Refresh
               </Button>
-              <Button color="red" variant="light" disabled={!record.jti || record.status === 'revoked'} onClick={() => onRevoke(record)}>
+              <Button
+                color="red"
+                variant="light"
+                disabled={!record.jti || record.status === 'revoked'}
+                onClick={() => onRevoke(record)}
+              >
                 Revoke
               </Button>
             </Group>
             <ErrorAlert error={refresh.error} title="Not refreshed" />
-            {replacement && <TokenReveal secret={replacement.token} label={`Replacement token ${shortJti(replacement.jti)}`} />}
+            {replacement && (
+              <TokenReveal secret={replacement.token} label={`Replacement token ${shortJti(replacement.jti)}`} />
+            )}
             <Title order={5}>Scopes</Title>
             <ScopeChips scopes={record.scopes} />
             <Text size="sm" aria-label="Scopes in words">

@@ -55,7 +55,7 @@ export async function copySecret(secret: string): Promise<void> {
  * secret from its state when the surrounding dialog closes.
  */
 export function TokenReveal({ secret, label, description }: { secret: string; label: string; description?: string }) {
-  const [copied, setCopied] = useState<string>('idle') // 'idle', 'copied' or a failure message;
+  const [copied, setCopied] = useState<string>('idle'); // 'idle', 'copied' or a failure message;
   return (
     <>
       <Alert color="yellow" title="Shown once" role="note">

@@ -1,0 +1,61 @@
+/**
+ * The inspector wired to the workspace: `inspectToken` (tokens/inspect.ts) with
+ * this workspace's keys, its issuer and audience, and its ledger.
+ *
+ * - Asymmetric keys verify from their public JWKs, so ed25519/es256 tokens can
+ *   be inspected while the vault is locked.
+ * - zlayer keys are the daemon's HMAC secret, sealed in the vault. An HS256
+ *   token can only be checked with the vault unlocked: while it is locked the
+ *   inspection throws LOCKED ("unlock to check") rather than give a verdict that
+ *   would be a guess. A malformed token still gets its verdict while locked.
+ * - The ledger is looked up by the token's exact SHA-256 first, then by its
+ *   jti (a revocation by jti covers every token bearing that jti).
+ */
+import { describeScopes } from '../../shared/policy/index.ts';
+import { getTokenConfig, nowSecs, retireSpentKeys, verifyKeys } from './signing-keys.ts';
+import { recordOf, tokenRowByJti, tokenRowBySha256, type TokenRecord, type TokenRow } from './token-ledger.ts';
+import type { TokenScope } from './tokens/claims.ts';
+import { inspectToken, type Verdict } from './tokens/inspect.ts';
+import type { Profile } from './tokens/key-material.ts';
+import type { Workspace } from './workspace.ts';
+
+/** The contract's `inspectionSchema`. */
+export type TokenInspection = {
+  verdict: Verdict;
+  reason: string;
+  header: Record<string, unknown> | null;
+  claims: Record<string, unknown> | null;
+  key_id: string | null;
+  profile: Profile | null;
+  scopes: TokenScope[];
+  scopes_in_words: string;
+  record: TokenRecord | null;
+};
+
+export function inspectWithLedger(ws: Workspace, token: string, now: number = nowSecs()): TokenInspection {
+  retireSpentKeys(ws, now);
+  const keys = verifyKeys(ws);
+  const { issuer, audience } = getTokenConfig(ws);
+  const result = inspectToken<TokenRow>(token, {
+    now,
+    issuer,
+    audience,
+    findKeyByKid: keys.findKeyByKid,
+    hmacKeys: keys.hmacKeys,
+    lookupLedger(jti, sha256) {
+      return tokenRowBySha256(ws, sha256) ?? (jti === null ? null : tokenRowByJti(ws, jti));
+    },
+  });
+  const scopes = result.scopes ?? [];
+  return {
+    verdict: result.verdict,
+    reason: result.reason,
+    header: result.header,
+    claims: result.claims,
+    key_id: result.keyId ?? null,
+    profile: result.profile ?? null,
+    scopes,
+    scopes_in_words: describeScopes(scopes),
+    record: result.ledger ? recordOf(result.ledger, now) : null,
+  };
+}

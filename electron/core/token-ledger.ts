@@ -1,0 +1,356 @@
+/**
+ * The token ledger: one row per token Castellan minted, never the token itself
+ * (its SHA-256 stands in for it). Status is derived, never stored:
+ *
+ *   revoked  revoked_at IS NOT NULL
+ *   expired  not revoked and expires_at < now
+ *   active   not revoked and expires_at >= now
+ *
+ * Every filter and sort the contract offers is served by an index (see
+ * schema.ts) so a page of a 1,000,000-row ledger stays fast; only the free-text
+ * filter (a substring of jti, subject or container) has to scan.
+ */
+import type { SQLInputValue } from 'node:sqlite';
+import { CastellanError } from '../../shared/errors.ts';
+import { TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../shared/ipc/contract/tokens.ts';
+import { describeScopes } from '../../shared/policy/index.ts';
+import { nowSecs } from './signing-keys.ts';
+import { asymmetricClaims, zlayerClaims, type TokenScope } from './tokens/claims.ts';
+import { isProfile, PROFILES, type Profile } from './tokens/key-material.ts';
+import type { Workspace } from './workspace.ts';
+
+export type TokenStatus = (typeof TOKEN_STATUSES)[number];
+export type TokenSortColumn = (typeof TOKEN_SORT_COLUMNS)[number];
+
+/** A ledger record as the contract shows it (`tokenRecordSchema`). */
+export type TokenRecord = {
+  id: number;
+  jti: string | null;
+  subject: string;
+  deployment: string;
+  service: string;
+  container: string;
+  profile: Profile;
+  key_id: string;
+  kid: string | null;
+  scopes: TokenScope[];
+  issued_at: number;
+  expires_at: number;
+  status: TokenStatus;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  replaced_by: string | null;
+  token_sha256: string;
+  forced_ttl: boolean;
+};
+
+export type TokenRow = Omit<TokenRecord, 'scopes' | 'status' | 'forced_ttl'> & {
+  scopes: string;
+  forced_ttl: number;
+  issuer: string | null;
+  audience: string | null;
+  revoke_audit_seq: number | null;
+};
+
+export type TokenFilter = {
+  status?: TokenStatus;
+  deployment?: string;
+  service?: string;
+  container?: string;
+  profile?: Profile;
+  key_id?: string;
+  /** Substring of jti, subject or container (case-insensitive for ASCII). */
+  text?: string;
+};
+
+export type TokenListQuery = {
+  filter?: TokenFilter;
+  sort?: TokenSortColumn;
+  direction?: 'asc' | 'desc';
+  limit?: number;
+  offset?: number;
+};
+
+export const MAX_TOKEN_PAGE = 10_000;
+export const DEFAULT_TOKEN_PAGE = 200;
+
+export const TOKEN_COLUMNS =
+  'id, jti, subject, deployment, service, container, profile, key_id, kid, scopes, issued_at, expires_at, ' +
+  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq';
+
+export function statusOf(row: { revoked_at: number | null; expires_at: number }, now: number): TokenStatus {
+  if (row.revoked_at !== null) return 'revoked';
+  return row.expires_at < now ? 'expired' : 'active';
+}
+
+export function recordOf(row: TokenRow, now: number = nowSecs()): TokenRecord {
+  return {
+    id: row.id,
+    jti: row.jti,
+    subject: row.subject,
+    deployment: row.deployment,
+    service: row.service,
+    container: row.container,
+    profile: row.profile,
+    key_id: row.key_id,
+    kid: row.kid,
+    scopes: JSON.parse(row.scopes) as TokenScope[],
+    issued_at: row.issued_at,
+    expires_at: row.expires_at,
+    status: statusOf(row, now),
+    revoked_at: row.revoked_at,
+    revoke_reason: row.revoke_reason,
+    replaced_by: row.replaced_by,
+    token_sha256: row.token_sha256,
+    forced_ttl: row.forced_ttl === 1,
+  };
+}
+
+/** A jti as it may be quoted in a message: only the shape Castellan issues (a UUID-like id). */
+export function quoteJti(jti: unknown): string {
+  return typeof jti === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(jti) ? `"${jti}"` : '(the given value)';
+}
+
+const FILTER_KEYS = ['status', 'deployment', 'service', 'container', 'profile', 'key_id', 'text'] as const;
+
+function checkFilter(filter: unknown): TokenFilter {
+  if (filter === undefined) return {};
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new CastellanError('INVALID_INPUT', 'a token filter must be an object');
+  }
+  const f = filter as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (!(FILTER_KEYS as readonly string[]).includes(key)) {
+      throw new CastellanError(
+        'INVALID_INPUT',
+        `unknown token filter "${key.slice(0, 40)}"; use ${FILTER_KEYS.join(', ')}`,
+      );
+    }
+    const v = f[key];
+    if (v !== undefined && (typeof v !== 'string' || v.length > 256)) {
+      throw new CastellanError('INVALID_INPUT', `the ${key} filter must be text of at most 256 characters`);
+    }
+  }
+  if (f.status !== undefined && !(TOKEN_STATUSES as readonly string[]).includes(f.status as string)) {
+    throw new CastellanError('INVALID_INPUT', `status must be one of ${TOKEN_STATUSES.join(', ')}`);
+  }
+  if (f.profile !== undefined && !isProfile(f.profile)) {
+    throw new CastellanError('INVALID_INPUT', `profile must be one of ${PROFILES.join(', ')}`);
+  }
+  return f as TokenFilter;
+}
+
+const EQUALITY_FILTERS = ['deployment', 'service', 'container', 'profile', 'key_id'] as const;
+/** Sorts that the status indexes (revoked_at, issued_at | expires_at) deliver in order. */
+const STATUS_ORDERED_SORTS: readonly string[] = ['issued_at', 'expires_at', 'revoked_at'];
+
+/**
+ * The WHERE clause of a filter (without the keyword), and its parameters.
+ *
+ * Query planning note: SQLite here has no STAT4, so its statistics cannot see
+ * that `revoked_at IS NULL` holds for most rows (revoked_at values are nearly
+ * all distinct, so NULL looks rare). Left alone, the planner then prefers the
+ * status index over a selective deployment/service/key filter, or over walking
+ * the sort column's index. So the status terms may lead the plan only when
+ * nothing better can (`statusMayLead`); otherwise they are written `+revoked_at`,
+ * which keeps their meaning but takes them out of index selection.
+ */
+export function filterClause(
+  filter: unknown,
+  now: number,
+  options: { sort?: string } = {},
+): { sql: string; params: SQLInputValue[] } {
+  const f = checkFilter(filter);
+  const where: string[] = [];
+  const params: SQLInputValue[] = [];
+  const hasEquality = EQUALITY_FILTERS.some((c) => f[c] !== undefined);
+  const statusMayLead = !hasEquality && (options.sort === undefined || STATUS_ORDERED_SORTS.includes(options.sort));
+  const r = statusMayLead ? 'revoked_at' : '+revoked_at';
+  // Sorted by issued_at (or revoked_at, whose ties go by issued_at), only revoked_at may lead,
+  // so the planner walks tokens_status_issued_at in order instead of sorting a range of
+  // (revoked_at, expires_at) it wrongly believes small.
+  const e =
+    statusMayLead && (options.sort === undefined || options.sort === 'expires_at') ? 'expires_at' : '+expires_at';
+  if (f.status === 'revoked') where.push(`${r} IS NOT NULL`);
+  if (f.status === 'active') {
+    where.push(`${r} IS NULL AND ${e} >= ?`);
+    params.push(now);
+  }
+  if (f.status === 'expired') {
+    where.push(`${r} IS NULL AND ${e} < ?`);
+    params.push(now);
+  }
+  for (const column of EQUALITY_FILTERS) {
+    if (f[column] !== undefined) {
+      where.push(`${column} = ?`);
+      params.push(f[column]);
+    }
+  }
+  if (f.text !== undefined && f.text !== '') {
+    const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push("(jti LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' OR container LIKE ? ESCAPE '\\')");
+    params.push(like, like, like);
+  }
+  return { sql: where.length === 0 ? '1' : where.join(' AND '), params };
+}
+
+function wholeNumber(what: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new CastellanError('INVALID_INPUT', `${what} must be a whole number from ${min} to ${max}`);
+  }
+  return v;
+}
+
+/** One page of the ledger and the total the filter selects. */
+export function listTokens(
+  ws: Workspace,
+  query: TokenListQuery = {},
+  now: number = nowSecs(),
+): { rows: TokenRecord[]; total: number } {
+  const sort = query.sort ?? 'issued_at';
+  if (!(TOKEN_SORT_COLUMNS as readonly string[]).includes(sort)) {
+    throw new CastellanError('INVALID_INPUT', `sort must be one of ${TOKEN_SORT_COLUMNS.join(', ')}`);
+  }
+  const direction = query.direction ?? 'desc';
+  if (direction !== 'asc' && direction !== 'desc') {
+    throw new CastellanError('INVALID_INPUT', 'direction must be asc or desc');
+  }
+  const limit = wholeNumber('limit', query.limit ?? DEFAULT_TOKEN_PAGE, 1, MAX_TOKEN_PAGE);
+  const offset = wholeNumber('offset', query.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const counted = filterClause(query.filter, now);
+  const total = (
+    ws.db.prepare(`SELECT count(*) AS n FROM tokens WHERE ${counted.sql}`).get(...counted.params) as { n: number }
+  ).n;
+  const { sql, params } = filterClause(query.filter, now, { sort });
+  // `id` breaks ties in the same direction, so a page boundary never repeats or skips a row;
+  // every single-column index ends in the rowid, so this order is still an index walk. Ties of
+  // revoked_at (every unrevoked token is NULL) go newest first, along tokens_status_issued_at.
+  const dir = direction === 'asc' ? 'ASC' : 'DESC';
+  const order = sort === 'revoked_at' ? `revoked_at ${dir}, issued_at ${dir}, id ${dir}` : `${sort} ${dir}, id ${dir}`;
+  const rows = ws.db
+    .prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE ${sql} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .all(...params, limit, offset) as unknown as TokenRow[];
+  return { rows: rows.map((r) => recordOf(r, now)), total };
+}
+
+export function tokenRowById(ws: Workspace, id: number): TokenRow | null {
+  return (ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`).get(id) as TokenRow | undefined) ?? null;
+}
+
+export function tokenRowByJti(ws: Workspace, jti: string): TokenRow | null {
+  return (ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = ?`).get(jti) as TokenRow | undefined) ?? null;
+}
+
+export function tokenRowBySha256(ws: Workspace, sha256: string): TokenRow | null {
+  return (
+    (ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_sha256 = ?`).get(sha256) as TokenRow | undefined) ??
+    null
+  );
+}
+
+/** The row for a jti, or NOT_FOUND (the jti is quoted only if it looks like one). */
+export function requireTokenByJti(ws: Workspace, jti: string): TokenRow {
+  if (typeof jti !== 'string' || jti.length === 0) throw new CastellanError('INVALID_INPUT', 'a jti is required');
+  const row = tokenRowByJti(ws, jti);
+  if (row === null) throw new CastellanError('NOT_FOUND', `no token with jti ${quoteJti(jti)} in the ledger`);
+  return row;
+}
+
+/** The audit target naming one token: its jti, or its ledger id when it has none. */
+export function tokenTarget(row: { jti: string | null; id: number }): string {
+  return `token:${row.jti ?? row.id}`;
+}
+
+/**
+ * The claims the token carried, rebuilt from its row (the token itself is never
+ * stored). Same builders, same key order, so they match what was signed.
+ */
+export function claimsOf(row: TokenRow): Record<string, unknown> {
+  const input = {
+    service: row.service,
+    container: row.container,
+    scopes: JSON.parse(row.scopes) as TokenScope[],
+    ttlSecs: row.expires_at - row.issued_at,
+    now: row.issued_at,
+    jti: row.jti,
+  };
+  if (row.profile === 'zlayer') return zlayerClaims(input);
+  if (row.issuer === null || row.audience === null) {
+    throw new CastellanError('INTEGRITY', `ledger row ${row.id} (${row.profile}) has no issuer or audience`);
+  }
+  return asymmetricClaims({ ...input, issuer: row.issuer, audience: row.audience, deployment: row.deployment });
+}
+
+export type TokenHistoryEntry = { ts: string; action: string; actor: string; details: Record<string, unknown> };
+
+export type TokenDetail = {
+  record: TokenRecord;
+  claims: Record<string, unknown>;
+  scopes_in_words: string;
+  history: TokenHistoryEntry[];
+};
+
+/** One record with its rebuilt claims and its history from the audit log. */
+export function getToken(ws: Workspace, id: number, now: number = nowSecs()): TokenDetail {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+    throw new CastellanError('INVALID_INPUT', 'a token id is a positive whole number');
+  }
+  const row = tokenRowById(ws, id);
+  if (row === null) throw new CastellanError('NOT_FOUND', `no token #${id} in the ledger`);
+  type Entry = { seq: number; ts: string; actor_user: string; actor_kind: string; action: string; details: string };
+  // The token's own entries, the entry that revoked it (one summary for a bulk revoke), and
+  // the summary of the batch that minted it (named by its mint entry's batch_seq).
+  const entries = ws.db
+    .prepare(
+      `SELECT seq, ts, actor_user, actor_kind, action, details FROM audit WHERE target = ?
+       UNION SELECT seq, ts, actor_user, actor_kind, action, details FROM audit WHERE seq = ?
+       ORDER BY seq`,
+    )
+    .all(tokenTarget(row), row.revoke_audit_seq ?? -1) as Entry[];
+  const batchSeq = entries
+    .map((e) => (JSON.parse(e.details) as { batch_seq?: unknown }).batch_seq)
+    .find((v): v is number => typeof v === 'number');
+  if (batchSeq !== undefined && !entries.some((e) => e.seq === batchSeq)) {
+    const batch = ws.db
+      .prepare('SELECT seq, ts, actor_user, actor_kind, action, details FROM audit WHERE seq = ?')
+      .get(batchSeq) as Entry | undefined;
+    if (batch) entries.unshift(batch);
+  }
+  const record = recordOf(row, now);
+  return {
+    record,
+    claims: claimsOf(row),
+    scopes_in_words: describeScopes(record.scopes),
+    history: entries.map((e) => ({
+      ts: e.ts,
+      action: e.action,
+      actor: `${e.actor_user} (${e.actor_kind})`,
+      details: JSON.parse(e.details) as Record<string, unknown>,
+    })),
+  };
+}
+
+export const MAX_EXPIRING_SOON = 100;
+
+/** Counts by status, and the active tokens that expire within `withinSecs` (soonest first, at most 100). */
+export function tokenStats(
+  ws: Workspace,
+  withinSecs: number,
+  now: number = nowSecs(),
+): { active: number; expired: number; revoked: number; expiring_soon: TokenRecord[] } {
+  wholeNumber('expiring_within_secs', withinSecs, 1, Number.MAX_SAFE_INTEGER);
+  const n = (sql: string, ...params: SQLInputValue[]): number =>
+    (ws.db.prepare(`SELECT count(*) AS n FROM tokens WHERE ${sql}`).get(...params) as { n: number }).n;
+  const soon = ws.db
+    .prepare(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL AND expires_at >= ? AND expires_at <= ?
+       ORDER BY expires_at, id LIMIT ?`,
+    )
+    .all(now, now + withinSecs, MAX_EXPIRING_SOON) as unknown as TokenRow[];
+  return {
+    active: n('revoked_at IS NULL AND expires_at >= ?', now),
+    expired: n('revoked_at IS NULL AND expires_at < ?', now),
+    revoked: n('revoked_at IS NOT NULL'),
+    expiring_soon: soon.map((r) => recordOf(r, now)),
+  };
+}

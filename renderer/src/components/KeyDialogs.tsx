@@ -1,0 +1,193 @@
+import { Alert, Button, Checkbox, Group, Loader, Modal, Stack, Text } from '@mantine/core';
+import { useEffect, useState } from 'react';
+import { useAction } from '../hooks.ts';
+import { call, errorMessage } from '../ipc.ts';
+import { ErrorAlert } from './common.tsx';
+import { RevokeDialog } from './RevokeDialog.tsx';
+import type { RevokeReason, SigningKey } from './TokenBits.tsx';
+
+type Profile = SigningKey['profile'];
+
+/**
+ * Revoke every active token one key signed: the dry-run count first, then the confirm
+ * names the count. Mount it only while wanted.
+ */
+export function KeyRevokeTokensDialog({
+  keyId,
+  defaultReason,
+  onClose,
+  onDone,
+}: {
+  keyId: string;
+  defaultReason: RevokeReason;
+  onClose: () => void;
+  onDone: (count: number) => void;
+}) {
+  const [count, setCount] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    call('tokens:revokeBulk', { filter: { key_id: keyId }, reason: defaultReason, dry_run: true }).then(
+      (answer) => live && setCount(answer.count),
+      (err: unknown) => live && setError(errorMessage(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [keyId, defaultReason]);
+  const plural = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'}`;
+  return (
+    <RevokeDialog
+      title={`Revoke the tokens of key ${keyId}`}
+      confirmLabel={count === null ? 'Counting…' : count === 0 ? 'Nothing to revoke' : `Revoke ${plural(count)}`}
+      disabled={count === null || count === 0}
+      defaultReason={defaultReason}
+      onClose={onClose}
+      onConfirm={async (reason) => {
+        const answer = await call('tokens:revokeBulk', { filter: { key_id: keyId }, reason, dry_run: false });
+        onDone(answer.count);
+      }}
+    >
+      <ErrorAlert error={error} title="Could not count the tokens" />
+      {count === null && !error ? (
+        <Loader size="sm" aria-label="Counting tokens" />
+      ) : (
+        count !== null && (
+          <Text size="sm" data-testid="key-dry-run">
+            Dry run: {plural(count)} signed by key {keyId} {count === 1 ? 'is' : 'are'} still active. Nothing has been
+            revoked yet.
+          </Text>
+        )
+      )}
+    </RevokeDialog>
+  );
+}
+
+/**
+ * Rotate a profile's active key. With "compromised", the old key is flagged and the dialog
+ * goes on to offer revoking its tokens (dry-run count first).
+ */
+export function KeyRotateDialog({
+  profile,
+  active,
+  onClose,
+  onChanged,
+}: {
+  profile: Profile;
+  active: SigningKey;
+  onClose: () => void;
+  onChanged: (message: string) => void;
+}) {
+  const [compromised, setCompromised] = useState(false);
+  const [rotated, setRotated] = useState<{ key: SigningKey; previous: SigningKey | null; atRisk: number } | null>(null);
+  const [offer, setOffer] = useState(false);
+  const rotate = useAction(async () => {
+    const answer = await call('keys:rotate', { profile, compromised });
+    onChanged(
+      `Rotated ${profile}: ${answer.key.id} is active${answer.previous ? `, ${answer.previous.id} verifies only` : ''}.`,
+    );
+    if (compromised && answer.previous)
+      setRotated({ key: answer.key, previous: answer.previous, atRisk: answer.tokens_at_risk });
+    else onClose();
+  });
+
+  if (rotated?.previous && offer) {
+    return (
+      <KeyRevokeTokensDialog
+        keyId={rotated.previous.id}
+        defaultReason="key_compromise"
+        onClose={onClose}
+        onDone={(n) => {
+          onChanged(
+            `Revoked ${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'} of the compromised key ${rotated.previous!.id}.`,
+          );
+          onClose();
+        }}
+      />
+    );
+  }
+
+  return (
+    <Modal
+      opened
+      closeButtonProps={{ 'aria-label': 'Close' }}
+      onClose={onClose}
+      title={rotated ? 'Key rotated' : `Rotate the ${profile} key`}
+      size="lg"
+    >
+      {rotated?.previous ? (
+        <Stack>
+          <Alert color="orange" title="The old key is marked compromised">
+            {rotated.key.id} now signs new tokens. {rotated.previous.id} still verifies the tokens it signed until they
+            expire; {rotated.atRisk.toLocaleString('en-US')} of them {rotated.atRisk === 1 ? 'is' : 'are'} active.
+            Revoke them so that a stolen key cannot be used to pass off a forged token as one of them.
+          </Alert>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Not now
+            </Button>
+            <Button color="red" onClick={() => setOffer(true)}>
+              Revoke the old key’s tokens…
+            </Button>
+          </Group>
+        </Stack>
+      ) : (
+        <Stack>
+          <Text size="sm">
+            A new {profile} key becomes active and signs every new token. The current key ({active.id}) becomes
+            verify-only: tokens it signed keep working until they expire, then it retires.
+          </Text>
+          <Checkbox
+            label="The current key is compromised"
+            description="Flags the old key as compromised; afterwards Castellan offers to revoke every active token it signed."
+            checked={compromised}
+            onChange={(e) => setCompromised(e.currentTarget.checked)}
+          />
+          <ErrorAlert error={rotate.error} title="Not rotated" />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button color={compromised ? 'red' : undefined} loading={rotate.busy} onClick={() => void rotate.run()}>
+              Rotate key
+            </Button>
+          </Group>
+        </Stack>
+      )}
+    </Modal>
+  );
+}
+
+/** Explicit confirmation before the ZLayer secret leaves the vault. */
+export function KeyExportSecretDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (path: string) => void }) {
+  const exportSecret = useAction(async () => {
+    const answer = await call('keys:exportZlayerSecret', { confirm: true });
+    if (!answer.cancelled && answer.path) onSaved(answer.path);
+    onClose();
+  });
+  return (
+    <Modal
+      opened
+      closeButtonProps={{ 'aria-label': 'Close' }}
+      onClose={onClose}
+      title="Export the ZLayer secret"
+      size="lg"
+    >
+      <Stack>
+        <Alert color="red" title="Anyone with this file can mint tokens for the daemon">
+          The file is written in the daemon’s jwt_secret_zlayer.key format, readable only by you (mode 0600). Move it
+          straight to the daemon’s data directory and do not keep copies. The export is recorded in the audit log.
+        </Alert>
+        <ErrorAlert error={exportSecret.error} title="Not exported" />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button color="red" loading={exportSecret.busy} onClick={() => void exportSecret.run()}>
+            Export secret…
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
