@@ -1,5 +1,6 @@
 import type { Dialogs } from './dialogs.ts';
 import { appHandlers, type AppInfoSource } from './handlers/app.ts';
+import { caHandlers } from './handlers/ca.ts';
 import { deploymentHandlers } from './handlers/deployments.ts';
 import { tokenHandlers } from './handlers/tokens.ts';
 import { workspaceHandlers } from './handlers/workspace.ts';
@@ -36,6 +37,7 @@ export function createAppRouter(options: {
       ...workspaceHandlers(services.workspace, services.dialogs, services.keychain),
       ...deploymentHandlers(services.workspace, services.dialogs),
       ...tokenHandlers(services.workspace, services.dialogs),
+      ...caHandlers(services.workspace, services.dialogs, services.settings),
       'settings:get': () => services.settings.get(),
       'settings:set': (patch) => services.settings.set(patch),
     },

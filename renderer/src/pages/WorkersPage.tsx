@@ -1,9 +1,61 @@
-import { Text } from '@mantine/core';
+import { Alert, Grid, Stack } from '@mantine/core';
+import { useCallback, useState } from 'react';
+import { DEFAULT_SETTINGS } from '../../../shared/ipc/contract/settings.ts';
+import { CaCard, CaCrlCard } from '../components/CaCard.tsx';
+import { CertTable } from '../components/CertTable.tsx';
+import { CsrSigner } from '../components/CsrSigner.tsx';
+import { ErrorAlert } from '../components/common.tsx';
+import { useChannel, useProgress } from '../hooks.ts';
+
+/** Progress events that belong to this page's work (CA, certificates, CRL). */
+const CA_TASK = /\b(ca|crl|cert|csr|revoc)/i;
 
 export function WorkersPage() {
+  const ca = useChannel('ca:show', {});
+  const settings = useChannel('settings:get', {});
+  const progress = useProgress();
+  const [message, setMessage] = useState<string | null>(null);
+  const [certsVersion, setCertsVersion] = useState(0);
+  const [lastRevocation, setLastRevocation] = useState<Date | null>(null);
+
+  const prefs = settings.data ?? DEFAULT_SETTINGS;
+  const { reload: reloadCa } = ca;
+  const onCaChanged = useCallback(() => {
+    reloadCa();
+    setCertsVersion((v) => v + 1);
+  }, [reloadCa]);
+  const onIssued = useCallback(() => setCertsVersion((v) => v + 1), []);
+  const onRevoked = useCallback(() => setLastRevocation(new Date()), []);
+
+  const hasCa = Boolean(ca.data);
+  const caProgress = progress && CA_TASK.test(progress.task) ? progress : null;
+
   return (
-    <Text c="dimmed" role="status">
-      This page arrives with its issue.
-    </Text>
+    <Stack>
+      <ErrorAlert error={ca.error} title="Worker CA unavailable" />
+      {message && (
+        <Alert color="teal" role="status" withCloseButton closeButtonLabel="Dismiss" onClose={() => setMessage(null)}>
+          {message}
+        </Alert>
+      )}
+      <Grid>
+        <Grid.Col span={{ base: 12, lg: 6 }}>
+          <Stack>
+            <CaCard ca={ca.data} loading={ca.loading && !ca.data && !ca.error} warningDays={prefs.ca_warning_days} onChanged={onCaChanged} onMessage={setMessage} />
+            <CaCrlCard
+              hasCa={hasCa}
+              validityDays={prefs.crl_validity_days}
+              revokedThisSession={lastRevocation}
+              progress={caProgress}
+              onMessage={setMessage}
+            />
+          </Stack>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 6 }}>
+          <CsrSigner hasCa={hasCa} onIssued={onIssued} onMessage={setMessage} />
+        </Grid.Col>
+      </Grid>
+      <CertTable version={certsVersion} warningDays={prefs.cert_warning_days} onRevoked={onRevoked} onMessage={setMessage} />
+    </Stack>
   );
 }

@@ -1,0 +1,254 @@
+import { CastellanError } from '../../../shared/errors.ts';
+import { DEFAULT_SETTINGS } from '../../../shared/ipc/contract/settings.ts';
+import type { CaBundleFormat } from '../../core/ca-bundle.ts';
+import {
+  crlNeedsRefresh,
+  exportCaBundle,
+  exportCaZlayer,
+  exportCrl,
+  importCa,
+  initCa,
+  isBundleFormat,
+  publishCrl,
+  refuseExisting,
+  showCa,
+} from '../../core/ca-store.ts';
+import type { CaInfo } from '../../core/ca-store.ts';
+import {
+  assertRevocable,
+  assertSignable,
+  DEFAULT_LIST_LIMIT,
+  listCertificates,
+  revokeCertificate,
+  signCsr,
+} from '../../core/certificate-inventory.ts';
+import type { CertificateRecord } from '../../core/certificate-inventory.ts';
+import { revocationReasons } from '../../core/crl.ts';
+import { previewCsr } from '../../core/csr.ts';
+import { DEFAULT_LEAF_VALIDITY_DAYS, MAX_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
+import { UsageError } from '../cli.ts';
+import type { Command, CommandContext } from '../cli.ts';
+import { readInput, writeOutput } from '../io.ts';
+
+/** The CLI has no preferences store: CRLs get the app's default validity. */
+const CRL_TIMING = { validityDays: DEFAULT_SETTINGS.crl_validity_days };
+const REASONS = revocationReasons.filter((r) => r !== 'removeFromCRL');
+
+function str(ctx: CommandContext, name: string): string | undefined {
+  return ctx.values[name] as string | undefined;
+}
+
+function wholeNumber(ctx: CommandContext, name: string, min: number, max: number): number | undefined {
+  const raw = str(ctx, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+function printCa(ctx: CommandContext, ca: CaInfo): void {
+  ctx.print(`subject:      ${ca.subject}`);
+  ctx.print(`issuer:       ${ca.issuer}`);
+  ctx.print(`serial:       ${ca.serial}`);
+  ctx.print(`valid:        ${ca.not_before} to ${ca.not_after}`);
+  ctx.print(`key:          ${ca.key_type}`);
+  ctx.print(`sha-256:      ${ca.fingerprint_sha256}`);
+  ctx.print(`origin:       ${ca.imported ? 'imported' : 'created here'} on ${ca.created_at}`);
+}
+
+function certLine(c: CertificateRecord): string {
+  const sans = c.sans.map((s) => s.value).join(',');
+  const status = c.status === 'revoked' ? `revoked (${c.revocation_reason ?? 'unspecified'})` : c.status;
+  return `${c.serial}  ${c.node_id}  ${status}  until ${c.not_after}${sans ? `  ${sans}` : ''}`;
+}
+
+export const caCommands: Command[] = [
+  {
+    path: ['ca', 'init'],
+    usage: 'ca init',
+    summary: 'create the worker CA (ECDSA P-256, CN=ZLayer Worker CA, 10 years); its key is sealed in the vault',
+    async run(ctx) {
+      // Refused before the passphrase is asked for.
+      refuseExisting(ctx.workspace());
+      const ca = await initCa(await ctx.unlocked(), CRL_TIMING);
+      ctx.print('created the worker CA');
+      printCa(ctx, ca);
+    },
+  },
+  {
+    path: ['ca', 'import'],
+    usage: 'ca import CRT KEY',
+    summary: 'adopt an existing worker CA: its PEM certificate and unencrypted PEM key (which must match)',
+    positionals: 2,
+    async run(ctx) {
+      const [certFile, keyFile] = ctx.args as [string, string];
+      if (certFile === '-' && keyFile === '-') throw new UsageError('only one of CRT and KEY can be read from stdin (-)');
+      refuseExisting(ctx.workspace());
+      const ws = await ctx.unlocked();
+      const cert = await readInput(ctx.io, certFile);
+      const key = await readInput(ctx.io, keyFile);
+      try {
+        const ca = await importCa(ws, cert, key, CRL_TIMING);
+        ctx.print('imported the worker CA');
+        printCa(ctx, ca);
+      } finally {
+        key.fill(0);
+      }
+    },
+  },
+  {
+    path: ['ca', 'export-zlayer'],
+    usage: 'ca export-zlayer DIR --yes',
+    summary: 'write worker_ca.crt (0644) and worker_ca.key (0600, the CA private key) into DIR',
+    positionals: 1,
+    options: { yes: { type: 'boolean' } },
+    async run(ctx) {
+      if (ctx.values.yes !== true) {
+        throw new UsageError(
+          'this writes the worker CA private key to disk, and whoever holds it can issue worker certificates; add --yes to confirm',
+        );
+      }
+      const done = await exportCaZlayer(await ctx.unlocked(), ctx.args[0]!, { confirm: true });
+      ctx.print(`wrote ${done.certPath} (0644)`);
+      ctx.print(`wrote ${done.keyPath} (0600)`);
+    },
+  },
+  {
+    path: ['ca', 'show'],
+    usage: 'ca show [--json]',
+    summary: 'the worker CA, if the workspace has one',
+    options: { json: { type: 'boolean' } },
+    run(ctx) {
+      const ca = showCa(ctx.workspace());
+      if (ctx.values.json) return ctx.printJson(ca);
+      if (ca === null) return ctx.print('no worker CA yet: create one with `castellan ca init` or import one with `castellan ca import`');
+      printCa(ctx, ca);
+    },
+  },
+  {
+    path: ['ca', 'sign'],
+    usage: `ca sign CSR --node-id N [--days D] [--out FILE] [--bundle-json FILE]`,
+    summary: `sign a worker CSR (file or - for stdin, PEM or DER) as CN=worker-N; ${DEFAULT_LEAF_VALIDITY_DAYS} days by default`,
+    positionals: 1,
+    options: {
+      'node-id': { type: 'string' },
+      days: { type: 'string' },
+      out: { type: 'string' },
+      'bundle-json': { type: 'string' },
+    },
+    async run(ctx) {
+      const nodeId = str(ctx, 'node-id');
+      if (nodeId === undefined) throw new UsageError('--node-id is required: the leaf is CN=worker-<node id>, whatever the CSR asks for');
+      const days = wholeNumber(ctx, 'days', 1, MAX_LEAF_VALIDITY_DAYS);
+      const params = { csr: new Uint8Array(await readInput(ctx.io, ctx.args[0]!)), nodeId, days };
+      // Everything wrong with the request is reported before the passphrase is asked for.
+      assertSignable(ctx.workspace(), params);
+      const signed = await signCsr(await ctx.unlocked(), params);
+      const bundleFile = str(ctx, 'bundle-json');
+      if (bundleFile !== undefined) writeOutput(ctx.io, bundleFile, `${JSON.stringify(signed.registration)}\n`);
+      writeOutput(ctx.io, str(ctx, 'out'), signed.leafPem);
+      const c = signed.certificate;
+      ctx.io.stderr(`signed ${c.subject}, serial ${c.serial}, valid until ${c.not_after}\n`);
+    },
+  },
+  {
+    path: ['ca', 'preview'],
+    usage: 'ca preview CSR [--json]',
+    summary: 'what a CSR asks for and whether the worker CA would sign it (exit 2 if it would not)',
+    positionals: 1,
+    options: { json: { type: 'boolean' } },
+    async run(ctx) {
+      const p = await previewCsr(new Uint8Array(await readInput(ctx.io, ctx.args[0]!)));
+      if (ctx.values.json) {
+        ctx.printJson({
+          key_type: p.keyType,
+          key_size: p.keySize,
+          requested_subject: p.requestedSubject,
+          sans: p.sans,
+          signature_valid: p.signatureValid,
+          acceptable: p.acceptable,
+          problems: p.problems,
+        });
+      } else {
+        ctx.print(`requested subject: ${p.requestedSubject || '(empty)'} (the leaf gets CN=worker-<node id> instead)`);
+        ctx.print(`key:               ${p.keyType}${p.keyType === 'RSA' ? ` ${p.keySize} bits` : ''}`);
+        ctx.print(`names:             ${p.sans.map((s) => `${s.type}:${s.value}`).join(', ') || '(none)'}`);
+        ctx.print(`signature:         ${p.signatureValid ? 'valid' : 'INVALID'}`);
+        ctx.print(`acceptable:        ${p.acceptable ? 'yes' : 'no'}`);
+        for (const problem of p.problems) ctx.print(`  problem: ${problem}`);
+      }
+      if (!p.acceptable) {
+        throw new CastellanError('INVALID_INPUT', `the worker CA would refuse this CSR: ${p.problems[0] ?? 'unknown problem'}`);
+      }
+    },
+  },
+  {
+    path: ['ca', 'certs'],
+    usage: 'ca certs [--json] [--search S] [--expiring-days N] [--limit N] [--offset N]',
+    summary: 'issued worker certificates, newest first (with --expiring-days: valid ones expiring soonest first)',
+    options: {
+      json: { type: 'boolean' },
+      search: { type: 'string' },
+      'expiring-days': { type: 'string' },
+      limit: { type: 'string' },
+      offset: { type: 'string' },
+    },
+    run(ctx) {
+      const page = listCertificates(ctx.workspace(), {
+        search: str(ctx, 'search'),
+        expiringWithinDays: wholeNumber(ctx, 'expiring-days', 1, 36_500),
+        limit: wholeNumber(ctx, 'limit', 1, 10_000) ?? DEFAULT_LIST_LIMIT,
+        offset: wholeNumber(ctx, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+      });
+      if (ctx.values.json) return ctx.printJson(page);
+      if (page.total === 0) return ctx.print('no certificates');
+      for (const c of page.rows) ctx.print(certLine(c));
+      if (page.rows.length < page.total) ctx.print(`(${page.rows.length} of ${page.total}; use --limit and --offset for more)`);
+    },
+  },
+  {
+    path: ['ca', 'revoke'],
+    usage: `ca revoke SERIAL --reason R`,
+    summary: `revoke a worker certificate and re-sign the CRL; R is one of ${REASONS.join(', ')}`,
+    positionals: 1,
+    options: { reason: { type: 'string' } },
+    async run(ctx) {
+      const reason = str(ctx, 'reason');
+      if (reason === undefined) throw new UsageError(`--reason is required: one of ${REASONS.join(', ')}`);
+      const input = { serial: ctx.args[0]!, reason };
+      assertRevocable(ctx.workspace(), input);
+      const revoked = await revokeCertificate(await ctx.unlocked(), input, CRL_TIMING);
+      ctx.print(`revoked ${revoked.serial} (${revoked.subject}) at ${revoked.revoked_at}: ${revoked.revocation_reason}`);
+    },
+  },
+  {
+    path: ['ca', 'crl'],
+    usage: 'ca crl [--out FILE] [--der] [--refresh]',
+    summary: 'the current CRL as PEM (X509 CRL) or DER; re-signed first if expired or with --refresh (needs the vault)',
+    options: { out: { type: 'string' }, der: { type: 'boolean' }, refresh: { type: 'boolean' } },
+    async run(ctx) {
+      const format = ctx.values.der ? 'der' : 'pem';
+      let ws = ctx.workspace();
+      if (ctx.values.refresh || crlNeedsRefresh(ws)) {
+        ws = await ctx.unlocked();
+        if (ctx.values.refresh) await publishCrl(ws, CRL_TIMING);
+      }
+      const crl = await exportCrl(ws, format, (data) => writeOutput(ctx.io, str(ctx, 'out'), data), CRL_TIMING);
+      ctx.io.stderr(`CRL #${crl.crlNumber}: ${crl.entries} revoked, next update ${crl.nextUpdate.toISOString()}\n`);
+    },
+  },
+  {
+    path: ['ca', 'bundle'],
+    usage: 'ca bundle [--format pem|der|p7b|json] [--out FILE]',
+    summary: 'the CA certificate for verifiers: PEM (default), DER, PKCS#7 (.p7b) or ZLayer JSON chain',
+    options: { format: { type: 'string' }, out: { type: 'string' } },
+    run(ctx) {
+      const format = str(ctx, 'format') ?? 'pem';
+      if (!isBundleFormat(format)) throw new UsageError(`--format must be pem, der, p7b or json, not ${JSON.stringify(format)}`);
+      exportCaBundle(ctx.workspace(), format as CaBundleFormat, (data) =>
+        writeOutput(ctx.io, str(ctx, 'out'), typeof data === 'string' && format === 'json' ? `${data}\n` : data),
+      );
+    },
+  },
+];
