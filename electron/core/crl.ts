@@ -10,7 +10,6 @@
  * node:crypto. The tests check the output with openssl and @peculiar/x509's parser.
  */
 import { sign } from 'node:crypto';
-import { z } from 'zod';
 import { CastellanError } from '../../shared/errors.ts';
 import {
   TAG,
@@ -32,22 +31,12 @@ import {
   writeTime,
 } from './der.ts';
 import { OIDS, openCa } from './worker-ca.ts';
+import { REVOCATION_REASONS, revocationReasonSchema as contractReasonSchema } from '../../shared/ipc/contract/ca.ts';
 
-/** RFC 5280 CRLReason names, in code order (7 is unused by the standard). */
-export const revocationReasons = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'removeFromCRL',
-  'privilegeWithdrawn',
-  'aACompromise',
-] as const;
+/** RFC 5280 CRLReason names, in code order (7 is unused by the standard); one list, shared with the IPC contract. */
+export const revocationReasons = REVOCATION_REASONS;
 
-export const revocationReasonSchema = z.enum(revocationReasons);
+export const revocationReasonSchema = contractReasonSchema;
 
 export type RevocationReason = (typeof revocationReasons)[number];
 
