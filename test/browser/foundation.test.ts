@@ -98,7 +98,9 @@ describe('foundation: the renderer, the real preload and the real router in Chro
       assert.ok(!('invoke' in surface) && !('ipcRenderer' in surface));
       // Even the raw transport refuses a name the contract does not have.
       const answer = await app.page.evaluate(() =>
-        (window as unknown as { __castellanTransport(c: string, i: unknown): Promise<unknown> }).__castellanTransport('vault:exportPrivateKey', {}),
+        (window as unknown as { __castellanTransport(c: string, i: unknown): Promise<string> })
+          .__castellanTransport('vault:exportPrivateKey', {})
+          .then((text) => JSON.parse(text) as unknown),
       );
       assert.deepEqual(answer, {
         ok: false,
@@ -151,7 +153,9 @@ describe('foundation: the renderer, the real preload and the real router in Chro
       const frame = app.page.frames().find((f) => f.url().endsWith('/frame.html'));
       assert.ok(frame, 'child frame loaded');
       const answer = (await frame.evaluate(() =>
-        (window as unknown as { __castellanTransport(c: string, i: unknown): Promise<unknown> }).__castellanTransport('app:info', {}),
+        (window as unknown as { __castellanTransport(c: string, i: unknown): Promise<string> })
+          .__castellanTransport('app:info', {})
+          .then((text) => JSON.parse(text) as unknown),
       )) as { ok: boolean; error?: { code: string; message: string } };
       assert.equal(answer.ok, false);
       assert.equal(answer.error?.code, 'FORBIDDEN_SENDER');

@@ -27,7 +27,9 @@ function standInScript(preloadSource: string): string {
       },
     },
     ipcRenderer: {
-      invoke: (channel, ...args) => transport(channel, ...args),
+      // The answer travels as JSON text: Playwright's object serialisation costs 10× more than
+      // Electron's structured clone, and would be measured as the app's latency in bench/.
+      invoke: (channel, ...args) => transport(channel, ...args).then((text) => JSON.parse(text)),
       on(channel, listener) { if (!listeners.has(channel)) listeners.set(channel, new Set()); listeners.get(channel).add(listener); },
       removeListener(channel, listener) { listeners.get(channel)?.delete(listener); },
     },
@@ -82,11 +84,12 @@ export async function openApp(browser: Browser, options: OpenAppOptions): Promis
   await context.exposeBinding(TRANSPORT, async (source, channel: unknown, input: unknown) => {
     calls.push(String(channel));
     const frame = source.frame;
-    return router.dispatch(channel, frame.isDetached() ? null : senderOfFrame(frame), input, (event, payload) => {
+    const envelope = await router.dispatch(channel, frame.isDetached() ? null : senderOfFrame(frame), input, (event, payload) => {
       void frame
         .evaluate(([name, data]) => (window as unknown as Record<string, (c: string, p: unknown) => void>)['__castellanDeliver']?.(`event:${name}`, data), [event, payload] as const)
         .catch(() => undefined);
     });
+    return JSON.stringify(envelope);
   });
   await context.addInitScript({ content: standInScript(preloadSource) });
   const page = await context.newPage();

@@ -23,7 +23,7 @@ export function TokensPage() {
   const [deployment, setDeployment] = useState('');
   const [service, setService] = useState('');
   const [text, setText] = useState('');
-  const [debouncedText] = useDebouncedValue(text.trim(), 250);
+  const [debouncedText] = useDebouncedValue(text.trim(), 30);
   const [sort, setSort] = useState<{ sort: SortColumn; direction: 'asc' | 'desc' }>({
     sort: 'issued_at',
     direction: 'desc',
