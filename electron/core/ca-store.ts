@@ -20,8 +20,10 @@ import type { CaBundleFormat } from './ca-bundle.ts';
 import { crlPem } from './crl.ts';
 import { commitCrl, crlIsStale, prepareCrl, readStoredCrl, withCrlRetry } from './crl-publisher.ts';
 import type { CrlTiming, StoredCrl } from './crl-publisher.ts';
-import { pemEncode } from './der.ts';
-import { createWorkerCa, describeCa, parseCaImport } from './worker-ca.ts';
+import { bytesEqual, pemEncode } from './der.ts';
+import { createWorkerCa, describeCa, openCa, parseCaImport } from './worker-ca.ts';
+import type { OpenedCa } from './worker-ca.ts';
+import type { Vault } from './vault.ts';
 import type { Workspace } from './workspace.ts';
 
 export type CaInfo = z.output<typeof caInfoSchema>;
@@ -81,6 +83,57 @@ export async function withCaKey<T>(
   } finally {
     keyPkcs8Der.fill(0);
   }
+}
+
+/** The CA opened for signing, and the sealed key it was opened from (its certificate is ca.cert.der). */
+interface OpenedCaEntry {
+  sealedKey: Uint8Array;
+  ca: OpenedCa;
+}
+
+/**
+ * The opened CA per vault, kept only while that vault stays unlocked: locking drops it (see
+ * dropOnLock), and every use re-checks that the vault is unlocked and that the stored
+ * certificate and sealed key are still the ones it was opened from.
+ */
+const openedCas = new WeakMap<Vault, OpenedCaEntry>();
+/** Vaults whose lock already drops their opened CA. */
+const lockWatched = new WeakSet<Vault>();
+
+/** Forget the opened CA the moment its vault locks, as the vault forgets its DEK. */
+function dropOnLock(vault: Vault): void {
+  if (lockWatched.has(vault)) return;
+  lockWatched.add(vault);
+  vault.onLock(() => openedCas.delete(vault));
+}
+
+/**
+ * Run `fn` with the CA opened for signing (certificate parsed, key imported and checked
+ * against it). Opening costs more than signing a leaf, so the opened CA is kept while the
+ * vault stays unlocked and reused by the next call; the unsealed PKCS#8 bytes are zeroed as
+ * soon as the key is imported, as withCaKey does. NOT_FOUND without a CA, LOCKED when the
+ * vault is locked.
+ */
+export async function withOpenedCa<T>(ws: Workspace, fn: (ca: OpenedCa) => Promise<T> | T): Promise<T> {
+  const row = requireCaRow(ws);
+  const vault = ws.vault;
+  if (!vault.unlocked) openedCas.delete(vault);
+  vault.requireUnlocked();
+  let entry = openedCas.get(vault);
+  if (entry === undefined || !bytesEqual(entry.ca.cert.der, row.cert_der) || !bytesEqual(entry.sealedKey, row.sealed_key)) {
+    openedCas.delete(vault);
+    const keyPkcs8Der = vault.unseal(row.sealed_key, CA_KEY_AAD);
+    let ca: OpenedCa;
+    try {
+      ca = openCa(row.cert_der, keyPkcs8Der); // openCa keeps its own copy of the certificate
+    } finally {
+      keyPkcs8Der.fill(0);
+    }
+    entry = { sealedKey: new Uint8Array(row.sealed_key), ca };
+    dropOnLock(vault);
+    openedCas.set(vault, entry);
+  }
+  return fn(entry.ca);
 }
 
 function caInfo(row: CaRow): CaInfo {

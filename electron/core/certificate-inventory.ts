@@ -9,7 +9,7 @@
 import type { z } from 'zod';
 import { CastellanError } from '../../shared/errors.ts';
 import type { certificateSchema } from '../../shared/ipc/contract/ca.ts';
-import { withCaKey, requireCaCert } from './ca-store.ts';
+import { withCaKey, withOpenedCa, requireCaCert } from './ca-store.ts';
 import { revocationReasons } from './crl.ts';
 import type { RevocationReason } from './crl.ts';
 import { commitCrl, isRevocationReason, prepareCrl, withCrlRetry } from './crl-publisher.ts';
@@ -186,17 +186,19 @@ export function assertSignable(ws: Workspace, params: SignCsrParams): CsrAnalysi
 
 /**
  * Sign a worker CSR with the CA key and record the leaf. The CSR is judged before the vault
- * is touched; the inventory row and its audit entry commit together.
+ * is touched (its signature verified there, and that analysis is what gets signed, so the
+ * CSR is read once); the inventory row and its audit entry commit together.
  */
 export async function signCsr(ws: Workspace, params: SignCsrParams): Promise<SignedCertificate> {
-  const { csr, nodeId } = params;
+  const { nodeId } = params;
   const days = params.days ?? DEFAULT_LEAF_VALIDITY_DAYS;
   const analysis = assertSignable(ws, params);
   const now = params.now ?? new Date();
-  const signed = await withCaKey(ws, (ca) =>
-    signWorkerCsr({ caCertDer: ca.certDer, caKeyPkcs8Der: ca.keyPkcs8Der, csr, nodeId, days, now }),
-  );
-  const caCertDer = requireCaCert(ws);
+  const { signed, caCertDer } = await withOpenedCa(ws, async (ca) => ({
+    signed: await signWorkerCsr({ ca, csr: analysis, nodeId, days, now }),
+    // The certificate of the CA that signed, as stored: the registration reply's chain.
+    caCertDer: ca.cert.der,
+  }));
   const issuedAt = now.toISOString();
   const row: CertificateRow = {
     serial: signed.serial,

@@ -119,24 +119,38 @@ export function encodingOf(buf: Uint8Array, tlv: Tlv): Uint8Array {
   return buf.subarray(tlv.start, tlv.end);
 }
 
+/** Whether two byte strings are equal (not constant-time: for public data only). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Dotted form of an OBJECT IDENTIFIER's value bytes. */
 export function decodeOid(bytes: Uint8Array): string {
   if (bytes.length === 0) throw new CastellanError('INVALID_INPUT', 'malformed DER: empty OBJECT IDENTIFIER');
-  const arcs: bigint[] = [];
-  let value = 0n;
+  // Arcs are summed as plain numbers while they stay exact (every OID X.509 uses does) and as
+  // bigint only beyond 2^46: bigint arithmetic made this a visible cost of reading each CSR.
+  const arcs: (number | bigint)[] = [];
+  let value: number | bigint = 0;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    value = (value << 7n) | BigInt(b & 0x7f);
+    if (typeof value === 'number' && value < 2 ** 46) value = value * 128 + (b & 0x7f);
+    else value = (BigInt(value) << 7n) | BigInt(b & 0x7f);
     if ((b & 0x80) === 0) {
       arcs.push(value);
-      value = 0n;
+      value = 0;
     } else if (i === bytes.length - 1) {
       throw new CastellanError('INVALID_INPUT', 'malformed DER: truncated OBJECT IDENTIFIER');
     }
   }
   const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].map(String).join('.');
+  let head: string;
+  if (typeof first === 'number') head = first < 40 ? `0.${first}` : first < 80 ? `1.${first - 40}` : `2.${first - 80}`;
+  else head = `2.${first - 80n}`;
+  let dotted = head;
+  for (let i = 1; i < arcs.length; i++) dotted += `.${arcs[i]!}`;
+  return dotted;
 }
 
 /** Value bytes of an INTEGER as unsigned lowercase hex without leading zeros ("0" for zero). */
@@ -276,8 +290,21 @@ export function ia5String(text: string): Uint8Array {
   return tlv(TAG.IA5_STRING, Buffer.from(text, 'latin1'));
 }
 
+/** Encodings already computed by `oid`, by dotted form (the writers use a few dozen OIDs, over and over). */
+const oidEncodings = new Map<string, Uint8Array>();
+
 /** OBJECT IDENTIFIER from dotted form. */
 export function oid(dotted: string): Uint8Array {
+  let encoded = oidEncodings.get(dotted);
+  if (encoded === undefined) {
+    encoded = encodeOid(dotted);
+    if (oidEncodings.size < 1024) oidEncodings.set(dotted, encoded);
+  }
+  // A copy: callers own what they are given and may write into it.
+  return encoded.slice();
+}
+
+function encodeOid(dotted: string): Uint8Array {
   const arcs = dotted.split('.').map((a) => BigInt(a));
   if (arcs.length < 2) throw new RangeError(`oid: "${dotted}" needs at least two arcs`);
   const body: number[] = [];

@@ -111,6 +111,7 @@ export class Vault {
   readonly #kdf: ScryptCost;
   readonly #allowWeakKdf: boolean;
   #dek: Buffer | null = null;
+  readonly #lockListeners = new Set<() => void>();
 
   constructor(deps: VaultDeps, options: VaultOptions = {}) {
     this.#db = deps.db;
@@ -237,6 +238,17 @@ export class Vault {
       this.#dek.fill(0);
       this.#dek = null;
     }
+    for (const listener of this.#lockListeners) listener();
+  }
+
+  /**
+   * Called whenever the vault locks (the lock command, closing the workspace, and every
+   * unlock, which locks first), so material derived from unsealed keys — an imported
+   * KeyObject, say — is released with the DEK. Returns the unsubscribe function.
+   */
+  onLock(listener: () => void): () => void {
+    this.#lockListeners.add(listener);
+    return () => this.#lockListeners.delete(listener);
   }
 
   addPassphraseSlot(passphrase: string, label?: string): VaultSlotInfo {

@@ -9,18 +9,18 @@
  */
 import {
   X509Certificate,
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPair,
+  hash,
   randomBytes,
   sign,
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CastellanError } from '../../shared/errors.ts';
-import { analyzeCsr, describePublicKey } from './csr.ts';
-import type { San } from './csr.ts';
+import { analyzeCsr, describePublicKey, isCsrAnalysis } from './csr.ts';
+import type { CsrAnalysis, San } from './csr.ts';
 import {
   TAG,
   bitString,
@@ -153,7 +153,7 @@ export function readCertificate(der: Uint8Array): ParsedCertificate {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (what openssl uses too). */
 export function keyIdentifier(subjectPublicKey: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(subjectPublicKey).digest());
+  return new Uint8Array(hash('sha1', subjectPublicKey, 'buffer'));
 }
 
 /** The certificate's subjectKeyIdentifier, or the method-1 identifier if it has none. */
@@ -181,13 +181,14 @@ function keyUsageBits(cert: ParsedCertificate): Set<number> | null {
   return set;
 }
 
+const UPPER_HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+
 /** SHA-256 of the DER, as colon-separated uppercase hex (the form openssl and browsers show). */
 export function fingerprintSha256(der: Uint8Array): string {
-  return createHash('sha256')
-    .update(der)
-    .digest('hex')
-    .toUpperCase()
-    .replace(/(..)(?!$)/g, '$1:');
+  const digest = hash('sha256', der, 'buffer');
+  let text = UPPER_HEX[digest[0]!]!;
+  for (let i = 1; i < digest.length; i++) text += `:${UPPER_HEX[digest[i]!]!}`;
+  return text;
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -207,8 +208,8 @@ function authorityKeyIdentifier(keyId: Uint8Array): Uint8Array {
 }
 
 /** 16 random bytes, top bit clear (positive) and next bit set (no leading zero): 126 random bits. */
-function randomSerial(): Uint8Array {
-  const serial = new Uint8Array(randomBytes(16));
+function randomSerial(): Buffer {
+  const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x7f) | 0x40;
   return serial;
 }
@@ -228,11 +229,16 @@ interface CertificateFields {
   signingKey: KeyObject;
 }
 
+/** AlgorithmIdentifier ecdsa-with-SHA256 (no parameters). */
+const ECDSA_WITH_SHA256 = sequence(oid(OIDS.ecdsaWithSha256));
+/** version [0] EXPLICIT v3. */
+const VERSION_V3 = explicit(0, smallInteger(2));
+
 /** An X.509 v3 certificate signed ecdsa-with-SHA256 by a P-256 key. */
 function buildCertificate(f: CertificateFields): Uint8Array {
-  const algorithm = sequence(oid(OIDS.ecdsaWithSha256));
+  const algorithm = ECDSA_WITH_SHA256;
   const tbs = sequence(
-    explicit(0, smallInteger(2)),
+    VERSION_V3,
     integerFromUnsigned(f.serial),
     algorithm,
     f.issuerDer,
@@ -241,7 +247,9 @@ function buildCertificate(f: CertificateFields): Uint8Array {
     f.spkiDer,
     explicit(3, sequence(...f.extensions)),
   );
-  const signature = sign('sha256', tbs, { key: f.signingKey, dsaEncoding: 'der' });
+  // The KeyObject itself: DER is the default signature encoding, and an options object costs
+  // two exceptions inside Node's key-type sniffing per call.
+  const signature = sign('sha256', tbs, f.signingKey);
   return sequence(tbs, algorithm, bitString(signature));
 }
 
@@ -325,24 +333,36 @@ function nodeCertificate(der: Uint8Array): X509Certificate {
   }
 }
 
-/** A stored CA, opened and checked: certificate parts, the signing key, and the CA's key id. */
+/**
+ * A stored CA, opened and checked: certificate parts, the signing key, and the CA's key id.
+ * Made only by openCa (frozen); open it once to sign many CSRs (signWorkerCsr's `ca`).
+ */
 export interface OpenedCa {
-  cert: ParsedCertificate;
-  x509: X509Certificate;
-  key: KeyObject;
-  keyId: Uint8Array;
+  readonly cert: ParsedCertificate;
+  readonly x509: X509Certificate;
+  readonly key: KeyObject;
+  readonly keyId: Uint8Array;
+  /** The authorityKeyIdentifier extension every leaf of this CA carries, encoded once. */
+  readonly authorityKeyIdentifier: Uint8Array;
 }
+
+/** Every OpenedCa openCa returned: signWorkerCsr signs with no other. */
+const openedCas = new WeakSet<OpenedCa>();
 
 /**
  * Open the CA material the storage layer hands back. The pair was checked on creation or
- * import, so a failure here means the stored data is damaged: INTEGRITY.
+ * import, so a failure here means the stored data is damaged: INTEGRITY. The caller keeps
+ * (and zeroes) its key bytes; the result holds its own copy of the certificate.
  */
 export function openCa(caCertDer: Uint8Array, caKeyPkcs8Der: Uint8Array): OpenedCa {
-  const cert = readCertificate(caCertDer);
-  const x509 = nodeCertificate(caCertDer);
+  const certDer = new Uint8Array(caCertDer);
+  const cert = readCertificate(certDer);
+  const x509 = nodeCertificate(certDer);
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: Buffer.from(caKeyPkcs8Der), format: 'der', type: 'pkcs8' });
+    // A view of the caller's bytes, not a copy: a copy would outlive the caller's zeroing.
+    const view = Buffer.from(caKeyPkcs8Der.buffer, caKeyPkcs8Der.byteOffset, caKeyPkcs8Der.byteLength);
+    key = createPrivateKey({ key: view, format: 'der', type: 'pkcs8' });
   } catch {
     throw new CastellanError('INTEGRITY', 'the CA key is not a readable PKCS#8 private key');
   }
@@ -350,7 +370,16 @@ export function openCa(caCertDer: Uint8Array, caKeyPkcs8Der: Uint8Array): Opened
   const problem = caCertificateProblem(cert);
   if (problem) throw new CastellanError('INVALID_INPUT', problem);
   if (!x509.checkPrivateKey(key)) throw new CastellanError('INTEGRITY', 'the CA key does not match the CA certificate');
-  return { cert, x509, key, keyId: subjectKeyId(cert) };
+  const keyId = subjectKeyId(cert);
+  const opened: OpenedCa = Object.freeze({
+    cert,
+    x509,
+    key,
+    keyId,
+    authorityKeyIdentifier: authorityKeyIdentifier(keyId),
+  });
+  openedCas.add(opened);
+  return opened;
 }
 
 const PRIVATE_KEY_LABELS: Record<string, 'pkcs8' | 'sec1' | 'pkcs1'> = {
@@ -452,16 +481,22 @@ export function describeCa(certDer: Uint8Array): CaDescription {
 
 // ───────────────────────────── signing worker CSRs ─────────────────────────────
 
-export interface SignWorkerCsrParams {
-  caCertDer: Uint8Array;
-  caKeyPkcs8Der: Uint8Array;
-  /** PEM or DER. */
-  csr: Uint8Array | string;
+/** The CA to sign with: as stored (opened and checked on this call), or opened once with openCa. */
+export type SigningCa =
+  | { caCertDer: Uint8Array; caKeyPkcs8Der: Uint8Array; ca?: undefined }
+  | { ca: OpenedCa; caCertDer?: undefined; caKeyPkcs8Der?: undefined };
+
+export type SignWorkerCsrParams = SigningCa & {
+  /**
+   * PEM or DER, read and judged (its signature verified) on this call; or what analyzeCsr
+   * returned for it, when the caller has just judged it, so it is not read twice.
+   */
+  csr: Uint8Array | string | CsrAnalysis;
   nodeId: string;
   /** Leaf lifetime in days (1–3650); clamped so the leaf never outlives the CA. */
   days?: number;
   now?: Date;
-}
+};
 
 export interface SignedWorkerCertificate {
   leafDer: Uint8Array;
@@ -473,6 +508,23 @@ export interface SignedWorkerCertificate {
   subject: string;
   sans: San[];
   fingerprintSha256: string;
+}
+
+/** The fixed extensions of every leaf, encoded once (buildCertificate copies them into each leaf). */
+const LEAF_KEY_USAGE = extension(
+  OIDS.keyUsage,
+  true,
+  namedBitString([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment]),
+);
+const LEAF_EXT_KEY_USAGE = extension(OIDS.extKeyUsage, false, sequence(oid(OIDS.clientAuth), oid(OIDS.serverAuth)));
+
+/** The OpenedCa to sign with: the caller's, if openCa made it, or the stored material opened now. */
+function signingCa(params: SigningCa): OpenedCa {
+  if (params.ca === undefined) return openCa(params.caCertDer, params.caKeyPkcs8Der);
+  if (!openedCas.has(params.ca)) {
+    throw new CastellanError('INTERNAL', 'signWorkerCsr was given a CA that openCa did not open');
+  }
+  return params.ca;
 }
 
 /** Why `nodeId` is unusable in `CN=worker-<node id>`, or null. */
@@ -490,7 +542,7 @@ export function nodeIdProblem(nodeId: unknown): string | null {
  * names; the subject is `CN=worker-<nodeId>, O=ZLayer Worker` whatever the CSR asked for.
  */
 export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<SignedWorkerCertificate> {
-  const { caCertDer, caKeyPkcs8Der, csr, nodeId, days = DEFAULT_LEAF_VALIDITY_DAYS } = params;
+  const { csr, nodeId, days = DEFAULT_LEAF_VALIDITY_DAYS } = params;
   const idProblem = nodeIdProblem(nodeId);
   if (idProblem) throw new CastellanError('INVALID_INPUT', idProblem);
   if (!Number.isInteger(days) || days < 1 || days > MAX_LEAF_VALIDITY_DAYS) {
@@ -501,7 +553,7 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
   }
   const now = requireDate(params.now ?? new Date(), 'now').getTime();
 
-  const ca = openCa(caCertDer, caKeyPkcs8Der);
+  const ca = signingCa(params);
   if (now < ca.cert.notBefore.getTime()) {
     throw new CastellanError(
       'CONFLICT',
@@ -512,7 +564,7 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
     throw new CastellanError('CONFLICT', `the worker CA certificate expired on ${ca.cert.notAfter.toISOString()}`);
   }
 
-  const request = analyzeCsr(csr);
+  const request = isCsrAnalysis(csr) ? csr : analyzeCsr(csr as Uint8Array | string);
   const first = request.problems[0];
   if (first) throw new CastellanError(first.code, first.message);
 
@@ -528,10 +580,10 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
     extensions.push(extension(OIDS.subjectAltName, false, sequence(...request.acceptedNames)));
   }
   extensions.push(
-    extension(OIDS.keyUsage, true, namedBitString([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment])),
-    extension(OIDS.extKeyUsage, false, sequence(oid(OIDS.clientAuth), oid(OIDS.serverAuth))),
+    LEAF_KEY_USAGE,
+    LEAF_EXT_KEY_USAGE,
     extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(request.subjectPublicKey))),
-    authorityKeyIdentifier(ca.keyId),
+    ca.authorityKeyIdentifier,
   );
 
   const leafDer = buildCertificate({
@@ -552,7 +604,7 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
   return {
     leafDer,
     leafPem: pemEncode(leafDer, 'CERTIFICATE'),
-    serial: Buffer.from(serial).toString('hex'),
+    serial: serial.toString('hex'),
     notBefore,
     notAfter,
     subject,
