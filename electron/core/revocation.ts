@@ -71,11 +71,22 @@ function revokeRow(
       key_id: row.key_id,
     },
   });
-  ws.db
-    .prepare(
-      'UPDATE tokens SET revoked_at = ?, revoke_reason = ?, replaced_by = ?, revoke_audit_seq = ? WHERE id = ? AND revoked_at IS NULL',
-    )
-    .run(now, reason, replacedBy, entry.seq, row.id);
+  // Only the columns that change: an unrevoked row's replaced_by is always NULL (only this
+  // function sets it, together with revoked_at), and SQLite rewrites the index of every column
+  // named in SET, changed or not.
+  if (replacedBy === null) {
+    ws.db
+      .prepare(
+        'UPDATE tokens SET revoked_at = ?, revoke_reason = ?, revoke_audit_seq = ? WHERE id = ? AND revoked_at IS NULL',
+      )
+      .run(now, reason, entry.seq, row.id);
+  } else {
+    ws.db
+      .prepare(
+        'UPDATE tokens SET revoked_at = ?, revoke_reason = ?, replaced_by = ?, revoke_audit_seq = ? WHERE id = ? AND revoked_at IS NULL',
+      )
+      .run(now, reason, replacedBy, entry.seq, row.id);
+  }
   return { ...row, revoked_at: now, revoke_reason: reason, replaced_by: replacedBy, revoke_audit_seq: entry.seq };
 }
 

@@ -191,10 +191,39 @@ CREATE TABLE IF NOT EXISTS ca_crl (
 CREATE INDEX IF NOT EXISTS certificates_crl ON certificates (revoked_at, serial, revocation_reason) WHERE revoked_at IS NOT NULL;
 `;
 
+// Token ledger performance (token-ledger.ts, minting.ts). Measured on a 1,000,000-row ledger:
+// - A filter on one column sorted by another made SQLite read and sort every matching row
+//   (service=web by expires_at: 200-370 ms; profile=ed25519 newest first: 400-900 ms). Each index
+//   below serves an equality filter AND the page order, so a page reads 200 index entries
+//   (0.4-3 ms): the Tokens page's filters (deployment, service, profile, key) with its default
+//   order (issued_at) and the expiry order (expires_at). Deployment+service newest first already
+//   has tokens_deployment_service, a key newest first tokens_key_issued_at, a key's active or
+//   expired tokens by expiry tokens_key_status, and the status filters tokens_status_issued_at /
+//   tokens_revoked_at_expires_at. (No (key_id, expires_at): the per-key counts must keep using
+//   tokens_key_status / tokens_key_issued_at, and a key's tokens of every status by expiry is a
+//   rare view; it sorts the key's rows.)
+// - tokens_service and tokens_profile are dropped: the new (service, ...) and (profile, ...)
+//   indexes begin with the same column, so they serve every filter and sort the old ones did.
+// Every index costs each minted token an insert (~1.5-2 µs each, measured); these are the pages
+// worth it. The remaining single-column indexes are kept: each is the only index that sorts (or
+// filters) by its column.
+const TOKEN_LIST_INDEXES_V4 = `
+CREATE INDEX IF NOT EXISTS tokens_service_issued_at ON tokens (service, issued_at);
+CREATE INDEX IF NOT EXISTS tokens_service_expires_at ON tokens (service, expires_at);
+CREATE INDEX IF NOT EXISTS tokens_deployment_expires_at ON tokens (deployment, expires_at);
+-- A deployment's tokens by container (each replica's tokens together): without it, 30-80 ms.
+CREATE INDEX IF NOT EXISTS tokens_deployment_container ON tokens (deployment, container);
+CREATE INDEX IF NOT EXISTS tokens_profile_issued_at ON tokens (profile, issued_at);
+CREATE INDEX IF NOT EXISTS tokens_profile_expires_at ON tokens (profile, expires_at);
+DROP INDEX IF EXISTS tokens_service;
+DROP INDEX IF EXISTS tokens_profile;
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
   { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
+  { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
 ];
 
 /** The newest schema this build can read and write. */

@@ -19,6 +19,33 @@ import type { KeychainBackend, ScryptCost } from './vault.ts';
 export const DB_FILE_NAME = 'castellan.db';
 export const BUSY_TIMEOUT_MS = 5000;
 
+/*
+ * Checkpoint policy. SQLite's automatic checkpoint runs inside whichever COMMIT pushes the WAL past
+ * 1000 pages: in a 1,000,000-row ledger that made one revoke in ~100 take 10-15 ms instead of ~1 ms.
+ * So the automatic checkpoint is off on our connection and checkpoints run where nobody waits:
+ * - IDLE: a PASSIVE checkpoint shortly after the last commit, once the event loop is free again
+ *   (the app between IPC requests, the CLI between commands). PASSIVE never waits for readers or
+ *   writers, so another process is never held up.
+ * - BOUND: if commits come back to back with no idle moment (a script, a long batch loop) and the
+ *   WAL file grows past WAL_CHECKPOINT_BYTES, the commit that crossed it checkpoints (PASSIVE), as
+ *   SQLite would have, so the WAL cannot grow without bound.
+ * - CLOSE: a TRUNCATE checkpoint (without waiting on other processes) leaves an empty WAL.
+ * After a complete checkpoint the next commit restarts the WAL from its start and truncates the
+ * file to WAL_SIZE_LIMIT_BYTES (journal_size_limit), so one large batch does not leave a large
+ * file behind. The price: while commits come back to back the WAL only grows, and an fsync that
+ * extends a file is slower than one that overwrites (~0.2-0.4 ms per commit here). Durability is
+ * unchanged: each COMMIT is fsynced to the WAL (synchronous = FULL), and
+ * SQLite replays the WAL on the next open after a crash, whenever the last checkpoint ran.
+ */
+/** Idle time after the last commit before the PASSIVE checkpoint. */
+export const CHECKPOINT_IDLE_MS = 250;
+/** WAL size at which a commit checkpoints itself (~16,000 pages of 4 KiB). */
+export const WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/** What the WAL file is cut back to when it restarts after a checkpoint. */
+export const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+/** The page cache of our connection, in KiB. */
+const CACHE_KIB = 64 * 1024;
+
 export interface WorkspaceOptions {
   actor: Actor;
   keychain?: KeychainBackend;
@@ -44,11 +71,14 @@ export class Workspace {
   #depth = 0;
   #savepoints = 0;
   #closed = false;
+  #walPath: string;
+  #checkpointTimer: NodeJS.Timeout | null = null;
 
   private constructor(dir: string, dbPath: string, db: DatabaseSync, opts: WorkspaceOptions) {
     this.dir = dir;
     this.dbPath = dbPath;
     this.db = db;
+    this.#walPath = `${dbPath}-wal`;
     this.actor = { user: opts.actor.user, kind: opts.actor.kind };
     this.audit = new Audit(db, this.actor);
     const vaultOptions: ConstructorParameters<typeof Vault>[1] = {};
@@ -83,6 +113,13 @@ export class Workspace {
       // lost token or certificate record means a credential is out in the world that we can
       // no longer list or revoke. One fsync per admin action costs nothing noticeable here.
       db.exec('PRAGMA synchronous = FULL');
+      // A ceiling, not an allocation (pages are cached as they are read): SQLite's default of
+      // 2 MB holds a few of the token table's ~25 indexes, so a batch of 10,000 tokens reread
+      // and spilled index pages mid-transaction; 64 MB made each minted token ~25 % cheaper.
+      db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
+      // See "Checkpoint policy" above.
+      db.exec('PRAGMA wal_autocheckpoint = 0');
+      db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       const ws = new Workspace(absDir, dbPath, db, opts);
       ws.#migrate();
       refreshPlannerStatistics(db);
@@ -108,18 +145,26 @@ export class Workspace {
         throw asBusyError(err);
       }
       this.#depth = 1;
+      // The audit log keeps its head in memory for this transaction and writes it at commit.
+      this.audit.transactionBegan();
+      let committed = false;
       try {
         const result = notAPromise(fn());
+        this.audit.beforeCommit();
         this.db.exec('COMMIT');
+        committed = true;
         return result;
       } catch (err) {
         if (this.db.isTransaction) this.db.exec('ROLLBACK');
         throw err;
       } finally {
         this.#depth = 0;
+        this.audit.transactionEnded();
+        if (committed) this.#afterCommit();
       }
     }
     const name = `castellan_sp_${++this.#savepoints}`;
+    const auditMark = this.audit.mark();
     this.db.exec(`SAVEPOINT ${name}`);
     this.#depth += 1;
     try {
@@ -131,9 +176,77 @@ export class Workspace {
         this.db.exec(`ROLLBACK TO ${name}`);
         this.db.exec(`RELEASE ${name}`);
       }
+      // The entries appended since the savepoint are gone; so is the head they made.
+      this.audit.rolledBackTo(auditMark);
       throw err;
     } finally {
       this.#depth -= 1;
+    }
+  }
+
+  /**
+   * Runs a PASSIVE checkpoint now (what the idle timer does). Returns false if it could not
+   * copy every frame (another process was reading or writing); it never waits for them.
+   */
+  checkpoint(): boolean {
+    this.#assertOpen();
+    this.#cancelCheckpoint();
+    return this.#checkpoint('PASSIVE');
+  }
+
+  /** Bytes in the WAL file (0 if there is none); it is cut back once checkpointed. */
+  walFileBytes(): number {
+    return fs.statSync(this.#walPath, { throwIfNoEntry: false })?.size ?? 0;
+  }
+
+  /** See "Checkpoint policy" at the top. Best effort: a failed checkpoint loses nothing. */
+  #afterCommit(): void {
+    let walBytes = 0;
+    try {
+      walBytes = this.walFileBytes();
+    } catch {
+      // Cannot stat the WAL: leave it to the idle checkpoint; the commit itself has succeeded.
+    }
+    if (walBytes >= WAL_CHECKPOINT_BYTES) {
+      this.#cancelCheckpoint();
+      this.#checkpoint('PASSIVE');
+      return;
+    }
+    this.#scheduleCheckpoint();
+  }
+
+  /** Debounced: a burst of commits is followed by one checkpoint, once the burst is over. */
+  #scheduleCheckpoint(): void {
+    this.#cancelCheckpoint();
+    const timer = setTimeout(() => {
+      this.#checkpointTimer = null;
+      if (this.#closed || !this.db.isOpen) return;
+      // Someone holds a transaction of their own across an await: try again later.
+      if (this.db.isTransaction) this.#scheduleCheckpoint();
+      else this.#checkpoint('PASSIVE');
+    }, CHECKPOINT_IDLE_MS);
+    // Never what keeps a CLI process alive; close() checkpoints anyway.
+    timer.unref();
+    this.#checkpointTimer = timer;
+  }
+
+  #cancelCheckpoint(): void {
+    if (this.#checkpointTimer !== null) clearTimeout(this.#checkpointTimer);
+    this.#checkpointTimer = null;
+  }
+
+  #checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): boolean {
+    try {
+      // TRUNCATE waits for readers through the busy handler; at close we would rather not wait.
+      if (mode === 'TRUNCATE') this.db.exec('PRAGMA busy_timeout = 0');
+      const r = this.db.prepare(`PRAGMA wal_checkpoint(${mode})`).get() as
+        { busy: number; log: number; checkpointed: number } | undefined;
+      return r !== undefined && r.busy === 0 && r.checkpointed === r.log;
+    } catch {
+      // SQLITE_BUSY or LOCKED from another process's checkpoint: the next one catches up.
+      return false;
+    } finally {
+      if (mode === 'TRUNCATE') this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -141,8 +254,14 @@ export class Workspace {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cancelCheckpoint();
     this.vault.lock();
-    if (this.db.isOpen) this.db.close();
+    if (this.db.isOpen) {
+      // The last connection to close checkpoints and removes the WAL by itself; this covers the
+      // case where another process still has the workspace open.
+      if (!this.db.isTransaction) this.#checkpoint('TRUNCATE');
+      this.db.close();
+    }
   }
 
   get closed(): boolean {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CastellanError } from '../../shared/errors.ts';
 import type { Actor } from '../../electron/core/actor.ts';
-import { canonicalJson } from '../../electron/core/audit.ts';
+import { auditEntryHash, canonicalJson } from '../../electron/core/audit.ts';
 import type { AuditDetails, AuditEntry } from '../../electron/core/audit.ts';
 import { Workspace } from '../../electron/core/workspace.ts';
 
@@ -469,6 +469,168 @@ test('CSV export has a header, CRLF rows, RFC 4180 quoting and inert formulas', 
     ]);
     assert.equal(records[2]![5], `'=HYPERLINK("http://x")`);
     assert.equal(records[2]![8], rows[1]!.hash);
+  } finally {
+    ws.close();
+  }
+});
+
+// --- The head of the chain is kept per transaction (audit.ts, Workspace.transaction) ---
+
+function metaHead(ws: Workspace): { seq: string | undefined; hash: string | undefined } {
+  const value = (key: string) =>
+    (ws.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  return { seq: value('audit_head_seq'), hash: value('audit_head_hash') };
+}
+
+test('append hashes exactly as auditEntryHash does, whatever the details hold', () => {
+  const ws = openWorkspace({ user: 'zoë "quoted" \u2028', kind: 'cli' });
+  try {
+    const details: AuditDetails[] = [
+      {},
+      { b: 1, a: [true, null, { z: 'x', y: -0.5 }], c: 'line\n"é" \u2028 \ud83d\ude00' },
+      { nested: { deeper: { deepest: [1e21, 0, -3] } }, skipped: undefined },
+      { B: 'upper before lower', _: 'underscore', a: '' },
+    ];
+    for (const [i, d] of details.entries()) {
+      const entry = append(ws, `test.hash.${i}`, `target:"${i}"\t\u00fc`, d);
+      const { hash, ...body } = entry;
+      assert.equal(hash, auditEntryHash(body), `entry ${entry.seq}`);
+      assert.equal(hash, sha256(canonicalJson(body)), `entry ${entry.seq}`);
+    }
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: details.length });
+  } finally {
+    ws.close();
+  }
+});
+
+test('many entries in one transaction chain correctly, and the head is written once, at commit', () => {
+  const ws = openWorkspace();
+  try {
+    append(ws, 'test.before', 'x');
+    const before = metaHead(ws);
+    assert.equal(before.seq, '1');
+    const entries = ws.transaction(() => {
+      const made: AuditEntry[] = [];
+      for (let i = 0; i < 25; i++)
+        made.push(ws.audit.append({ action: 'test.many', target: `item:${i}`, details: { i } }));
+      // Not written per entry: meta still names the committed head until COMMIT...
+      assert.deepEqual(metaHead(ws), before);
+      // ...but verify() inside the transaction sees the head the transaction will commit.
+      assert.deepEqual(ws.audit.verify(), { ok: true, count: 26 });
+      return made;
+    });
+    entries.forEach((e, i) => {
+      assert.equal(e.seq, i + 2);
+      assert.equal(e.prev_hash, i === 0 ? before.hash : entries[i - 1]!.hash);
+    });
+    assert.deepEqual(metaHead(ws), { seq: '26', hash: entries[24]!.hash });
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 26 });
+  } finally {
+    ws.close();
+  }
+});
+
+test('a rolled-back savepoint takes its entries off the cached head; the chain stays whole', () => {
+  const ws = openWorkspace();
+  try {
+    const [a, c] = ws.transaction(() => {
+      const first = ws.audit.append({ action: 'test.a', target: 'a' });
+      assert.throws(() =>
+        ws.transaction(() => {
+          ws.audit.append({ action: 'test.b', target: 'b' });
+          ws.transaction(() => ws.audit.append({ action: 'test.b2', target: 'b2' }));
+          throw new Error('inner fails');
+        }),
+      );
+      // A savepoint that commits keeps its entry.
+      ws.transaction(() => ws.audit.append({ action: 'test.c', target: 'c' }));
+      const last = ws.audit.append({ action: 'test.d', target: 'd' });
+      return [first, last];
+    });
+    assert.equal(a.seq, 1);
+    assert.equal(c.seq, 3);
+    assert.deepEqual(
+      auditRows(ws).map((r) => r.action),
+      ['test.a', 'test.c', 'test.d'],
+    );
+    assert.deepEqual(metaHead(ws), { seq: '3', hash: c.hash });
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 3 });
+
+    // A savepoint rolled back before anything was appended in the transaction.
+    ws.transaction(() => {
+      assert.throws(() =>
+        ws.transaction(() => {
+          ws.audit.append({ action: 'test.e', target: 'e' });
+          throw new Error('fails');
+        }),
+      );
+      ws.audit.append({ action: 'test.f', target: 'f' });
+    });
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 4 });
+    assert.equal(metaHead(ws).seq, '4');
+  } finally {
+    ws.close();
+  }
+});
+
+test('after a rollback the next transaction continues from the committed head', () => {
+  const ws = openWorkspace();
+  try {
+    append(ws, 'test.one', 'x');
+    assert.throws(() =>
+      ws.transaction(() => {
+        ws.audit.append({ action: 'test.lost', target: 'x' });
+        ws.audit.append({ action: 'test.lost', target: 'y' });
+        throw new Error('boom');
+      }),
+    );
+    const next = append(ws, 'test.two', 'x');
+    assert.equal(next.seq, 2);
+    assert.equal(next.prev_hash, auditRows(ws)[0]!.hash);
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 2 });
+  } finally {
+    ws.close();
+  }
+});
+
+test('entries another process appended between our transactions are chained onto, not overwritten', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castellan-'));
+  const app = openWorkspace(APP, dir);
+  const cli = openWorkspace(CLI, dir);
+  try {
+    for (let i = 0; i < 3; i++) {
+      app.transaction(() => {
+        app.audit.append({ action: 'test.app', target: `a:${i}` });
+        app.audit.append({ action: 'test.app', target: `b:${i}` });
+      });
+      append(cli, 'test.cli', `c:${i}`);
+    }
+    assert.deepEqual(app.audit.verify(), { ok: true, count: 9 });
+    assert.deepEqual(cli.audit.verify(), { ok: true, count: 9 });
+    assert.deepEqual(
+      auditRows(app).map((r) => r.seq),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+  } finally {
+    app.close();
+    cli.close();
+  }
+});
+
+test('a transaction the workspace does not manage still gets the head written with each entry', () => {
+  const ws = openWorkspace();
+  try {
+    append(ws, 'test.managed', 'x');
+    ws.db.exec('BEGIN IMMEDIATE');
+    const first = ws.audit.append({ action: 'test.raw', target: 'y' });
+    assert.deepEqual(metaHead(ws), { seq: '2', hash: first.hash });
+    const second = ws.audit.append({ action: 'test.raw', target: 'z' });
+    assert.equal(second.prev_hash, first.hash);
+    ws.db.exec('COMMIT');
+    assert.deepEqual(metaHead(ws), { seq: '3', hash: second.hash });
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 3 });
+    assert.equal(append(ws, 'test.managed', 'x').seq, 4);
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 4 });
   } finally {
     ws.close();
   }

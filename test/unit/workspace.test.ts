@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,14 @@ import { CastellanError } from '../../shared/errors.ts';
 import { currentActor } from '../../electron/core/actor.ts';
 import type { Actor } from '../../electron/core/actor.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES } from '../../electron/core/schema.ts';
-import { defaultWorkspaceDir, resolveWorkspaceDir, Workspace } from '../../electron/core/workspace.ts';
+import {
+  CHECKPOINT_IDLE_MS,
+  defaultWorkspaceDir,
+  resolveWorkspaceDir,
+  WAL_CHECKPOINT_BYTES,
+  WAL_SIZE_LIMIT_BYTES,
+  Workspace,
+} from '../../electron/core/workspace.ts';
 
 const APP: Actor = { user: 'alice', kind: 'app' };
 const CLI: Actor = { user: 'bob', kind: 'cli' };
@@ -429,4 +437,123 @@ test('currentActor names the OS user and the front end', () => {
   assert.equal(actor.kind, 'cli');
   assert.ok(actor.user.length > 0);
   assert.throws(() => currentActor('web' as 'app'), expectError('INVALID_INPUT'));
+});
+
+// --- Checkpoint policy (workspace.ts): never inside a commit, yet the WAL stays bounded ---
+
+const MIB = 1024 * 1024;
+
+function writeBlob(ws: Workspace, key: string, bytes: number): void {
+  ws.transaction(() => {
+    ws.db
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, 'x'.repeat(bytes));
+  });
+}
+
+function fileBytes(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+test('commits leave the checkpoint to an idle moment, which copies the WAL into the database', async () => {
+  const ws = openAt(tempDir());
+  try {
+    assert.equal(pragma(ws.db, 'wal_autocheckpoint'), 0);
+    assert.equal(pragma(ws.db, 'journal_size_limit'), WAL_SIZE_LIMIT_BYTES);
+    const dbBefore = fileBytes(ws.dbPath);
+    // Past SQLite's own threshold (1000 pages): with the automatic checkpoint on, this commit
+    // would have copied the pages into the database file itself.
+    writeBlob(ws, 'blob', 6 * MIB);
+    assert.ok(ws.walFileBytes() > 6 * MIB, `the commit is in the WAL (${ws.walFileBytes()} bytes)`);
+    assert.equal(fileBytes(ws.dbPath), dbBefore, 'the commit did not checkpoint');
+    await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_IDLE_MS + 400));
+    assert.ok(fileBytes(ws.dbPath) > dbBefore + 6 * MIB, 'the idle checkpoint copied the pages');
+    // Fully checkpointed: the next commit starts the WAL over and cuts the file back.
+    writeBlob(ws, 'small', 10);
+    assert.ok(ws.walFileBytes() <= WAL_SIZE_LIMIT_BYTES, `WAL cut back (${ws.walFileBytes()} bytes)`);
+    assert.equal(ws.checkpoint(), true);
+    assert.equal(metaValue(ws, 'small'), 'x'.repeat(10));
+  } finally {
+    ws.close();
+  }
+});
+
+test('commits back to back, with no idle moment, still keep the WAL bounded', () => {
+  const ws = openAt(tempDir());
+  try {
+    const step = 6 * MIB;
+    let largest = 0;
+    for (let i = 0; i < Math.ceil((WAL_CHECKPOINT_BYTES * 2) / step); i++) {
+      // New rows each time: rewriting the same pages can reuse their frames and hide growth.
+      writeBlob(ws, `blob_${i}`, step);
+      largest = Math.max(largest, ws.walFileBytes());
+    }
+    // The commit that takes the WAL past the bound checkpoints; the next one restarts it.
+    assert.ok(
+      largest < WAL_CHECKPOINT_BYTES + 2 * step,
+      `the WAL reached ${largest} bytes, bound ${WAL_CHECKPOINT_BYTES}`,
+    );
+    assert.equal(metaValue(ws, 'blob_0')?.length, step);
+  } finally {
+    ws.close();
+  }
+});
+
+test('closing checkpoints and empties the WAL, even while another connection has the workspace open', () => {
+  const dir = tempDir();
+  const app = openAt(dir, APP);
+  const cli = openAt(dir, CLI);
+  try {
+    writeBlob(cli, 'from_cli', MIB);
+    app.transaction(() => app.audit.append({ action: 'test.write', target: 'x', details: {} }));
+    assert.ok(app.walFileBytes() > MIB);
+    app.close();
+    assert.equal(fileBytes(`${app.dbPath}-wal`), 0, 'the WAL was truncated');
+    assert.equal(metaValue(cli, 'from_cli')?.length, MIB);
+    assert.deepEqual(cli.audit.verify(), { ok: true, count: 1 });
+  } finally {
+    app.close();
+    cli.close();
+  }
+  // The last connection to close removes the WAL altogether.
+  assert.equal(fs.existsSync(path.join(dir, 'castellan.db-wal')), false);
+});
+
+test('committed work survives a SIGKILL before any checkpoint ran', () => {
+  const dir = tempDir();
+  openAt(dir).close(); // the schema, checkpointed
+  const workspaceModule = new URL('../../electron/core/workspace.ts', import.meta.url).href;
+  // The child commits (each COMMIT fsynced to the WAL) and is killed at once, before the idle
+  // checkpoint could run: everything it committed is in the WAL only.
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+      const { Workspace } = await import(${JSON.stringify(workspaceModule)});
+      const ws = Workspace.open(process.argv[1], { actor: { user: 'child', kind: 'cli' } });
+      for (let i = 0; i < 20; i++) {
+        ws.transaction(() => {
+          ws.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('k' + i, 'v' + i);
+          ws.audit.append({ action: 'test.crash', target: 'meta:k' + i, details: { i } });
+        });
+      }
+      process.stdout.write(String(ws.walFileBytes()));
+      process.kill(process.pid, 'SIGKILL');
+      `,
+      dir,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  assert.ok(Number(child.stdout) > 0, 'the commits were in the WAL when the process died');
+  assert.ok(fileBytes(path.join(dir, 'castellan.db-wal')) > 0);
+  const ws = openAt(dir);
+  try {
+    for (let i = 0; i < 20; i++) assert.equal(metaValue(ws, `k${i}`), `v${i}`);
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 20 });
+  } finally {
+    ws.close();
+  }
 });
