@@ -44,6 +44,19 @@ export interface CsrPreview {
   problems: string[];
 }
 
+/** The preview as the IPC contract and `ca preview --json` answer it (snake_case). */
+export function csrPreviewAnswer(p: CsrPreview) {
+  return {
+    key_type: p.keyType,
+    key_size: p.keySize,
+    requested_subject: p.requestedSubject,
+    sans: p.sans,
+    signature_valid: p.signatureValid,
+    acceptable: p.acceptable,
+    problems: p.problems,
+  };
+}
+
 /** One reason the CA would refuse the request, with the error code signing throws for it. */
 export interface CsrProblem {
   code: ErrorCode;

@@ -24,7 +24,7 @@ import {
 } from '../../core/certificate-inventory.ts';
 import type { CertificateRecord } from '../../core/certificate-inventory.ts';
 import { revocationReasons } from '../../core/crl.ts';
-import { previewCsr } from '../../core/csr.ts';
+import { csrPreviewAnswer, previewCsr } from '../../core/csr.ts';
 import { DEFAULT_LEAF_VALIDITY_DAYS, MAX_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
 import { UsageError } from '../cli.ts';
 import type { Command, CommandContext } from '../cli.ts';
@@ -161,15 +161,7 @@ export const caCommands: Command[] = [
     async run(ctx) {
       const p = await previewCsr(new Uint8Array(await readInput(ctx.io, ctx.args[0]!)));
       if (ctx.values.json) {
-        ctx.printJson({
-          key_type: p.keyType,
-          key_size: p.keySize,
-          requested_subject: p.requestedSubject,
-          sans: p.sans,
-          signature_valid: p.signatureValid,
-          acceptable: p.acceptable,
-          problems: p.problems,
-        });
+        ctx.printJson(csrPreviewAnswer(p));
       } else {
         ctx.print(`requested subject: ${p.requestedSubject || '(empty)'} (the leaf gets CN=worker-<node id> instead)`);
         ctx.print(`key:               ${p.keyType}${p.keyType === 'RSA' ? ` ${p.keySize} bits` : ''}`);

@@ -32,7 +32,7 @@ import {
   signCsr,
 } from '../certificate-inventory.ts';
 import type { CertificateFormat } from '../certificate-inventory.ts';
-import { previewCsr } from '../csr.ts';
+import { csrPreviewAnswer, previewCsr } from '../csr.ts';
 import type { Dialogs, FileFilter } from '../dialogs.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { HandlerMap } from '../ipc-router.ts';
@@ -143,16 +143,7 @@ export function caHandlers(workspace: () => Workspace, dialogs: Dialogs, setting
     },
 
     'ca:previewCsr': async ({ csr }) => {
-      const p = await previewCsr(csrFromText(csr));
-      return {
-        key_type: p.keyType,
-        key_size: p.keySize,
-        requested_subject: p.requestedSubject,
-        sans: p.sans,
-        signature_valid: p.signatureValid,
-        acceptable: p.acceptable,
-        problems: p.problems,
-      };
+      return csrPreviewAnswer(await previewCsr(csrFromText(csr)));
     },
 
     'ca:sign': async ({ csr, node_id, days }) => {
