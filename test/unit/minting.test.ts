@@ -7,35 +7,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CastellanError } from '../../shared/errors.ts';
-import { getService, importDeployments, policyOf, readSpecFiles, setLabel } from '../../electron/core/deployments.ts';
+import { getService, policyOf, setLabel } from '../../electron/core/deployments.ts';
 import { mintBatch, mintToken } from '../../electron/core/minting.ts';
 import { revokeToken } from '../../electron/core/revocation.ts';
-import { createKey, exportJwks, exportZlayerSecretFile } from '../../electron/core/signing-keys.ts';
+import { exportJwks, exportZlayerSecretFile } from '../../electron/core/signing-keys.ts';
 import { filterClause, getToken, listTokens, TOKEN_COLUMNS, tokenStats } from '../../electron/core/token-ledger.ts';
 import { tokenSha256 } from '../../electron/core/tokens/sign.ts';
 import { Workspace } from '../../electron/core/workspace.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
+import { isError, py, tokenWorkspace } from '../harness/tokens.ts';
+import type { Profile } from '../../electron/core/tokens/key-material.ts';
 
-const PY_SCRIPT = fileURLToPath(new URL('./python/verify_jwt.py', import.meta.url));
-const SAMPLES = '/work/shared/samples';
 
-function py(request: Record<string, unknown>): { ok: boolean; [k: string]: unknown } {
-  const run = spawnSync('/usr/bin/python3', [PY_SCRIPT], { input: JSON.stringify(request), encoding: 'utf8' });
-  assert.equal(run.status, 0, `python helper failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { ok: boolean };
-}
-
-async function setup(profiles: readonly ('zlayer' | 'ed25519' | 'es256')[] = ['zlayer']): Promise<Workspace> {
-  const ws = openTestWorkspace();
-  ws.vault.initialize('correct horse battery staple');
-  importDeployments(ws, readSpecFiles(SAMPLES));
-  for (const p of profiles) await createKey(ws, p);
-  return ws;
+function setup(profiles: readonly Profile[] = ['zlayer']): Promise<Workspace> {
+  return tokenWorkspace(profiles);
 }
 
 function snapshot(ws: Workspace): string {
@@ -44,15 +32,6 @@ function snapshot(ws: Workspace): string {
     audit: ws.db.prepare('SELECT count(*) AS n FROM audit').get(),
     keys: ws.db.prepare('SELECT id, state FROM signing_keys ORDER BY id').all(),
   });
-}
-
-function isError(code: string, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof CastellanError, `expected a CastellanError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
 }
 
 const segment = (token: string, i: number): string => Buffer.from(token.split('.')[i]!, 'base64url').toString('utf8');

@@ -5,37 +5,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { CastellanError } from '../../shared/errors.ts';
 import { inspectionSchema, tokenRecordSchema } from '../../shared/ipc/contract/tokens.ts';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
+import { importDeployments } from '../../electron/core/deployments.ts';
 import { mintToken } from '../../electron/core/minting.ts';
 import { exportRevocationList, refreshToken, revokeBulk, revokeToken } from '../../electron/core/revocation.ts';
 import { createKey, exportJwks, exportZlayerSecretFile } from '../../electron/core/signing-keys.ts';
 import { getToken, listTokens } from '../../electron/core/token-ledger.ts';
 import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
 import type { Workspace } from '../../electron/core/workspace.ts';
-import { openTestWorkspace, tempDir } from '../harness/services.ts';
+import { tempDir } from '../harness/services.ts';
+import { isError, py, tokenWorkspace } from '../harness/tokens.ts';
+import type { Profile } from '../../electron/core/tokens/key-material.ts';
 
-const PY_SCRIPT = fileURLToPath(new URL('./python/verify_jwt.py', import.meta.url));
 
-function py(request: Record<string, unknown>): { ok: boolean; [k: string]: unknown } {
-  const run = spawnSync('/usr/bin/python3', [PY_SCRIPT], { input: JSON.stringify(request), encoding: 'utf8' });
-  assert.equal(run.status, 0, `python helper failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { ok: boolean };
-}
-
-async function setup(
-  profiles: readonly ('zlayer' | 'ed25519' | 'es256')[] = ['zlayer', 'ed25519'],
-): Promise<Workspace> {
-  const ws = openTestWorkspace();
-  ws.vault.initialize('correct horse battery staple');
-  importDeployments(ws, readSpecFiles('/work/shared/samples'));
-  for (const p of profiles) await createKey(ws, p);
-  return ws;
+function setup(profiles: readonly Profile[] = ['zlayer', 'ed25519']): Promise<Workspace> {
+  return tokenWorkspace(profiles);
 }
 
 function snapshot(ws: Workspace): string {
@@ -45,15 +31,6 @@ function snapshot(ws: Workspace): string {
     keys: ws.db.prepare('SELECT id, state FROM signing_keys ORDER BY id').all(),
     meta: ws.db.prepare("SELECT * FROM meta WHERE key NOT LIKE 'audit_head%' ORDER BY key").all(),
   });
-}
-
-function isError(code: string, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof CastellanError, `expected a CastellanError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
 }
 
 const now = (): number => Math.floor(Date.now() / 1000);

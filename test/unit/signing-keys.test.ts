@@ -6,13 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { calculateJwkThumbprint } from 'jose';
-import { CastellanError } from '../../shared/errors.ts';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
 import { mintToken } from '../../electron/core/minting.ts';
 import { revokeBulk } from '../../electron/core/revocation.ts';
 import {
@@ -28,24 +24,9 @@ import {
 } from '../../electron/core/signing-keys.ts';
 import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
 import type { Workspace } from '../../electron/core/workspace.ts';
-import { openTestWorkspace, tempDir } from '../harness/services.ts';
+import { tempDir } from '../harness/services.ts';
+import { isError, py, sampleWorkspace } from '../harness/tokens.ts';
 
-const PY_SCRIPT = fileURLToPath(new URL('./python/verify_jwt.py', import.meta.url));
-const SAMPLES = '/work/shared/samples';
-const PASSPHRASE = 'correct horse battery staple';
-
-function py(request: Record<string, unknown>): { ok: boolean; [k: string]: unknown } {
-  const run = spawnSync('/usr/bin/python3', [PY_SCRIPT], { input: JSON.stringify(request), encoding: 'utf8' });
-  assert.equal(run.status, 0, `python helper failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as { ok: boolean };
-}
-
-function setup(): Workspace {
-  const ws = openTestWorkspace();
-  ws.vault.initialize(PASSPHRASE);
-  importDeployments(ws, readSpecFiles(SAMPLES));
-  return ws;
-}
 
 /** Everything a key operation could change. */
 function snapshot(ws: Workspace): string {
@@ -61,15 +42,6 @@ function snapshot(ws: Workspace): string {
   });
 }
 
-function isError(code: string, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof CastellanError, `expected a CastellanError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
-
 function auditEntries(ws: Workspace, action: string): { target: string; details: Record<string, unknown> }[] {
   return (
     ws.db.prepare('SELECT target, details FROM audit WHERE action = ? ORDER BY seq').all(action) as {
@@ -82,7 +54,7 @@ function auditEntries(ws: Workspace, action: string): { target: string; details:
 const now = (): number => Math.floor(Date.now() / 1000);
 
 test('create: one active key per profile, sealed, kid = RFC 7638 thumbprint, audited without the secret', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   for (const profile of ['zlayer', 'ed25519', 'es256'] as const) {
     const key = await createKey(ws, profile);
     assert.equal(key.profile, profile);
@@ -126,7 +98,7 @@ test('create: one active key per profile, sealed, kid = RFC 7638 thumbprint, aud
 });
 
 test('create refuses a second active key of the same profile and changes nothing', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const first = await createKey(ws, 'ed25519');
   const before = snapshot(ws);
   await assert.rejects(
@@ -148,7 +120,7 @@ test('create refuses a second active key of the same profile and changes nothing
 });
 
 test('create refuses an unknown profile and changes nothing', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const before = snapshot(ws);
   await assert.rejects(
     createKey(ws, 'rs256' as never),
@@ -159,7 +131,7 @@ test('create refuses an unknown profile and changes nothing', async () => {
 });
 
 test('rotation: a new active key, the old one verify-only, and old tokens still inspect as valid', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const zOld = await createKey(ws, 'zlayer');
   const eOld = await createKey(ws, 'ed25519');
   const zToken = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0' });
@@ -203,7 +175,7 @@ test('rotation: a new active key, the old one verify-only, and old tokens still 
 });
 
 test('a compromised rotation flags the old key and counts its active tokens for the bulk revoke', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const old = await createKey(ws, 'ed25519');
   const minted = ['web-0', 'web-1', 'web-2'].map((c) =>
     mintToken(ws, { deployment: 'storefront', service: 'web', container: c, profile: 'ed25519' }),
@@ -243,7 +215,7 @@ test('a compromised rotation flags the old key and counts its active tokens for 
 });
 
 test('verify-only keys retire lazily once every token they signed has expired', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const old = await createKey(ws, 'es256');
   const t = now();
   // Expired beyond the 60 s leeway, and one still within it.
@@ -292,7 +264,7 @@ test('verify-only keys retire lazily once every token they signed has expired', 
 });
 
 test('import the daemon key file: the same secret string PyJWT derives, replacing the active key', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const generated = await createKey(ws, 'zlayer');
   const earlier = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-9' });
   const dir = tempDir();
@@ -323,7 +295,7 @@ test('import the daemon key file: the same secret string PyJWT derives, replacin
 });
 
 test('import refuses a secret already held, a malformed key file and a weak literal, changing nothing', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const dir = tempDir();
   const file = path.join(dir, 'jwt_secret_zlayer.key');
   fs.writeFileSync(file, Buffer.alloc(64, 7));
@@ -369,7 +341,7 @@ test('import refuses a secret already held, a malformed key file and a weak lite
 });
 
 test('a literal secret is imported verbatim but has no key-file form to export', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const literal = 'a-literal-daemon-secret-of-sufficient-length-42';
   const key = importZlayerSecret(ws, { literal });
   assert.equal(auditEntries(ws, 'key.import')[0]?.details.origin, 'literal');
@@ -386,7 +358,7 @@ test('a literal secret is imported verbatim but has no key-file form to export',
 });
 
 test('export of the zlayer secret: mode 0600, audited, and NOT_FOUND without a zlayer key', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   const dir = tempDir();
   const out = path.join(dir, 'jwt_secret_zlayer.key');
   const before = snapshot(ws);
@@ -409,7 +381,7 @@ test('export of the zlayer secret: mode 0600, audited, and NOT_FOUND without a z
 });
 
 test('the JWKS holds public asymmetric keys only, never HMAC, never retired, and is audited', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   await createKey(ws, 'zlayer');
   const ed = await createKey(ws, 'ed25519');
   const es = await createKey(ws, 'es256');
@@ -431,7 +403,7 @@ test('the JWKS holds public asymmetric keys only, never HMAC, never retired, and
 });
 
 test('a locked vault refuses create, rotate, import and export with LOCKED and changes nothing', async () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   await createKey(ws, 'zlayer');
   await createKey(ws, 'ed25519');
   ws.vault.lock();
@@ -454,7 +426,7 @@ test('a locked vault refuses create, rotate, import and export with LOCKED and c
 });
 
 test('issuer and audience: documented defaults, audited changes, bad values refused', () => {
-  const ws = setup();
+  const ws = sampleWorkspace();
   assert.deepEqual(getTokenConfig(ws), { issuer: 'castellan', audience: 'zlayer-api' });
   assert.deepEqual(setTokenConfig(ws, { issuer: 'https://castellan.example' }), {
     issuer: 'https://castellan.example',
