@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
-import { REPO_ROOT } from '../harness/renderer-server.ts';
+import { SAMPLES_DIR } from '../harness/seed.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';
 
-const SAMPLES = path.join(REPO_ROOT, 'test/fixtures/specs/samples');
+const SAMPLES = SAMPLES_DIR;
 
 describe('deployments journey in Chromium', () => {
   let browser: Browser;

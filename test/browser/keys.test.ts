@@ -8,9 +8,10 @@ import { listKeys } from '../../electron/core/signing-keys.ts';
 import { listTokens } from '../../electron/core/token-ledger.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
+import { SAMPLES_DIR } from '../harness/seed.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';
 
-const SAMPLES = '/work/shared/samples';
+const SAMPLES = SAMPLES_DIR;
 
 function profileSection(page: Page, heading: RegExp): Locator {
   return page.getByRole('region', { name: heading });

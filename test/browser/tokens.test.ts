@@ -7,9 +7,10 @@ import { createKey } from '../../electron/core/signing-keys.ts';
 import { listTokens } from '../../electron/core/token-ledger.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp, type AppHarness } from '../harness/app-harness.ts';
+import { SAMPLES_DIR } from '../harness/seed.ts';
 import { testRouter, testServices, type TestServices } from '../harness/services.ts';
 
-const SAMPLES = '/work/shared/samples';
+const SAMPLES = SAMPLES_DIR;
 
 /** A workspace with its vault created, the samples imported and a zlayer key. */
 async function preparedServices(): Promise<TestServices> {

@@ -11,7 +11,8 @@ import type { Workspace } from '../../electron/core/workspace.ts';
 import { REPO_ROOT } from './renderer-server.ts';
 import { tempDir } from './services.ts';
 
-export const SAMPLES_DIR = path.join(REPO_ROOT, 'test/fixtures/specs/samples');
+/** The ZLayer sample specs shipped with the repository (the README's walkthrough uses them too). */
+export const SAMPLES_DIR = path.join(REPO_ROOT, 'samples');
 export const TEST_PASSPHRASE = 'correct horse battery staple';
 
 /**

@@ -17,7 +17,7 @@ import { openTestWorkspace, tempDir } from '../harness/services.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'electron/cli/castellan.ts');
-const SAMPLES = path.resolve(REPO, '../shared/samples');
+const SAMPLES = path.resolve(REPO, 'samples');
 const SPEC_COUNT = 3000;
 
 function bulkSpec(i: number): string {

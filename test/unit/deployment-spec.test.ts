@@ -14,9 +14,12 @@ import {
   unsetServiceLabel,
 } from '../../electron/core/deployment-spec.ts';
 
-/** Fixtures; `samples/` holds byte-identical copies of /work/shared/samples (the repo must test without /work/shared). */
+/** Fixtures under test/fixtures/specs, and the repository's ZLayer samples under samples/. */
 function fixture(name: string): string {
-  return readFileSync(new URL(`../fixtures/specs/${name}`, import.meta.url), 'utf8');
+  return readFileSync(
+    new URL(name.startsWith('samples/') ? `../../${name}` : `../fixtures/specs/${name}`, import.meta.url),
+    'utf8',
+  );
 }
 
 const STOREFRONT = fixture('samples/storefront.yaml');
@@ -64,7 +67,7 @@ function assertCastellanError(fn: () => unknown, code: string, message: string |
 }
 
 describe('parseDeploymentSpec reads the samples', () => {
-  test('the sample copies are byte-identical to /work/shared/samples (a formatter must not touch fixtures)', () => {
+  test('the shipped samples are byte-identical to the ZLayer originals (a formatter must not touch fixtures)', () => {
     const sha256 = (t: string): string => createHash('sha256').update(t, 'utf8').digest('hex');
     assert.equal(sha256(STOREFRONT), '1dbc553541bb10a9a799abd782ab1a0e8e01018d0a2beeb7af6865f985d0ead4');
     assert.equal(sha256(CI_RUNNERS), 'ae7917bf7562991f0c62f3624f4f191eca646ac0c4995f32c2007d9d3e9a7eac');

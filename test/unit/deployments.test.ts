@@ -1,6 +1,6 @@
 /**
  * The deployments store, in process, against a real workspace (SQLite file in a temp folder)
- * and the real sample specs in ../shared/samples.
+ * and the ZLayer sample specs in the repository's samples/ folder.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ import {
 import type { Workspace } from '../../electron/core/workspace.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
 
-const SAMPLES = path.resolve(import.meta.dirname, '../../../shared/samples');
+const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 const CI_RUNNERS_FILE = path.join(SAMPLES, 'ci-runners.yaml');
 const STOREFRONT_FILE = path.join(SAMPLES, 'storefront.yaml');
 

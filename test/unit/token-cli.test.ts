@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { SAMPLES_DIR } from '../harness/seed.ts';
 import { tempDir } from '../harness/services.ts';
 
 const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));
@@ -51,7 +52,7 @@ function prepared(): { dir: string; cli: ReturnType<typeof cliIn> } {
   const dir = tempDir();
   const cli = cliIn(dir);
   cli.ok(['init']);
-  cli.ok(['deployments', 'import', '/work/shared/samples']);
+  cli.ok(['deployments', 'import', SAMPLES_DIR]);
   return { dir, cli };
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
 import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
+import { SAMPLES_DIR } from '../harness/seed.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
 const ORIGIN = 'castellan://app';
@@ -21,7 +22,7 @@ type Progress = { task: string; label: string; done: number; total: number };
 function harness() {
   const ws = openTestWorkspace();
   ws.vault.initialize('correct horse battery staple');
-  importDeployments(ws, readSpecFiles('/work/shared/samples'));
+  importDeployments(ws, readSpecFiles(SAMPLES_DIR));
   const services: TestServices = testServices(ws);
   const router = testRouter(services)(ORIGIN);
   const answers: { channel: string; json: string }[] = [];
