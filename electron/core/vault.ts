@@ -45,6 +45,9 @@ export interface VaultOptions {
 
 export type VaultSlotKind = 'passphrase' | 'keychain';
 
+/** What a dangerous operation carries to re-authenticate: the current passphrase, or the keychain slot. */
+export type Reauthentication = { passphrase: string } | { keychain: true };
+
 export interface VaultSlotInfo {
   id: number;
   kind: VaultSlotKind;
@@ -312,6 +315,45 @@ export class Vault {
         details: { kind: slot.kind, label: slot.label, backend: slot.backend },
       });
     });
+  }
+
+  /**
+   * Re-authentication for the keys to the kingdom (adding/removing slots, HS256 secret import and
+   * export, CA key export, force-retiring a key): the caller must prove, in the same request, that
+   * it holds an unlock method now — an unlocked vault alone (a compromised renderer has one) is not
+   * enough. The credential must open a slot to this workspace's data key.
+   */
+  async reauthenticate(credential: Reauthentication): Promise<void> {
+    const current = this.#requireDek();
+    const dekId = this.#requireInitialized();
+    let candidate: Buffer | null = null;
+    if ('passphrase' in credential) {
+      const normalized = typeof credential.passphrase === 'string' ? credential.passphrase.normalize('NFC') : '';
+      for (const slot of this.#slots().filter((s) => s.kind === 'passphrase')) {
+        if (normalized === '') break;
+        try {
+          candidate = unwrapWithPassphrase(slot, normalized, dekId);
+        } catch {
+          candidate = null;
+        }
+        if (candidate !== null) break;
+      }
+    } else {
+      const keychain = this.#usableKeychain();
+      const slot = this.#slots().find((s) => s.kind === 'keychain' && s.backend === keychain.backend());
+      if (slot !== undefined) {
+        try {
+          candidate = Buffer.from(keychain.decryptString(Buffer.from(slot.wrapped_dek)), 'base64');
+        } catch {
+          candidate = null;
+        }
+      }
+    }
+    const ok = candidate !== null && candidate.length === current.length && timingSafeEqual(candidate, current);
+    candidate?.fill(0);
+    if (!ok) {
+      throw new CastellanError('BAD_REQUEST', 're-authentication failed: wrong passphrase (or keychain slot)');
+    }
   }
 
   requireUnlocked(): void {

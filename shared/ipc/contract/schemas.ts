@@ -4,6 +4,11 @@ import { TokenScopeSchema } from '../../policy/scopes.ts';
 /** Schemas shared by several domain contracts. */
 export const empty = z.strictObject({});
 export const name = z.string().min(1).max(253);
+/** Re-authentication carried by a dangerous request: the current passphrase, or the OS keychain slot. */
+export const reauthSchema = z.union([
+  z.strictObject({ passphrase: z.string().min(1).max(1024) }),
+  z.strictObject({ keychain: z.literal(true) }),
+]);
 export const labelMap = z.record(z.string().min(1).max(253), z.string().max(65_536));
 
 export const diagnosticSchema = z.strictObject({
