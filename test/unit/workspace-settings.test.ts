@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_WORKSPACE_SETTINGS } from '../../shared/workspace-settings.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
+import { openTestWorkspace } from '../harness/services.ts';
+
+test('a new workspace reads the defaults; a change is stored, audited with before/after, and read back', (t) => {
+  const ws = openTestWorkspace();
+  t.after(() => ws.close());
+  assert.deepEqual(readWorkspaceSettings(ws), DEFAULT_WORKSPACE_SETTINGS);
+  const after = updateWorkspaceSettings(ws, { max_token_ttl_secs: 3600 });
+  assert.equal(after.max_token_ttl_secs, 3600);
+  assert.equal(readWorkspaceSettings(ws).max_token_ttl_secs, 3600);
+  const entry = ws.audit.list({ action: 'workspace.settings', limit: 10 }).rows[0];
+  assert.equal(entry?.action, 'workspace.settings');
+  assert.deepEqual(entry?.details, {
+    max_token_ttl_secs: { before: DEFAULT_WORKSPACE_SETTINGS.max_token_ttl_secs, after: 3600 },
+  });
+});
+
+test('an out-of-bounds value is refused with the setting named, and nothing changes', (t) => {
+  const ws = openTestWorkspace();
+  t.after(() => ws.close());
+  assert.throws(() => updateWorkspaceSettings(ws, { max_token_ttl_secs: 10 }), /workspace setting max_token_ttl_secs/);
+  assert.throws(() => updateWorkspaceSettings(ws, { max_token_ttl_secs: 1.5 }), /max_token_ttl_secs/);
+  assert.deepEqual(readWorkspaceSettings(ws), DEFAULT_WORKSPACE_SETTINGS);
+});
+
+test('a hand-edited value outside the bounds is an integrity error, not a silent default', (t) => {
+  const ws = openTestWorkspace();
+  t.after(() => ws.close());
+  ws.db.prepare("INSERT INTO meta (key, value) VALUES ('setting:max_token_ttl_secs', '315360000')").run();
+  assert.throws(() => readWorkspaceSettings(ws), { code: 'INTEGRITY', message: /max_token_ttl_secs .*out of bounds/ });
+});
