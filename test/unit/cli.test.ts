@@ -14,7 +14,7 @@ import { tempDir } from '../harness/services.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'electron/cli/castellan.ts');
-const SAMPLES = path.resolve(REPO, '../shared/samples');
+const SAMPLES = path.resolve(REPO, 'samples');
 
 const PASSPHRASE = 'correct horse battery staple 7';
 const SECOND_PASSPHRASE = 'a second, different passphrase 8';

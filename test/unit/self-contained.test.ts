@@ -24,8 +24,10 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
+const inside = (p: string): boolean => p === REPO || p.startsWith(REPO + path.sep);
+
 /** Absolute paths into folders a clone never has, and relative paths that climb out of the repo. */
-export function outsidePaths(file: string, text: string): string[] {
+export function outsidePaths(file: string, text: string, exists: (p: string) => boolean = fs.existsSync): string[] {
   const found: string[] = [];
   // Lines that only spell a path for a virtual file (lint fixtures) say so with this marker.
   const lines = text.split('\n').filter((line) => !line.includes('self-contained: virtual path'));
@@ -33,8 +35,12 @@ export function outsidePaths(file: string, text: string): string[] {
     for (const m of line.matchAll(/["'`](\/work\/[^"'`\s]*)/g)) found.push(m[1] ?? '');
     for (const m of line.matchAll(/["'`]((?:\.\.\/)+[^"'`\s]*|\.\.)["'`]/g)) {
       const literal = m[1] ?? '';
-      const resolved = path.resolve(path.dirname(file), literal);
-      if (resolved !== REPO && !resolved.startsWith(REPO + path.sep)) found.push(literal);
+      // Relative to the file (import.meta.dirname, new URL) or to the repository (path.resolve(REPO, …)):
+      // the second only counts where it names something that exists beside the checkout.
+      const fromFile = path.resolve(path.dirname(file), literal);
+      const fromRepo = path.resolve(REPO, literal);
+      const named = literal.split('/').some((seg) => seg !== '..' && seg !== '');
+      if (!inside(fromFile) || (named && !inside(fromRepo) && exists(fromRepo))) found.push(literal);
     }
   }
   return found;
@@ -60,6 +66,15 @@ test('the guard catches both kinds of outside path', () => {
   assert.deepEqual(outsidePaths(here, "const a = '/work/shared/samples';"), ['/work/shared/samples']);
   assert.deepEqual(outsidePaths(here, "path.resolve(dir, '../../../shared/samples')"), ['../../../shared/samples']);
   assert.deepEqual(outsidePaths(here, "import x from '../../shared/errors.ts';"), []);
+  // path.resolve(REPO, '../shared/samples') climbs out of the repository where that folder exists.
+  assert.deepEqual(
+    outsidePaths(here, "path.resolve(REPO, '../shared/samples')", () => true),
+    ['../shared/samples'],
+  );
+  assert.deepEqual(
+    outsidePaths(here, "path.resolve(REPO, '../shared/samples')", () => false),
+    [],
+  );
 });
 
 test('temp folders of a test run live inside the repository', () => {
