@@ -25,7 +25,8 @@ import {
 import type { CertificateRecord } from '../../core/certificate-inventory.ts';
 import { revocationReasons } from '../../core/crl.ts';
 import { csrPreviewAnswer, previewCsr } from '../../core/csr.ts';
-import { DEFAULT_LEAF_VALIDITY_DAYS, MAX_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
+import { DEFAULT_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
+import { readWorkspaceSettings } from '../../core/workspace-settings.ts';
 import { UsageError } from '../cli.ts';
 import type { Command, CommandContext } from '../cli.ts';
 import { readInput, writeOutput } from '../io.ts';
@@ -140,7 +141,12 @@ export const caCommands: Command[] = [
     async run(ctx) {
       const nodeId = str(ctx, 'node-id');
       if (nodeId === undefined) throw new UsageError('--node-id is required: the leaf is CN=worker-<node id>, whatever the CSR asks for');
-      const days = wholeNumber(ctx, 'days', 1, MAX_LEAF_VALIDITY_DAYS);
+      // Any whole number here: the workspace maximum (csr_max_leaf_days) refuses with its own words.
+      const rawDays = str(ctx, 'days');
+      if (rawDays !== undefined && !/^\d{1,9}$/.test(rawDays)) {
+        throw new UsageError(`--days must be a whole number of days, not ${JSON.stringify(rawDays)}`);
+      }
+      const days = rawDays === undefined ? undefined : Number(rawDays);
       const params = { csr: new Uint8Array(await readInput(ctx.io, ctx.args[0]!)), nodeId, days };
       // Everything wrong with the request is reported before the passphrase is asked for.
       assertSignable(ctx.workspace(), params);
@@ -154,18 +160,25 @@ export const caCommands: Command[] = [
   },
   {
     path: ['ca', 'preview'],
-    usage: 'ca preview CSR [--json]',
-    summary: 'what a CSR asks for and whether the worker CA would sign it (exit 2 if it would not)',
+    usage: 'ca preview CSR [--node-id N] [--json]',
+    summary: 'what a CSR asks for and whether the worker CA would sign it for node N under the workspace CSR policy (exit 2 if it would not)',
     positionals: 1,
-    options: { json: { type: 'boolean' } },
+    options: { json: { type: 'boolean' }, 'node-id': { type: 'string' } },
     async run(ctx) {
-      const p = await previewCsr(new Uint8Array(await readInput(ctx.io, ctx.args[0]!)));
+      const p = await previewCsr(new Uint8Array(await readInput(ctx.io, ctx.args[0]!)), {
+        sanPolicy: readWorkspaceSettings(ctx.workspace()),
+        nodeId: str(ctx, 'node-id') ?? null,
+      });
       if (ctx.values.json) {
         ctx.printJson(csrPreviewAnswer(p));
       } else {
         ctx.print(`requested subject: ${p.requestedSubject || '(empty)'} (the leaf gets CN=worker-<node id> instead)`);
         ctx.print(`key:               ${p.keyType}${p.keyType === 'RSA' ? ` ${p.keySize} bits` : ''}`);
         ctx.print(`names:             ${p.sans.map((s) => `${s.type}:${s.value}`).join(', ') || '(none)'}`);
+        // Each name's verdict under the workspace SAN policy, with the rule that refused it.
+        for (const v of p.sanVerdicts) {
+          ctx.print(`  ${v.allowed ? 'allowed' : 'REFUSED'} ${v.type}:${v.value}${v.allowed ? '' : `  (${v.rule ?? ''})`}`);
+        }
         ctx.print(`signature:         ${p.signatureValid ? 'valid' : 'INVALID'}`);
         ctx.print(`acceptable:        ${p.acceptable ? 'yes' : 'no'}`);
         for (const problem of p.problems) ctx.print(`  problem: ${problem}`);
