@@ -678,6 +678,20 @@ describe('exports', () => {
     }
   });
 
+  test('export-zlayer refuses a planted link at worker_ca.key: the 0600 file it points to is untouched, nothing is written or audited', async () => {
+    const ws = await workspaceWithCa();
+    const out = path.join(dir, `zlayer-${++seq}`);
+    fs.mkdirSync(out);
+    const victim = path.join(dir, `victim-${seq}`);
+    fs.writeFileSync(victim, 'someone else’s secret\n', { mode: 0o600 });
+    fs.chmodSync(victim, 0o600);
+    fs.symlinkSync(victim, path.join(out, 'worker_ca.key'));
+    await refused(ws, () => exportCaZlayer(ws, out, { confirm: true }), 'INVALID_INPUT', /worker_ca\.key is a symbolic link/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'someone else’s secret\n');
+    assert.equal(fs.statSync(victim).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(out), ['worker_ca.key'], 'no certificate, no temporary file');
+  });
+
   test('export-zlayer is refused without confirmation, into a missing folder or a file, and when locked', async () => {
     const ws = await workspaceWithCa();
     const out = path.join(dir, `zlayer-${++seq}`);
