@@ -379,3 +379,42 @@ test('ca import: a key that does not match is refused and nothing changes; a mat
   assert.equal(opensslAll(['verify', '-CAfile', a.cert, leaf]).status, 0);
   assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'import', a.cert, a.key]).stderr, /already has a worker CA/);
 });
+
+test('ca policy shows the CSR policy; ca policy set changes it (audited, passphrase needed) and signing follows it', () => {
+  const wsDir = path.join(dir, 'policy-ws');
+  const cli = cliIn(wsDir);
+  cli.ok(['init']);
+  const shown = cli.expect(0, ['ca', 'policy']).stdout;
+  assert.match(shown, /^max leaf lifetime: +90 days$/m);
+  assert.match(shown, /^allowed DNS suffixes: +\(any valid DNS name\)$/m);
+  assert.match(shown, /^localhost, loopback, link-local: refused$/m);
+  assert.deepEqual(JSON.parse(cli.expect(0, ['ca', 'policy', '--json']).stdout), {
+    csr_max_leaf_days: 90,
+    csr_allowed_dns_suffixes: [],
+    csr_allowed_ip_ranges: [],
+    csr_allow_local_sans: false,
+  });
+
+  // Bad values are refused with the setting named; usage errors before the passphrase; nothing changes.
+  const before = stateOf(wsDir);
+  assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'policy', 'set', '--max-leaf-days', '3650']).stderr, /workspace setting csr_max_leaf_days/);
+  assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'policy', 'set', '--dns-suffix', '.bad']).stderr, /csr_allowed_dns_suffixes: a DNS suffix is lowercase labels/);
+  assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'policy', 'set', '--ip-range', '10.0.0.0/40']).stderr, /csr_allowed_ip_ranges/);
+  assert.match(cli.expect(1, ['ca', 'policy', 'set']).stderr, /nothing to change/);
+  assert.match(cli.expect(1, ['ca', 'policy', 'set', '--allow-local-sans', 'maybe']).stderr, /takes yes or no/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--max-leaf-days', '30']).stderr, /a secret is needed: pass --passphrase-env VAR/);
+  assert.deepEqual(stateOf(wsDir), before);
+
+  const set = cli.ok(['ca', 'policy', 'set', '--max-leaf-days', '397', '--dns-suffix', 'zlayer.internal', '--ip-range', '10.0.0.0/8', '--ip-range', 'fd00::/8']);
+  assert.match(set.stdout, /^max leaf lifetime: +397 days$/m);
+  assert.match(set.stdout, /^allowed IP ranges: +10\.0\.0\.0\/8, fd00::\/8$/m);
+  assert.equal(stateOf(wsDir).audit, before.audit + 1);
+
+  cli.ok(['ca', 'init']);
+  const good = makeCsr(P256, '/CN=x', 'DNS:worker-n1.zlayer.internal,IP:10.2.3.4');
+  const signed = cli.ok(['ca', 'sign', good, '--node-id', 'n1', '--days', '397', '--out', fresh('n1.crt')]);
+  assert.match(signed.stderr, /^signed CN=worker-n1, O=ZLayer Worker/);
+  const outside = makeCsr(P256, '/CN=x', 'DNS:api.example.com');
+  assert.match(cli.expect(2, ['ca', 'sign', outside, '--node-id', 'n1']).stderr, /DNS:api\.example\.com is refused: not under an allowed DNS suffix \(workspace setting csr_allowed_dns_suffixes: zlayer\.internal\)/);
+  assert.match(cli.expect(2, ['ca', 'sign', good, '--node-id', 'n1', '--days', '398']).stderr, /validity of 398 days is refused: .*at most 397 days/);
+});

@@ -26,7 +26,8 @@ import type { CertificateRecord } from '../../core/certificate-inventory.ts';
 import { revocationReasons } from '../../core/crl.ts';
 import { csrPreviewAnswer, previewCsr } from '../../core/csr.ts';
 import { DEFAULT_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
-import { readWorkspaceSettings } from '../../core/workspace-settings.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
+import type { WorkspaceSettings } from '../../../shared/workspace-settings.ts';
 import { UsageError } from '../cli.ts';
 import type { Command, CommandContext } from '../cli.ts';
 import { readInput, writeOutput } from '../io.ts';
@@ -62,6 +63,28 @@ function certLine(c: CertificateRecord): string {
   const sans = c.sans.map((s) => s.value).join(',');
   const status = c.status === 'revoked' ? `revoked (${c.revocation_reason ?? 'unspecified'})` : c.status;
   return `${c.serial}  ${c.node_id}  ${status}  until ${c.not_after}${sans ? `  ${sans}` : ''}`;
+}
+
+type CsrPolicy = Pick<
+  WorkspaceSettings,
+  'csr_max_leaf_days' | 'csr_allowed_dns_suffixes' | 'csr_allowed_ip_ranges' | 'csr_allow_local_sans'
+>;
+
+function csrPolicyOf(settings: WorkspaceSettings): CsrPolicy {
+  return {
+    csr_max_leaf_days: settings.csr_max_leaf_days,
+    csr_allowed_dns_suffixes: settings.csr_allowed_dns_suffixes,
+    csr_allowed_ip_ranges: settings.csr_allowed_ip_ranges,
+    csr_allow_local_sans: settings.csr_allow_local_sans,
+  };
+}
+
+function printCsrPolicy(ctx: CommandContext, p: CsrPolicy): void {
+  ctx.print(`max leaf lifetime:     ${p.csr_max_leaf_days} days`);
+  ctx.print(`allowed DNS suffixes:  ${p.csr_allowed_dns_suffixes.join(', ') || '(any valid DNS name)'}`);
+  ctx.print(`allowed IP ranges:     ${p.csr_allowed_ip_ranges.join(', ') || '(any address)'}`);
+  ctx.print(`localhost, loopback, link-local: ${p.csr_allow_local_sans ? 'allowed' : 'refused'}`);
+  ctx.print('always refused:        unspecified/multicast addresses, another worker’s worker-* name, wildcards');
 }
 
 export const caCommands: Command[] = [
@@ -156,6 +179,56 @@ export const caCommands: Command[] = [
       writeOutput(ctx.io, str(ctx, 'out'), signed.leafPem);
       const c = signed.certificate;
       ctx.io.stderr(`signed ${c.subject}, serial ${c.serial}, valid until ${c.not_after}\n`);
+    },
+  },
+  {
+    path: ['ca', 'policy'],
+    usage: 'ca policy [--json]',
+    summary: 'the workspace CSR policy: maximum leaf lifetime, allowed DNS suffixes and IP ranges, local names',
+    options: { json: { type: 'boolean' } },
+    run(ctx) {
+      const policy = csrPolicyOf(readWorkspaceSettings(ctx.workspace()));
+      if (ctx.values.json) return ctx.printJson(policy);
+      printCsrPolicy(ctx, policy);
+    },
+  },
+  {
+    path: ['ca', 'policy', 'set'],
+    usage:
+      'ca policy set [--max-leaf-days N] [--dns-suffix S ...] [--any-dns] [--ip-range CIDR ...] [--any-ip] [--allow-local-sans yes|no]',
+    summary: 'change the workspace CSR policy (audited; needs the passphrase); --dns-suffix/--ip-range replace the lists',
+    options: {
+      'max-leaf-days': { type: 'string' },
+      'dns-suffix': { type: 'string', multiple: true },
+      'any-dns': { type: 'boolean' },
+      'ip-range': { type: 'string', multiple: true },
+      'any-ip': { type: 'boolean' },
+      'allow-local-sans': { type: 'string' },
+    },
+    async run(ctx) {
+      const patch: Partial<CsrPolicy> = {};
+      const maxDays = str(ctx, 'max-leaf-days');
+      if (maxDays !== undefined) {
+        if (!/^\d{1,9}$/.test(maxDays)) throw new UsageError(`--max-leaf-days must be a whole number of days, not ${JSON.stringify(maxDays)}`);
+        patch.csr_max_leaf_days = Number(maxDays);
+      }
+      const suffixes = ctx.values['dns-suffix'] as string[] | undefined;
+      if (suffixes && ctx.values['any-dns']) throw new UsageError('give --dns-suffix or --any-dns, not both');
+      if (suffixes) patch.csr_allowed_dns_suffixes = suffixes;
+      if (ctx.values['any-dns']) patch.csr_allowed_dns_suffixes = [];
+      const ranges = ctx.values['ip-range'] as string[] | undefined;
+      if (ranges && ctx.values['any-ip']) throw new UsageError('give --ip-range or --any-ip, not both');
+      if (ranges) patch.csr_allowed_ip_ranges = ranges;
+      if (ctx.values['any-ip']) patch.csr_allowed_ip_ranges = [];
+      const local = str(ctx, 'allow-local-sans');
+      if (local !== undefined) {
+        if (local !== 'yes' && local !== 'no') throw new UsageError(`--allow-local-sans takes yes or no, not ${JSON.stringify(local)}`);
+        patch.csr_allow_local_sans = local === 'yes';
+      }
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one option');
+      // Loosening what the CA signs is for an admin who holds the passphrase.
+      const ws = await ctx.unlocked();
+      printCsrPolicy(ctx, csrPolicyOf(updateWorkspaceSettings(ws, patch)));
     },
   },
   {
