@@ -395,11 +395,11 @@ test('ca policy shows the CSR policy; ca policy set changes it (audited, passphr
     csr_allow_local_sans: false,
   });
 
-  // Bad values are refused with the setting named; usage errors before the passphrase; nothing changes.
+  // Bad values are refused with the setting named, before the passphrase is asked for; nothing changes.
   const before = stateOf(wsDir);
-  assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'policy', 'set', '--max-leaf-days', '3650']).stderr, /workspace setting csr_max_leaf_days/);
-  assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'policy', 'set', '--dns-suffix', '.bad']).stderr, /csr_allowed_dns_suffixes: a DNS suffix is lowercase labels/);
-  assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'policy', 'set', '--ip-range', '10.0.0.0/40']).stderr, /csr_allowed_ip_ranges/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--max-leaf-days', '3650']).stderr, /workspace setting csr_max_leaf_days/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--dns-suffix', '.bad']).stderr, /csr_allowed_dns_suffixes: a DNS suffix is lowercase labels/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--ip-range', '10.0.0.0/40']).stderr, /csr_allowed_ip_ranges/);
   assert.match(cli.expect(1, ['ca', 'policy', 'set']).stderr, /nothing to change/);
   assert.match(cli.expect(1, ['ca', 'policy', 'set', '--allow-local-sans', 'maybe']).stderr, /takes yes or no/);
   assert.match(cli.expect(2, ['ca', 'policy', 'set', '--max-leaf-days', '30']).stderr, /a secret is needed: pass --passphrase-env VAR/);

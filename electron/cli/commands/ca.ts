@@ -27,6 +27,7 @@ import { revocationReasons } from '../../core/crl.ts';
 import { csrPreviewAnswer, previewCsr } from '../../core/csr.ts';
 import { DEFAULT_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
 import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
+import { workspaceSettingsPatchSchema } from '../../../shared/workspace-settings.ts';
 import type { WorkspaceSettings } from '../../../shared/workspace-settings.ts';
 import { UsageError } from '../cli.ts';
 import type { Command, CommandContext } from '../cli.ts';
@@ -226,6 +227,12 @@ export const caCommands: Command[] = [
         patch.csr_allow_local_sans = local === 'yes';
       }
       if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one option');
+      // Out-of-bounds values are refused before the passphrase is asked for (the update checks again).
+      const checked = workspaceSettingsPatchSchema.safeParse(patch);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new CastellanError('INVALID_INPUT', `workspace setting ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid value'}`);
+      }
       // Loosening what the CA signs is for an admin who holds the passphrase.
       const ws = await ctx.unlocked();
       printCsrPolicy(ctx, csrPolicyOf(updateWorkspaceSettings(ws, patch)));
