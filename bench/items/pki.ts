@@ -104,7 +104,7 @@ export async function benchCsr(
       ratio,
       target: `≥ ${CSR_TARGET_RATIO.toFixed(2)}×`,
       verdict: verdict(ratio >= CSR_TARGET_RATIO),
-      notes: `${csrs.length} P-256 CSRs (2 DNS + 1 IP) per pass, median of ${opts.runs} interleaved passes after warm-up; same 5 extensions; both sides load the CA once, outside the clock`,
+      notes: `${csrs.length} P-256 CSRs (2 DNS + 1 IP) per pass, median of ${opts.runs} interleaved passes after warm-up; same 6 extensions; both sides load the CA once, outside the clock`,
       data: { castellanPerSec: ours.map((v) => round(v, 0)), pythonPerSec: peers.map((v) => round(v, 0)), csrs: csrs.length },
     },
   ];

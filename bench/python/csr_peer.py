@@ -66,8 +66,25 @@ def key_ok(pub):
     if isinstance(pub, ed25519.Ed25519PublicKey):
         return True
     if isinstance(pub, rsa.RSAPublicKey):
-        return pub.key_size >= 2048
+        numbers = pub.public_numbers()
+        return pub.key_size >= 2048 and numbers.n % 2 == 1 and numbers.e % 2 == 1 and numbers.e >= 65537
     return False
+
+
+def dns_policy_ok(name, node_id):
+    # Castellan's default SAN policy: no localhost, no other worker's name.
+    lower = name.lower()
+    if lower == "localhost" or lower.endswith(".localhost"):
+        return False
+    own = f"worker-{node_id.lower()}"
+    return not lower.startswith("worker-") or lower == own or lower.startswith(own + ".")
+
+
+def ip_policy_ok(ip):
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip == ipaddress.ip_address("255.255.255.255")
+                or (isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("0.0.0.0/8")))
 
 
 def sign_one(pem, node_id, ca_cert, ca_key, ca_ski):
@@ -82,10 +99,12 @@ def sign_one(pem, node_id, ca_cert, ca_key, ca_ski):
         san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         for name in san:
             if isinstance(name, x509.DNSName):
-                if not dns_ok(name.value):
+                if not dns_ok(name.value) or not dns_policy_ok(name.value, node_id):
                     raise ValueError("bad DNS name")
                 accepted.append(name)
             elif isinstance(name, x509.IPAddress):
+                if not ip_policy_ok(name.value):
+                    raise ValueError("IP address refused")
                 accepted.append(name)
             else:
                 raise ValueError("SAN type not accepted")
@@ -113,7 +132,8 @@ def sign_one(pem, node_id, ca_cert, ca_key, ca_ski):
     if accepted:
         builder = builder.add_extension(x509.SubjectAlternativeName(accepted), critical=False)
     builder = (
-        builder.add_extension(
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
                 content_commitment=False,

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { CastellanError } from '../../shared/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
 
 export interface CliIO {
   stdout(text: string | Uint8Array): void;
@@ -90,17 +91,11 @@ export function writeOutput(io: CliIO, out: string | undefined, data: string | U
     io.stdout(data);
     return;
   }
-  const tmp = `${out}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, data, { mode });
-    fs.chmodSync(tmp, mode);
-    fs.renameSync(tmp, out);
+    // A random temporary name created exclusively, and a symbolic link at --out is refused.
+    writeFileAtomic(out, data, mode);
   } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // Nothing more to do: the error below is what matters.
-    }
+    if (err instanceof CastellanError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (code ?? 'write error');
     throw new CastellanError('INVALID_INPUT', `cannot write ${out}: ${why}`);

@@ -11,7 +11,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { CastellanError } from '../../shared/errors.ts';
 import type { caInfoSchema } from '../../shared/ipc/contract/ca.ts';
@@ -21,6 +20,7 @@ import { crlPem } from './crl.ts';
 import { commitCrl, crlIsStale, prepareCrl, readStoredCrl, withCrlRetry } from './crl-publisher.ts';
 import type { CrlTiming, StoredCrl } from './crl-publisher.ts';
 import { bytesEqual, pemEncode } from './der.ts';
+import { refuseSymlink, writeTemp as writeExclusiveTemp } from './files.ts';
 import { createWorkerCa, describeCa, openCa, parseCaImport } from './worker-ca.ts';
 import type { OpenedCa } from './worker-ca.ts';
 import type { Vault } from './vault.ts';
@@ -281,18 +281,15 @@ function requireFolder(dir: string): string {
   return abs;
 }
 
-/** A temporary file beside `file`, created with `mode` from the start (never wider). */
+/** A temporary file beside `file` (random name, created exclusively, `mode` from the start). */
 function writeTemp(file: string, data: string, mode: number): string {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    fs.writeFileSync(tmp, data, { mode, flag: 'wx' });
-    // The umask may have narrowed the mode (a 0644 certificate under umask 077).
-    fs.chmodSync(tmp, mode);
+    refuseSymlink(file);
+    return writeExclusiveTemp(file, data, mode);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    if (err instanceof CastellanError) throw err;
     throw writeError(err, file);
   }
-  return tmp;
 }
 
 export interface ZlayerExport {

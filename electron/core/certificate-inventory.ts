@@ -25,6 +25,7 @@ import {
   signWorkerCsr,
 } from './worker-ca.ts';
 import type { Workspace } from './workspace.ts';
+import { readWorkspaceSettings } from './workspace-settings.ts';
 
 export type CertificateRecord = z.output<typeof certificateSchema>;
 export type CertificateStatus = CertificateRecord['status'];
@@ -151,37 +152,59 @@ export function csrFromText(text: string): string | Uint8Array {
   return new Uint8Array(Buffer.from(compact, 'base64'));
 }
 
-function checkDays(days: number): void {
-  if (!Number.isInteger(days) || days < 1 || days > MAX_LEAF_VALIDITY_DAYS) {
+/**
+ * The leaf lifetime asked for, or the default (90 days, or the workspace maximum if lower).
+ * Beyond the workspace's csr_max_leaf_days it is refused, never clamped: a shorter leaf than the
+ * admin typed would expire unannounced.
+ */
+function leafDays(days: number | undefined, maxDays: number): number {
+  if (days === undefined) return Math.min(DEFAULT_LEAF_VALIDITY_DAYS, maxDays);
+  if (!Number.isInteger(days) || days < 1) {
+    throw new CastellanError('INVALID_INPUT', `validity of ${String(days)} days is invalid: use a whole number of days from 1 to ${maxDays}`);
+  }
+  if (days > maxDays) {
     throw new CastellanError(
       'INVALID_INPUT',
-      `validity of ${String(days)} days is invalid: use a whole number from 1 to ${MAX_LEAF_VALIDITY_DAYS}`,
+      `validity of ${days} days is refused: this workspace issues worker certificates for at most ${maxDays} days ` +
+        `(workspace setting csr_max_leaf_days; it can be raised to ${MAX_LEAF_VALIDITY_DAYS} at most)`,
     );
   }
+  return days;
 }
 
 export interface SignCsrParams {
   /** PEM or DER. */
   csr: string | Uint8Array;
   nodeId: string;
-  /** Leaf lifetime in days, 90 by default; never past the CA's own expiry. */
+  /**
+   * Leaf lifetime in days: 90 (or the workspace maximum, if lower) by default; refused beyond
+   * the workspace's csr_max_leaf_days; never past the CA's own expiry.
+   */
   days?: number;
   now?: Date;
 }
 
+/** A CSR judged for signing, and the lifetime its leaf gets. */
+export interface SignableCsr {
+  analysis: CsrAnalysis;
+  days: number;
+}
+
 /**
- * Everything signCsr checks before it needs the CA key: the node id, the validity, that a CA
- * exists, and that the CA would accept the CSR. Throws the first problem; returns the analysis.
+ * Everything signCsr checks before it needs the CA key: the node id, the validity against the
+ * workspace maximum, that a CA exists, and that the CA would accept the CSR under the workspace's
+ * key and SAN policy. Throws the first problem; nothing is written.
  */
-export function assertSignable(ws: Workspace, params: SignCsrParams): CsrAnalysis {
+export function assertSignable(ws: Workspace, params: SignCsrParams): SignableCsr {
   const idProblem = nodeIdProblem(params.nodeId);
   if (idProblem) throw new CastellanError('INVALID_INPUT', idProblem);
-  checkDays(params.days ?? DEFAULT_LEAF_VALIDITY_DAYS);
+  const settings = readWorkspaceSettings(ws);
+  const days = leafDays(params.days, settings.csr_max_leaf_days);
   requireCaCert(ws);
-  const analysis = analyzeCsr(params.csr);
+  const analysis = analyzeCsr(params.csr, { nodeId: params.nodeId, sanPolicy: settings });
   const problem = analysis.problems[0];
   if (problem) throw new CastellanError(problem.code, problem.message);
-  return analysis;
+  return { analysis, days };
 }
 
 /**
@@ -191,8 +214,7 @@ export function assertSignable(ws: Workspace, params: SignCsrParams): CsrAnalysi
  */
 export async function signCsr(ws: Workspace, params: SignCsrParams): Promise<SignedCertificate> {
   const { nodeId } = params;
-  const days = params.days ?? DEFAULT_LEAF_VALIDITY_DAYS;
-  const analysis = assertSignable(ws, params);
+  const { analysis, days } = assertSignable(ws, params);
   const now = params.now ?? new Date();
   const { signed, caCertDer } = await withOpenedCa(ws, async (ca) => ({
     signed: await signWorkerCsr({ ca, csr: analysis, nodeId, days, now }),

@@ -5,12 +5,16 @@
  *
  * Only the CSR's public key and its DNS/IP subject alternative names are ever used: the subject
  * is chosen by the signer (ZLayer's worker_ca.rs overrides it too), and every other requested
- * extension is ignored.
+ * extension is ignored. The key must pass csr-key-policy.ts and every name the workspace's SAN
+ * policy (san-policy.ts); the preview shows a verdict per name with the rule that refused it.
  */
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { CastellanError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { RSA_MIN_BITS, spkiKeyProblem } from './csr-key-policy.ts';
+import { DEFAULT_SAN_POLICY, dnsSanRule, ipSanRule } from './san-policy.ts';
+import type { SanPolicy } from './san-policy.ts';
 import {
   TAG,
   bytesEqual,
@@ -34,14 +38,28 @@ export interface San {
   value: string;
 }
 
+/** One requested name and whether the CA would copy it: `rule` says why not. */
+export interface SanVerdict extends San {
+  allowed: boolean;
+  rule: string | null;
+}
+
 export interface CsrPreview {
   keyType: 'P-256' | 'P-384' | 'Ed25519' | 'RSA' | (string & {});
   keySize: number;
   requestedSubject: string;
   sans: San[];
+  sanVerdicts: SanVerdict[];
   signatureValid: boolean;
   acceptable: boolean;
   problems: string[];
+}
+
+/** What a CSR is judged against: the workspace's SAN policy, and the node the leaf would be for. */
+export interface CsrPolicyOptions {
+  sanPolicy?: SanPolicy;
+  /** Without it, a `worker-*` DNS name cannot be judged the node's own and is refused. */
+  nodeId?: string | null;
 }
 
 /** The preview as the IPC contract and `ca preview --json` answer it (snake_case). */
@@ -51,6 +69,7 @@ export function csrPreviewAnswer(p: CsrPreview) {
     key_size: p.keySize,
     requested_subject: p.requestedSubject,
     sans: p.sans,
+    san_verdicts: p.sanVerdicts.map((v) => ({ type: v.type, value: v.value, allowed: v.allowed, rule: v.rule })),
     signature_valid: p.signatureValid,
     acceptable: p.acceptable,
     problems: p.problems,
@@ -74,6 +93,10 @@ export interface CsrAnalysis {
   keyType: string;
   keySize: number;
   sans: San[];
+  /** Each SAN in `sans` with the policy's verdict. */
+  sanVerdicts: SanVerdict[];
+  /** The node id the names were judged for (null: none given). */
+  nodeId: string | null;
   /** DER of each DNS/IP GeneralName that passed validation, in request order, to copy into the leaf. */
   acceptedNames: Uint8Array[];
   signatureValid: boolean;
@@ -83,7 +106,7 @@ export interface CsrAnalysis {
 /** Largest CSR accepted: a 16384-bit RSA request with many SANs stays far below this. */
 export const MAX_CSR_BYTES = 64 * 1024;
 
-export const RSA_MIN_BITS = 2048;
+export { RSA_MIN_BITS };
 
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
@@ -238,34 +261,54 @@ const GENERAL_NAME_KINDS: Record<number, string> = {
   0x88: 'registeredID',
 };
 
-/** Read the subjectAltName extension value: every name, and why any of them is refused. */
-function readSans(value: Uint8Array, problems: CsrProblem[]): { sans: San[]; acceptedNames: Uint8Array[] } {
+function sanText(type: SanType, value: string): string {
+  const prefix = { dns: 'DNS', ip: 'IP', email: 'email', uri: 'URI' }[type];
+  return `${prefix}:${JSON.stringify(value).slice(1, -1)}`;
+}
+
+/**
+ * Read the subjectAltName extension value: every name with the policy's verdict, and a problem
+ * for each refused one (the rule that refused it in the message).
+ */
+function readSans(
+  value: Uint8Array,
+  problems: CsrProblem[],
+  policy: SanPolicy,
+  nodeId: string | null,
+): { sans: San[]; sanVerdicts: SanVerdict[]; acceptedNames: Uint8Array[] } {
   const sans: San[] = [];
+  const sanVerdicts: SanVerdict[] = [];
   const acceptedNames: Uint8Array[] = [];
   let names: Tlv[];
   try {
     names = readChildren(value, expectTag(readWhole(value), TAG.SEQUENCE, 'GeneralNames'));
   } catch {
     problems.push({ code: 'INVALID_INPUT', message: 'the subjectAltName extension is malformed' });
-    return { sans, acceptedNames };
+    return { sans, sanVerdicts, acceptedNames };
   }
+  /** `rule` is the verdict's reason; the problem reads "… is refused: <rule>" unless `phrase` says it. */
+  const judged = (type: SanType, text: string, rule: string | null, phrase?: string, code: ErrorCode = 'INVALID_INPUT') => {
+    sans.push({ type, value: text });
+    sanVerdicts.push({ type, value: text, allowed: rule === null, rule });
+    if (rule !== null) {
+      problems.push({ code, message: `subject alternative name ${sanText(type, text)} ${phrase ?? `is refused: ${rule}`}` });
+    }
+    return rule === null;
+  };
   for (const name of names) {
     const kind = GENERAL_NAME_KINDS[name.tag] ?? `tag 0x${name.tag.toString(16)}`;
     const bytes = contentOf(value, name);
     if (kind === 'dns') {
       const text = Buffer.from(bytes).toString('latin1');
-      sans.push({ type: 'dns', value: text });
       const why = dnsNameProblem(text);
-      if (why)
-        problems.push({
-          code: 'INVALID_INPUT',
-          message: `subject alternative name DNS:${JSON.stringify(text).slice(1, -1)} ${why}`,
-        });
-      else acceptedNames.push(encodingOf(value, name));
+      if (judged('dns', text, why ?? dnsSanRule(text, policy, nodeId), why ?? undefined)) {
+        acceptedNames.push(encodingOf(value, name));
+      }
     } else if (kind === 'ip') {
       if (bytes.length === 4 || bytes.length === 16) {
-        sans.push({ type: 'ip', value: ipToString(bytes) });
-        acceptedNames.push(encodingOf(value, name));
+        if (judged('ip', ipToString(bytes), ipSanRule(bytes, policy))) {
+          acceptedNames.push(encodingOf(value, name));
+        }
       } else {
         problems.push({
           code: 'INVALID_INPUT',
@@ -274,11 +317,8 @@ function readSans(value: Uint8Array, problems: CsrProblem[]): { sans: San[]; acc
       }
     } else if (kind === 'email' || kind === 'uri') {
       const text = Buffer.from(bytes).toString('latin1');
-      sans.push({ type: kind, value: text });
-      problems.push({
-        code: 'UNSUPPORTED',
-        message: `subject alternative name ${kind === 'email' ? 'email' : 'URI'}:${text} is not accepted; worker certificates carry only DNS names and IP addresses`,
-      });
+      const rule = 'worker certificates carry only DNS names and IP addresses';
+      judged(kind, text, rule, `is not accepted; ${rule}`, 'UNSUPPORTED');
     } else {
       problems.push({
         code: 'UNSUPPORTED',
@@ -286,7 +326,7 @@ function readSans(value: Uint8Array, problems: CsrProblem[]): { sans: San[]; acc
       });
     }
   }
-  return { sans, acceptedNames };
+  return { sans, sanVerdicts, acceptedNames };
 }
 
 interface RawCsr {
@@ -389,7 +429,9 @@ function isP256Spki(spkiDer: Uint8Array, key: KeyObject): boolean {
  * everything the CA would refuse is listed in `problems`, most fundamental first
  * (key, then signature, then names).
  */
-export function analyzeCsr(input: Uint8Array | string): CsrAnalysis {
+export function analyzeCsr(input: Uint8Array | string, options: CsrPolicyOptions = {}): CsrAnalysis {
+  const sanPolicy = options.sanPolicy ?? DEFAULT_SAN_POLICY;
+  const nodeId = options.nodeId ?? null;
   const der = csrDer(input);
   let raw: RawCsr;
   let requestedSubject: string;
@@ -407,16 +449,26 @@ export function analyzeCsr(input: Uint8Array | string): CsrAnalysis {
   let key: KeyObject | null = null;
   let keyType = 'unknown';
   let keySize = 0;
+  // The key's own bytes first: an RSA exponent of 1 or a point off the curve is refused here,
+  // before Node (which would accept the former) is asked to use it.
+  const keyPolicyProblem = spkiKeyProblem(raw.spkiDer);
+  if (keyPolicyProblem) problems.push({ code: keyPolicyProblem.code, message: keyPolicyProblem.message });
   try {
-    key = readSpki(raw.spkiDer);
-    ({ keyType, keySize } = isP256Spki(raw.spkiDer, key) ? P256 : describePublicKey(key));
-    const keyProblem = workerKeyProblem(keyType, keySize);
-    if (keyProblem) problems.push(keyProblem);
+    const read = readSpki(raw.spkiDer);
+    ({ keyType, keySize } = isP256Spki(raw.spkiDer, read) ? P256 : describePublicKey(read));
+    // A broken key verifies nothing: with exponent 1 every "signature" is valid.
+    if (!keyPolicyProblem?.broken) key = read;
+    if (!keyPolicyProblem) {
+      const keyProblem = workerKeyProblem(keyType, keySize);
+      if (keyProblem) problems.push(keyProblem);
+    }
   } catch {
-    problems.push({
-      code: 'UNSUPPORTED',
-      message: 'the CSR public key uses an algorithm or curve that cannot be read',
-    });
+    if (!keyPolicyProblem) {
+      problems.push({
+        code: 'UNSUPPORTED',
+        message: 'the CSR public key uses an algorithm or curve that cannot be read',
+      });
+    }
   }
 
   let signatureValid = false;
@@ -446,7 +498,9 @@ export function analyzeCsr(input: Uint8Array | string): CsrAnalysis {
     problems.push({ code: 'INVALID_INPUT', message: 'the CSR requests the subjectAltName extension more than once' });
   }
   const sanValue = raw.requestedExtensions.get(OID_SUBJECT_ALT_NAME);
-  const { sans, acceptedNames } = sanValue ? readSans(sanValue, problems) : { sans: [], acceptedNames: [] };
+  const { sans, sanVerdicts, acceptedNames } = sanValue
+    ? readSans(sanValue, problems, sanPolicy, nodeId)
+    : { sans: [], sanVerdicts: [], acceptedNames: [] };
 
   const analysis: CsrAnalysis = Object.freeze({
     der,
@@ -456,6 +510,8 @@ export function analyzeCsr(input: Uint8Array | string): CsrAnalysis {
     keyType,
     keySize,
     sans: Object.freeze(sans) as San[],
+    sanVerdicts: Object.freeze(sanVerdicts) as SanVerdict[],
+    nodeId,
     acceptedNames: Object.freeze(acceptedNames) as Uint8Array[],
     signatureValid,
     problems: Object.freeze(problems) as CsrProblem[],
@@ -475,13 +531,14 @@ export function isCsrAnalysis(value: unknown): value is CsrAnalysis {
 }
 
 /** What a CSR asks for and whether the worker CA would sign it. Throws only for non-CSR input. */
-export async function previewCsr(input: Uint8Array | string): Promise<CsrPreview> {
-  const a = analyzeCsr(input);
+export async function previewCsr(input: Uint8Array | string, options: CsrPolicyOptions = {}): Promise<CsrPreview> {
+  const a = analyzeCsr(input, options);
   return {
     keyType: a.keyType,
     keySize: a.keySize,
     requestedSubject: a.requestedSubject,
     sans: a.sans,
+    sanVerdicts: a.sanVerdicts,
     signatureValid: a.signatureValid,
     acceptable: a.problems.length === 0,
     problems: a.problems.map((p) => p.message),

@@ -19,8 +19,10 @@ import {
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CastellanError } from '../../shared/errors.ts';
+import { MAX_LEAF_DAYS_CEILING } from '../../shared/workspace-settings.ts';
 import { analyzeCsr, describePublicKey, isCsrAnalysis } from './csr.ts';
 import type { CsrAnalysis, San } from './csr.ts';
+import type { SanPolicy } from './san-policy.ts';
 import {
   TAG,
   bitString,
@@ -54,7 +56,8 @@ export const WORKER_CA_SUBJECT = 'CN=ZLayer Worker CA, O=ZLayer';
 export const WORKER_LEAF_ORGANIZATION = 'ZLayer Worker';
 export const CA_VALIDITY_DAYS = 10 * 365;
 export const DEFAULT_LEAF_VALIDITY_DAYS = 90;
-export const MAX_LEAF_VALIDITY_DAYS = 3650;
+/** No leaf lives longer, whatever a workspace allows (its own limit, csr_max_leaf_days, is lower by default). */
+export const MAX_LEAF_VALIDITY_DAYS = MAX_LEAF_DAYS_CEILING;
 /** Certificates start a minute in the past so a peer whose clock lags slightly still accepts them. */
 const BACKDATE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -493,8 +496,10 @@ export type SignWorkerCsrParams = SigningCa & {
    */
   csr: Uint8Array | string | CsrAnalysis;
   nodeId: string;
-  /** Leaf lifetime in days (1–3650); clamped so the leaf never outlives the CA. */
+  /** Leaf lifetime in days (1–397, refused above); clamped so the leaf never outlives the CA. */
   days?: number;
+  /** The SAN policy a CSR given as PEM/DER is judged by (an analysis was judged by its maker). */
+  sanPolicy?: SanPolicy;
   now?: Date;
 };
 
@@ -517,6 +522,11 @@ const LEAF_KEY_USAGE = extension(
   namedBitString([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment]),
 );
 const LEAF_EXT_KEY_USAGE = extension(OIDS.extKeyUsage, false, sequence(oid(OIDS.clientAuth), oid(OIDS.serverAuth)));
+/**
+ * basicConstraints, critical, cA FALSE (an empty SEQUENCE: DER omits the default): a verifier
+ * that sees it can never be talked into accepting a worker's leaf as an issuing CA.
+ */
+const LEAF_BASIC_CONSTRAINTS = extension(OIDS.basicConstraints, true, sequence());
 
 /** The OpenedCa to sign with: the caller's, if openCa made it, or the stored material opened now. */
 function signingCa(params: SigningCa): OpenedCa {
@@ -564,7 +574,11 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
     throw new CastellanError('CONFLICT', `the worker CA certificate expired on ${ca.cert.notAfter.toISOString()}`);
   }
 
-  const request = isCsrAnalysis(csr) ? csr : analyzeCsr(csr as Uint8Array | string);
+  const request = isCsrAnalysis(csr) ? csr : analyzeCsr(csr as Uint8Array | string, { nodeId, sanPolicy: params.sanPolicy });
+  if (request.nodeId !== nodeId) {
+    // Its worker-* names were judged for another node (or none): judging them again is the caller's job.
+    throw new CastellanError('INTERNAL', `the CSR was judged for node ${String(request.nodeId)}, not ${nodeId}`);
+  }
   const first = request.problems[0];
   if (first) throw new CastellanError(first.code, first.message);
 
@@ -574,7 +588,7 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
   const serial = randomSerial();
   const subject = `CN=worker-${nodeId}, O=${WORKER_LEAF_ORGANIZATION}`;
 
-  const extensions: Uint8Array[] = [];
+  const extensions: Uint8Array[] = [LEAF_BASIC_CONSTRAINTS];
   // The CSR's DNS and IP names, each GeneralName copied as encoded once it passed validation.
   if (request.acceptedNames.length > 0) {
     extensions.push(extension(OIDS.subjectAltName, false, sequence(...request.acceptedNames)));

@@ -330,6 +330,7 @@ function ensurePrivateDir(dir: string): void {
     if (!stat.isDirectory()) {
       throw new CastellanError('INVALID_INPUT', `${dir} is not a folder, so it cannot hold a workspace`);
     }
+    refuseSharedWritable(dir, stat);
     return;
   }
   try {
@@ -338,6 +339,22 @@ function ensurePrivateDir(dir: string): void {
   } catch (err) {
     throw fsError(err, dir);
   }
+}
+
+/**
+ * Whoever can write the workspace folder can swap castellan.db for a file of their own, so a
+ * folder writable by its group or by others is refused, with the command that fixes it. (POSIX
+ * modes only: Windows ACLs are not read here.)
+ */
+export function refuseSharedWritable(dir: string, stat: fs.Stats, platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'win32' || (stat.mode & 0o022) === 0) return;
+  const who = (stat.mode & 0o002) !== 0 ? ((stat.mode & 0o020) !== 0 ? 'its group and by others' : 'others') : 'its group';
+  const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+  throw new CastellanError(
+    'INVALID_INPUT',
+    `the workspace folder ${dir} is writable by ${who} (mode ${mode}), so they could replace its database; ` +
+      `make it private with: chmod go-w ${JSON.stringify(dir)} (or chmod 700)`,
+  );
 }
 
 function createPrivateFile(file: string): void {

@@ -9,6 +9,7 @@ import { CHANNELS } from '../../shared/ipc/channels.ts';
 import { currentActor } from '../core/actor.ts';
 import { createAppRouter } from '../core/app-router.ts';
 import { originOf, type SenderFrame } from '../core/ipc-router.ts';
+import { rendererEntry } from '../core/renderer-entry.ts';
 import { Workspace } from '../core/workspace.ts';
 import { nativeDialogs } from './dialogs.ts';
 import { safeStorageKeychain } from './keychain.ts';
@@ -18,9 +19,10 @@ import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol.ts';
 import { hardenApp, hardenSession } from './security.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const devServerUrl = process.env.ELECTRON_RENDERER_URL;
-const isDev = !app.isPackaged && Boolean(devServerUrl);
-const appOrigin = devServerUrl ? (originOf(devServerUrl) ?? APP_ORIGIN) : APP_ORIGIN;
+// A packaged app never loads ELECTRON_RENDERER_URL (see renderer-entry.ts).
+const entry = rendererEntry({ isPackaged: app.isPackaged, env: process.env, appOrigin: APP_ORIGIN });
+const isDev = entry.dev;
+const appOrigin = entry.origin;
 
 function senderOf(event: IpcMainInvokeEvent): SenderFrame | null {
   const frame = event.senderFrame;
@@ -109,7 +111,7 @@ if (!app.requestSingleInstanceLock()) {
     mainWindow.on('closed', () => {
       mainWindow = null;
     });
-    void mainWindow.loadURL(devServerUrl ?? `${APP_ORIGIN}/index.html`);
+    void mainWindow.loadURL(entry.url);
   });
 
   app.on('window-all-closed', () => {

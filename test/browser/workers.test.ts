@@ -215,6 +215,29 @@ describe('workers & CA journey in Chromium', () => {
       await page.getByRole('textbox', { name: 'Node id' }).fill('node-2');
       assert.equal(await page.getByRole('button', { name: 'Sign certificate' }).isDisabled(), true);
 
+      // A CSR asking for names a worker must not carry: each name shows its verdict and the rule.
+      const risky = opensslCsr(work, ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], '/CN=x', [
+        '-addext',
+        'subjectAltName=DNS:node-2.example,DNS:localhost,IP:127.0.0.1,IP:0.0.0.0,DNS:worker-other,DNS:worker-node-2',
+      ]);
+      await dropCsr(page, 'risky.pem', risky);
+      const verdicts = preview.getByTestId('san-verdict');
+      await verdicts.filter({ hasText: 'DNS:worker-node-2' }).filter({ hasText: 'allowed' }).waitFor();
+      assert.equal(await verdicts.count(), 6);
+      const verdictOf = async (name: string) => {
+        const item = verdicts.filter({ hasText: name });
+        return [await item.getAttribute('data-allowed'), ((await item.getByTestId('san-rule').allTextContents())[0] ?? '').trim()];
+      };
+      assert.deepEqual(await verdictOf('DNS:node-2.example'), ['yes', '']);
+      const [localAllowed, localRule] = await verdictOf('DNS:localhost');
+      assert.equal(localAllowed, 'no');
+      assert.match(localRule!, /localhost is every machine's own name \(workspace setting csr_allow_local_sans is off\)/);
+      assert.match((await verdictOf('IP:127.0.0.1'))[1]!, /loopback address/);
+      assert.match((await verdictOf('IP:0.0.0.0'))[1]!, /unspecified address/);
+      assert.match((await verdictOf('DNS:worker-other'))[1]!, /names another worker \(this certificate is for worker-node-2/);
+      assert.match((await preview.getByRole('alert', { name: 'The CA will not sign this request' }).textContent()) ?? '', /DNS:localhost is refused/);
+      assert.equal(await page.getByRole('button', { name: 'Sign certificate' }).isDisabled(), true);
+
       await page.getByRole('button', { name: 'Reload', exact: true }).click();
       await page.getByText('No worker certificates issued yet.').waitFor();
       assert.ok(!app.calls.includes('ca:sign'), 'nothing was signed');

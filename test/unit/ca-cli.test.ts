@@ -214,7 +214,19 @@ test('ca sign refuses RSA-1024, a tampered signature and garbage (before asking 
   const before = stateOf(wsDir);
   const good = makeCsr(P256);
   assert.match(cli.expect(1, ['ca', 'sign', good]).stderr, /--node-id is required/);
-  assert.match(cli.expect(1, ['ca', 'sign', good, '--node-id', 'n1', '--days', '0']).stderr, /--days must be a whole number from 1 to 3650/);
+  assert.match(cli.expect(1, ['ca', 'sign', good, '--node-id', 'n1', '--days', 'ten']).stderr, /--days must be a whole number of days, not "ten"/);
+  assert.match(cli.expect(2, ['ca', 'sign', good, '--node-id', 'n1', '--days', '0']).stderr, /validity of 0 days is invalid/);
+  // Refused, not clamped to the workspace maximum, and before the passphrase is asked for.
+  assert.match(
+    cli.expect(2, ['ca', 'sign', good, '--node-id', 'n1', '--days', '3650']).stderr,
+    /^castellan: validity of 3650 days is refused: this workspace issues worker certificates for at most 90 days \(workspace setting csr_max_leaf_days; it can be raised to 397 at most\)\n$/,
+  );
+  for (const san of ['DNS:localhost', 'IP:127.0.0.1', 'IP:0.0.0.0', 'DNS:worker-other']) {
+    assert.match(
+      cli.expect(2, ['ca', 'sign', makeCsr(P256, '/CN=x', san), '--node-id', 'n1']).stderr,
+      new RegExp(`^castellan: subject alternative name ${san.replace(/[.]/g, '\\.')} is refused: `),
+    );
+  }
   assert.match(cli.expect(2, ['ca', 'sign', good, '--node-id', 'no spaces']).stderr, /node id "no spaces" is invalid/);
   assert.match(cli.expect(2, ['ca', 'sign', fresh('missing.csr'), '--node-id', 'n1']).stderr, /cannot read .*: no such file/);
   // A good CSR without a passphrase: the vault cannot be unlocked, nothing is signed.
@@ -231,6 +243,21 @@ test('ca preview shows what a CSR asks for; an unacceptable one exits 2', () => 
   assert.match(text, /^acceptable: +yes$/m);
   const json = JSON.parse(cli.expect(0, ['ca', 'preview', csr, '--json']).stdout) as { key_type: string; acceptable: boolean };
   assert.deepEqual([json.key_type, json.acceptable], ['P-256', true]);
+  // Each name with its verdict; refused ones name the rule, and --node-id judges worker-* names.
+  const mixed = makeCsr(P256, '/CN=x', 'DNS:api.zlayer.internal,DNS:localhost,IP:127.0.0.1,IP:0.0.0.0,DNS:worker-other,DNS:worker-n1');
+  const judged = cli.expect(2, ['ca', 'preview', mixed, '--node-id', 'n1']);
+  assert.match(judged.stdout, /^ {2}allowed dns:api\.zlayer\.internal$/m);
+  assert.match(judged.stdout, /^ {2}REFUSED dns:localhost {2}\(localhost is every machine's own name \(workspace setting csr_allow_local_sans is off\)\)$/m);
+  assert.match(judged.stdout, /^ {2}REFUSED ip:127\.0\.0\.1 {2}\(a loopback address/m);
+  assert.match(judged.stdout, /^ {2}REFUSED ip:0\.0\.0\.0 {2}\(an unspecified address/m);
+  assert.match(judged.stdout, /^ {2}REFUSED dns:worker-other {2}\(names another worker \(this certificate is for worker-n1/m);
+  assert.match(judged.stdout, /^ {2}allowed dns:worker-n1$/m);
+  type Verdicts = { acceptable: boolean; san_verdicts: { value: string; allowed: boolean; rule: string | null }[] };
+  const verdicts = JSON.parse(cli.expect(2, ['ca', 'preview', mixed, '--node-id', 'n1', '--json']).stdout) as Verdicts;
+  assert.deepEqual(
+    verdicts.san_verdicts.map((v) => [v.value, v.allowed]),
+    [['api.zlayer.internal', true], ['localhost', false], ['127.0.0.1', false], ['0.0.0.0', false], ['worker-other', false], ['worker-n1', true]],
+  );
   const weak = cli.expect(2, ['ca', 'preview', makeCsr(['-newkey', 'rsa:1024'])]);
   assert.match(weak.stdout, /^acceptable: +no$/m);
   assert.match(weak.stderr, /^castellan: the worker CA would refuse this CSR: RSA key of 1024 bits/);
@@ -351,4 +378,43 @@ test('ca import: a key that does not match is refused and nothing changes; a mat
   cli.ok(['ca', 'sign', makeCsr(P256), '--node-id', 'imp', '--out', leaf]);
   assert.equal(opensslAll(['verify', '-CAfile', a.cert, leaf]).status, 0);
   assert.match(cli.expect(2, ['--passphrase-env', 'PP', 'ca', 'import', a.cert, a.key]).stderr, /already has a worker CA/);
+});
+
+test('ca policy shows the CSR policy; ca policy set changes it (audited, passphrase needed) and signing follows it', () => {
+  const wsDir = path.join(dir, 'policy-ws');
+  const cli = cliIn(wsDir);
+  cli.ok(['init']);
+  const shown = cli.expect(0, ['ca', 'policy']).stdout;
+  assert.match(shown, /^max leaf lifetime: +90 days$/m);
+  assert.match(shown, /^allowed DNS suffixes: +\(any valid DNS name\)$/m);
+  assert.match(shown, /^localhost, loopback, link-local: refused$/m);
+  assert.deepEqual(JSON.parse(cli.expect(0, ['ca', 'policy', '--json']).stdout), {
+    csr_max_leaf_days: 90,
+    csr_allowed_dns_suffixes: [],
+    csr_allowed_ip_ranges: [],
+    csr_allow_local_sans: false,
+  });
+
+  // Bad values are refused with the setting named, before the passphrase is asked for; nothing changes.
+  const before = stateOf(wsDir);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--max-leaf-days', '3650']).stderr, /workspace setting csr_max_leaf_days/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--dns-suffix', '.bad']).stderr, /csr_allowed_dns_suffixes: a DNS suffix is lowercase labels/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--ip-range', '10.0.0.0/40']).stderr, /csr_allowed_ip_ranges/);
+  assert.match(cli.expect(1, ['ca', 'policy', 'set']).stderr, /nothing to change/);
+  assert.match(cli.expect(1, ['ca', 'policy', 'set', '--allow-local-sans', 'maybe']).stderr, /takes yes or no/);
+  assert.match(cli.expect(2, ['ca', 'policy', 'set', '--max-leaf-days', '30']).stderr, /a secret is needed: pass --passphrase-env VAR/);
+  assert.deepEqual(stateOf(wsDir), before);
+
+  const set = cli.ok(['ca', 'policy', 'set', '--max-leaf-days', '397', '--dns-suffix', 'zlayer.internal', '--ip-range', '10.0.0.0/8', '--ip-range', 'fd00::/8']);
+  assert.match(set.stdout, /^max leaf lifetime: +397 days$/m);
+  assert.match(set.stdout, /^allowed IP ranges: +10\.0\.0\.0\/8, fd00::\/8$/m);
+  assert.equal(stateOf(wsDir).audit, before.audit + 1);
+
+  cli.ok(['ca', 'init']);
+  const good = makeCsr(P256, '/CN=x', 'DNS:worker-n1.zlayer.internal,IP:10.2.3.4');
+  const signed = cli.ok(['ca', 'sign', good, '--node-id', 'n1', '--days', '397', '--out', fresh('n1.crt')]);
+  assert.match(signed.stderr, /^signed CN=worker-n1, O=ZLayer Worker/);
+  const outside = makeCsr(P256, '/CN=x', 'DNS:api.example.com');
+  assert.match(cli.expect(2, ['ca', 'sign', outside, '--node-id', 'n1']).stderr, /DNS:api\.example\.com is refused: not under an allowed DNS suffix \(workspace setting csr_allowed_dns_suffixes: zlayer\.internal\)/);
+  assert.match(cli.expect(2, ['ca', 'sign', good, '--node-id', 'n1', '--days', '398']).stderr, /validity of 398 days is refused: .*at most 397 days/);
 });

@@ -133,6 +133,7 @@ test('init, preview, sign, list, save, revoke and export the CRL and bundles thr
     key_size: 256,
     requested_subject: 'CN=admin',
     sans: [{ type: 'dns', value: 'w1.example' }],
+    san_verdicts: [{ type: 'dns', value: 'w1.example', allowed: true, rule: null }],
     signature_valid: true,
     acceptable: true,
     problems: [],
@@ -143,6 +144,18 @@ test('init, preview, sign, list, save, revoke and export the CRL and bundles thr
   assert.equal(weak.acceptable, false);
   assert.match(weak.problems[0]!, /below the 2048-bit minimum/);
   await h.refused('ca:previewCsr', { csr: 'garbage!' }, 'INVALID_INPUT', /not a PKCS#10 certificate request/);
+  // The workspace SAN policy, per name, for the node id the page has typed (if any).
+  const risky = makeCsr(P256, '/CN=x', 'DNS:w3.example,DNS:localhost,IP:127.0.0.1,IP:0.0.0.0,DNS:worker-other,DNS:worker-w3');
+  type Verdicts = { acceptable: boolean; san_verdicts: { value: string; allowed: boolean; rule: string | null }[] };
+  const judged = await h.ok<Verdicts>('ca:previewCsr', { csr: risky, node_id: 'w3' });
+  assert.equal(judged.acceptable, false);
+  assert.deepEqual(
+    judged.san_verdicts.map((v) => [v.value, v.allowed]),
+    [['w3.example', true], ['localhost', false], ['127.0.0.1', false], ['0.0.0.0', false], ['worker-other', false], ['worker-w3', true]],
+  );
+  assert.match(judged.san_verdicts[4]!.rule!, /names another worker \(this certificate is for worker-w3/);
+  const noNode = await h.ok<Verdicts>('ca:previewCsr', { csr: risky });
+  assert.match(noNode.san_verdicts[5]!.rule!, /give the node id to judge it/);
 
   const signed = await h.ok<{ certificate: Cert; leaf_pem: string }>('ca:sign', { csr, node_id: 'w1' });
   assert.equal(signed.certificate.subject, 'CN=worker-w1, O=ZLayer Worker');
@@ -157,6 +170,8 @@ test('init, preview, sign, list, save, revoke and export the CRL and bundles thr
   assert.equal(verified.status, 0, verified.out);
   const second = await h.ok<{ certificate: Cert }>('ca:sign', { csr: der64, node_id: 'w2', days: 10 });
   await h.refused('ca:sign', { csr, node_id: 'w3', days: 0 }, 'INVALID_INPUT');
+  await h.refused('ca:sign', { csr, node_id: 'w3', days: 3650 }, 'INVALID_INPUT', /validity of 3650 days is refused: .*at most 90 days/);
+  await h.refused('ca:sign', { csr: risky, node_id: 'w3' }, 'INVALID_INPUT', /DNS:localhost is refused/);
   await h.refused('ca:sign', { csr, node_id: 'bad id' }, 'INVALID_INPUT', /node id "bad id" is invalid/);
   await h.refused('ca:sign', { csr: makeCsr(['-newkey', 'rsa:1024']), node_id: 'w3' }, 'INVALID_INPUT', /below the 2048-bit minimum/);
 

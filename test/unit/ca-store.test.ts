@@ -36,6 +36,8 @@ import {
 import { readStoredCrl } from '../../electron/core/crl-publisher.ts';
 import { pemDecodeAll, pemEncode } from '../../electron/core/der.ts';
 import type { Workspace } from '../../electron/core/workspace.ts';
+import { updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
+import { rsaExponentCsr } from '../harness/forged-csr.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -351,7 +353,13 @@ describe('signing CSRs', () => {
     await refused(ws, () => signCsr(ws, { csr, nodeId: 'a b' }), 'INVALID_INPUT', /node id "a b" is invalid/);
     await refused(ws, () => signCsr(ws, { csr, nodeId: 'x'.repeat(65) }), 'INVALID_INPUT', /is invalid: use 1–64 characters/);
     await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1', days: 0 }), 'INVALID_INPUT', /validity of 0 days is invalid/);
-    await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1', days: 3651 }), 'INVALID_INPUT', /validity of 3651 days is invalid/);
+    await refused(
+      ws,
+      () => signCsr(ws, { csr, nodeId: 'n1', days: 3650 }),
+      'INVALID_INPUT',
+      /^validity of 3650 days is refused: this workspace issues worker certificates for at most 90 days \(workspace setting csr_max_leaf_days; it can be raised to 397 at most\)$/,
+    );
+    await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1', days: 91 }), 'INVALID_INPUT', /validity of 91 days is refused/);
     await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1', days: 1.5 }), 'INVALID_INPUT', /validity of 1.5 days is invalid/);
     const empty = workspace();
     await refused(empty, () => signCsr(empty, { csr, nodeId: 'n1' }), 'NOT_FOUND', /no worker CA in this workspace/);
@@ -370,6 +378,50 @@ describe('signing CSRs', () => {
     const late = new Date(Date.parse(ca.not_after) - 10 * DAY);
     const clamped = await signCsr(ws, { csr, nodeId: 'f', days: 90, now: late });
     assert.equal(clamped.certificate.not_after, ca.not_after);
+  });
+
+  test('the workspace maximum leaf lifetime: raised to 397 it allows 397, never 398; lowered, it is also the default', async () => {
+    const ws = await workspaceWithCa();
+    const csr = makeCsr(P256);
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000 + 5000);
+    assert.throws(() => updateWorkspaceSettings(ws, { csr_max_leaf_days: 398 }), /workspace setting csr_max_leaf_days/);
+    updateWorkspaceSettings(ws, { csr_max_leaf_days: 397 });
+    const longest = await signCsr(ws, { csr, nodeId: 'long', days: 397, now });
+    assert.equal(Date.parse(longest.certificate.not_after), now.getTime() + 397 * DAY);
+    await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1', days: 398 }), 'INVALID_INPUT', /at most 397 days/);
+    updateWorkspaceSettings(ws, { csr_max_leaf_days: 30 });
+    const byDefault = await signCsr(ws, { csr, nodeId: 'short', now });
+    assert.equal(Date.parse(byDefault.certificate.not_after), now.getTime() + 30 * DAY);
+    await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1', days: 31 }), 'INVALID_INPUT', /at most 30 days/);
+  });
+
+  test('the SAN policy: localhost, loopback, unspecified, link-local and another worker are refused; no row, no audit entry', async () => {
+    const ws = await workspaceWithCa();
+    const cases: [string, RegExp][] = [
+      ['DNS:localhost', /DNS:localhost is refused: localhost is every machine's own name/],
+      ['IP:127.0.0.1', /IP:127\.0\.0\.1 is refused: a loopback address/],
+      ['IP:0.0.0.0', /IP:0\.0\.0\.0 is refused: an unspecified address/],
+      ['IP:::', /IP::: is refused: the unspecified address/],
+      ['IP:fe80::1', /IP:fe80::1 is refused: a link-local address/],
+      ['DNS:worker-other', /DNS:worker-other is refused: names another worker \(this certificate is for worker-n1/],
+    ];
+    for (const [san, message] of cases) {
+      const csr = makeCsr(P256, '/CN=x', `DNS:api.zlayer.internal,${san}`);
+      await refused(ws, () => signCsr(ws, { csr, nodeId: 'n1' }), 'INVALID_INPUT', message);
+    }
+    // The RSA "key" with exponent 1 and a keyless signature.
+    await refused(ws, () => signCsr(ws, { csr: rsaExponentCsr().pem, nodeId: 'n1' }), 'INVALID_INPUT', /RSA public exponent 1 is below 65537/);
+
+    // Allowed suffixes and ranges, set in the workspace, narrow what passes.
+    updateWorkspaceSettings(ws, { csr_allowed_dns_suffixes: ['zlayer.internal'], csr_allowed_ip_ranges: ['10.0.0.0/8'] });
+    const good = await signCsr(ws, { csr: makeCsr(P256, '/CN=x', 'DNS:worker-n1.zlayer.internal,IP:10.1.2.3'), nodeId: 'n1' });
+    assert.deepEqual(good.certificate.sans.map((s) => s.value), ['worker-n1.zlayer.internal', '10.1.2.3']);
+    await refused(ws, () => signCsr(ws, { csr: makeCsr(P256, '/CN=x', 'DNS:api.example.com'), nodeId: 'n1' }), 'INVALID_INPUT', /not under an allowed DNS suffix/);
+    await refused(ws, () => signCsr(ws, { csr: makeCsr(P256, '/CN=x', 'IP:192.168.1.1'), nodeId: 'n1' }), 'INVALID_INPUT', /not in an allowed IP range/);
+    // The leaf carries basicConstraints CA:FALSE, critical, and verifies against the CA.
+    const leafPath = file('leaf.pem', good.leafPem);
+    assert.match(openssl(['x509', '-in', leafPath, '-noout', '-text']), /X509v3 Basic Constraints: critical\n\s+CA:FALSE\n/);
+    assert.match(verifyLeaf(ws, good.leafPem), /OK/);
   });
 });
 
@@ -624,6 +676,20 @@ describe('exports', () => {
     for (const line of keyPem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))) {
       assert.equal(log.includes(line), false, 'key material reached the audit log');
     }
+  });
+
+  test('export-zlayer refuses a planted link at worker_ca.key: the 0600 file it points to is untouched, nothing is written or audited', async () => {
+    const ws = await workspaceWithCa();
+    const out = path.join(dir, `zlayer-${++seq}`);
+    fs.mkdirSync(out);
+    const victim = path.join(dir, `victim-${seq}`);
+    fs.writeFileSync(victim, 'someone else’s secret\n', { mode: 0o600 });
+    fs.chmodSync(victim, 0o600);
+    fs.symlinkSync(victim, path.join(out, 'worker_ca.key'));
+    await refused(ws, () => exportCaZlayer(ws, out, { confirm: true }), 'INVALID_INPUT', /worker_ca\.key is a symbolic link/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'someone else’s secret\n');
+    assert.equal(fs.statSync(victim).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(out), ['worker_ca.key'], 'no certificate, no temporary file');
   });
 
   test('export-zlayer is refused without confirmation, into a missing folder or a file, and when locked', async () => {

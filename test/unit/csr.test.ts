@@ -3,13 +3,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { previewCsr, MAX_CSR_BYTES } from '../../electron/core/csr.ts';
 import { pemDecodeAll, pemEncode } from '../../electron/core/der.ts';
+import { DEFAULT_SAN_POLICY } from '../../electron/core/san-policy.ts';
+import { compressedP256Csr, offCurveCsr, rsaExponentCsr } from '../harness/forged-csr.ts';
 
 const OPENSSL = '/usr/bin/openssl';
 let dir = '';
@@ -74,6 +76,10 @@ describe('previewCsr reads what a CSR asks for', () => {
         { type: 'dns', value: 'node-1.example' },
         { type: 'ip', value: '10.0.0.5' },
       ],
+      sanVerdicts: [
+        { type: 'dns', value: 'node-1.example', allowed: true, rule: null },
+        { type: 'ip', value: '10.0.0.5', allowed: true, rule: null },
+      ],
       signatureValid: true,
       acceptable: true,
       problems: [],
@@ -117,10 +123,10 @@ describe('previewCsr reads what a CSR asks for', () => {
   });
 
   test('IPv6 names print in RFC 5952 form', async () => {
-    const p = await previewCsr(makeCsr(P256, '/CN=v6', 'IP:2001:0db8:0:0:0:0:0:1,IP:fe80::1:0:0:2') as string);
+    const p = await previewCsr(makeCsr(P256, '/CN=v6', 'IP:2001:0db8:0:0:0:0:0:1,IP:fd00::1:0:0:2') as string);
     assert.deepEqual(p.sans, [
       { type: 'ip', value: '2001:db8::1' },
-      { type: 'ip', value: 'fe80::1:0:0:2' },
+      { type: 'ip', value: 'fd00::1:0:0:2' },
     ]);
     assert.equal(p.acceptable, true);
   });
@@ -279,5 +285,164 @@ describe('previewCsr refuses input that is not a CSR', () => {
       code: 'INVALID_INPUT',
       message: `not a PKCS#10 certificate request: the input of ${MAX_CSR_BYTES + 1} bytes exceeds the ${MAX_CSR_BYTES}-byte limit`,
     });
+  });
+});
+
+describe('the key policy refuses keys that are no keys', () => {
+  test('an RSA "key" with exponent 1: its signature, forged without any key, verifies — and the CSR is refused', async () => {
+    const forged = rsaExponentCsr();
+    // The attack is real: Node (OpenSSL) accepts the key and the keyless "signature".
+    const key = createPublicKey(forged.spkiPem);
+    assert.equal(key.asymmetricKeyDetails?.publicExponent, 1n);
+    assert.equal(verify('sha256', forged.tbs, key, forged.signature), true);
+    // openssl's own check of the request's signature passes too.
+    const file = join(dir, 'e1.csr');
+    writeFileSync(file, forged.pem);
+    const check = spawnSync(OPENSSL, ['req', '-in', file, '-verify', '-noout'], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout + check.stderr, /verify OK/);
+    const p = await previewCsr(forged.pem);
+    assert.equal(p.keyType, 'RSA');
+    assert.equal(p.acceptable, false);
+    // A broken key proves nothing, so its signature is not reported as valid.
+    assert.equal(p.signatureValid, false);
+    assert.deepEqual(p.problems, [
+      'the RSA public exponent 1 is below 65537 (with exponent 1 any signature can be forged without a key)',
+    ]);
+  });
+
+  test('RSA exponent 3, an even exponent and an even modulus are refused by name', async () => {
+    assert.deepEqual((await previewCsr(rsaExponentCsr({ e: 3n }).pem)).problems, ['the RSA public exponent 3 is below 65537']);
+    assert.deepEqual((await previewCsr(rsaExponentCsr({ e: 65538n }).pem)).problems, [
+      'the RSA public exponent 65538 is even, so it is not an RSA key',
+    ]);
+    const evenN = (1n << 2047n) | (12345n << 10n);
+    assert.deepEqual((await previewCsr(rsaExponentCsr({ e: 65537n, n: evenN }).pem)).problems, [
+      'the RSA modulus is even, so it is not an RSA key',
+    ]);
+  });
+
+  test('an EC point off the P-256 curve is refused', async () => {
+    const p = await previewCsr(offCurveCsr());
+    assert.equal(p.acceptable, false);
+    assert.deepEqual(p.problems, ['the EC public key is not a point on the curve P-256']);
+  });
+
+  test('a compressed P-256 point is checked too: a real one passes, an x with no point is refused', async () => {
+    const good = await previewCsr(compressedP256Csr());
+    assert.deepEqual([good.keyType, good.signatureValid, good.problems], ['P-256', true, []]);
+    // The first x for which x³ − 3x + b is not a square modulo the P-256 prime: no point has it.
+    const p = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+    const b = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+    const pow = (x: bigint, e: bigint): bigint => {
+      let r = 1n;
+      for (x %= p; e > 0n; e >>= 1n, x = (x * x) % p) if (e & 1n) r = (r * x) % p;
+      return r;
+    };
+    let x = 1n;
+    while (pow((((x * x * x - 3n * x + b) % p) + p) % p, (p - 1n) / 2n) === 1n) x++;
+    const bad = await previewCsr(compressedP256Csr(x));
+    assert.deepEqual(bad.problems, ['the EC public key is not a point on the curve P-256']);
+  });
+
+  test('an EC key with explicit curve parameters is refused', async () => {
+    const pem = makeCsr([...P256, '-pkeyopt', 'ec_param_enc:explicit'], '/CN=explicit') as string;
+    const p = await previewCsr(pem);
+    assert.equal(p.acceptable, false);
+    assert.equal(p.problems[0], 'EC keys with explicit or missing curve parameters are not accepted; use the named curve P-256 or P-384');
+  });
+
+  test('real RSA-2048 (e = 65537), P-256 and P-384 keys pass the point and exponent checks', async () => {
+    for (const newkey of [RSA2048, P256, P384]) {
+      const p = await previewCsr(makeCsr(newkey, '/CN=ok') as string);
+      assert.deepEqual(p.problems, [], newkey.join(' '));
+    }
+  });
+});
+
+describe('the SAN policy judges each name, with the rule that refused it', () => {
+  const refused = async (san: string, nodeId: string | null, rule: RegExp) => {
+    const p = await previewCsr(makeCsr(P256, '/CN=x', san) as string, { nodeId });
+    assert.equal(p.acceptable, false, san);
+    assert.equal(p.sanVerdicts.length, 1, san);
+    assert.equal(p.sanVerdicts[0]!.allowed, false, san);
+    assert.match(p.sanVerdicts[0]!.rule ?? '', rule, san);
+    assert.match(p.problems[0] ?? '', /^subject alternative name .* is refused: /, san);
+    return p;
+  };
+
+  test('localhost, loopback, unspecified and link-local names are refused by default', async () => {
+    await refused('DNS:localhost', 'a', /localhost is every machine's own name \(workspace setting csr_allow_local_sans is off\)/);
+    await refused('DNS:LocalHost', 'a', /localhost/);
+    await refused('DNS:api.localhost', 'a', /localhost/);
+    await refused('IP:127.0.0.1', 'a', /loopback address \(127\.0\.0\.0\/8\)/);
+    await refused('IP:127.8.9.10', 'a', /loopback/);
+    await refused('IP:::1', 'a', /loopback address \(::1\)/);
+    await refused('IP:::ffff:127.0.0.1', 'a', /loopback/);
+    await refused('IP:0.0.0.0', 'a', /unspecified address \(0\.0\.0\.0\/8\) names no host/);
+    await refused('IP:::', 'a', /unspecified address \(::\)/);
+    await refused('IP:169.254.10.1', 'a', /link-local address \(169\.254\.0\.0\/16\)/);
+    await refused('IP:fe80::1', 'a', /link-local address \(fe80::\/10\)/);
+    await refused('IP:224.0.0.1', 'a', /multicast/);
+    const p = await refused('DNS:localhost', 'a', /localhost/);
+    assert.equal(
+      p.problems[0],
+      "subject alternative name DNS:localhost is refused: localhost is every machine's own name (workspace setting csr_allow_local_sans is off)",
+    );
+  });
+
+  test('another worker’s name is refused; the node’s own is allowed; without a node id it cannot be judged', async () => {
+    await refused('DNS:worker-other', 'a', /names another worker \(this certificate is for worker-a; only its own name is allowed\)/);
+    await refused('DNS:worker-ab.zlayer.internal', 'a', /another worker/);
+    await refused('DNS:worker-a', null, /give the node id to judge it/);
+    const own = await previewCsr(makeCsr(P256, '/CN=x', 'DNS:worker-a,DNS:Worker-A.zlayer.internal') as string, { nodeId: 'a' });
+    assert.deepEqual(own.problems, []);
+    assert.deepEqual(own.sanVerdicts.map((v) => v.allowed), [true, true]);
+  });
+
+  test('the issue’s request: every refused name gets its verdict, the good one passes', async () => {
+    const p = await previewCsr(
+      makeCsr(P256, '/CN=x', 'DNS:api.zlayer.internal,DNS:localhost,IP:127.0.0.1,IP:0.0.0.0,DNS:worker-other') as string,
+      { nodeId: 'node-1' },
+    );
+    assert.equal(p.acceptable, false);
+    assert.deepEqual(
+      p.sanVerdicts.map((v) => [v.value, v.allowed]),
+      [
+        ['api.zlayer.internal', true],
+        ['localhost', false],
+        ['127.0.0.1', false],
+        ['0.0.0.0', false],
+        ['worker-other', false],
+      ],
+    );
+    assert.equal(p.problems.length, 4);
+  });
+
+  test('allowed DNS suffixes and IP ranges narrow what passes; csr_allow_local_sans lifts only the local rule', async () => {
+    const sanPolicy = {
+      ...DEFAULT_SAN_POLICY,
+      csr_allowed_dns_suffixes: ['zlayer.internal'],
+      csr_allowed_ip_ranges: ['10.0.0.0/8', 'fd00::/8'],
+    };
+    const csr = makeCsr(P256, '/CN=x', 'DNS:api.zlayer.internal,DNS:zlayer.internal,DNS:evil-zlayer.internal,IP:10.1.2.3,IP:192.168.1.1,IP:fd00::5') as string;
+    const p = await previewCsr(csr, { sanPolicy, nodeId: 'a' });
+    assert.deepEqual(
+      p.sanVerdicts.map((v) => [v.value, v.allowed]),
+      [
+        ['api.zlayer.internal', true],
+        ['zlayer.internal', true],
+        ['evil-zlayer.internal', false],
+        ['10.1.2.3', true],
+        ['192.168.1.1', false],
+        ['fd00::5', true],
+      ],
+    );
+    assert.match(p.sanVerdicts[2]!.rule!, /not under an allowed DNS suffix \(workspace setting csr_allowed_dns_suffixes: zlayer\.internal\)/);
+    assert.match(p.sanVerdicts[4]!.rule!, /not in an allowed IP range \(workspace setting csr_allowed_ip_ranges: 10\.0\.0\.0\/8, fd00::\/8\)/);
+
+    const local = { ...DEFAULT_SAN_POLICY, csr_allow_local_sans: true };
+    const l = await previewCsr(makeCsr(P256, '/CN=x', 'DNS:localhost,IP:127.0.0.1,IP:0.0.0.0') as string, { sanPolicy: local, nodeId: 'a' });
+    assert.deepEqual(l.sanVerdicts.map((v) => v.allowed), [true, true, false]);
   });
 });

@@ -20,6 +20,7 @@ import {
 import { caBundle } from '../../electron/core/ca-bundle.ts';
 import type { CaBundleFormat } from '../../electron/core/ca-bundle.ts';
 import { pemDecodeAll, pemEncode } from '../../electron/core/der.ts';
+import { rsaExponentCsr } from '../harness/forged-csr.ts';
 
 const OPENSSL = '/usr/bin/openssl';
 const DAY = 86_400_000;
@@ -189,6 +190,7 @@ describe('signWorkerCsr', () => {
       assert.match(out, new RegExp(`Public Key Algorithm: ${algorithm}`));
       assert.match(out, /X509v3 Subject Alternative Name: \n\s+DNS:node-1\.example, IP Address:10\.0\.0\.5\n/);
       assert.match(out, /X509v3 Key Usage: critical\n\s+Digital Signature, Key Encipherment\n/);
+      assert.match(out, /X509v3 Basic Constraints: critical\n\s+CA:FALSE\n/);
       assert.match(
         out,
         /X509v3 Extended Key Usage: \n\s+TLS Web Client Authentication, TLS Web Server Authentication\n/,
@@ -249,6 +251,27 @@ describe('signWorkerCsr', () => {
     const der = pemDecodeAll(makeCsr(ED25519, '/CN=admin'))[0]!.der;
     const leaf = await sign(der, 'bytes');
     assert.equal(leaf.subject, 'CN=worker-bytes, O=ZLayer Worker');
+  });
+
+  test('the leaf is no CA: a certificate it signs fails openssl verify', async () => {
+    const keyPath = join(dir, `key-${seq + 1}.pem`);
+    const leaf = await sign(makeCsr(P256, '/CN=x', 'DNS:node-9.example'), 'node-9');
+    const leafPath = file('leaf.pem', leaf.leafPem);
+    // The worker's key (openssl wrote it beside the CSR) signs a certificate of its own.
+    const childCsr = makeCsr(P256, '/CN=child');
+    const childCsrPath = file('child.csr', childCsr);
+    const child = openssl(['x509', '-req', '-in', childCsrPath, '-CA', leafPath, '-CAkey', keyPath, '-days', '1', '-set_serial', '7']);
+    const childPath = file('child.pem', child);
+    const ok = opensslAll(['verify', '-attime', AT_NOW, '-CAfile', caPemFile(), leafPath]);
+    assert.equal(ok.status, 0, ok.out);
+    const chained = opensslAll(['verify', '-attime', AT_NOW, '-CAfile', caPemFile(), '-untrusted', leafPath, childPath]);
+    assert.notEqual(chained.status, 0);
+    assert.match(chained.out, /invalid CA certificate/);
+  });
+
+  test('a worker may carry its own worker-<node id> name', async () => {
+    const leaf = await sign(makeCsr(P256, '/CN=x', 'DNS:worker-node-7.zlayer.internal'));
+    assert.deepEqual(leaf.sans, [{ type: 'dns', value: 'worker-node-7.zlayer.internal' }]);
   });
 
   test('accepts node ids at the edges of the grammar', async () => {
@@ -334,14 +357,35 @@ describe('signWorkerCsr refuses', () => {
     });
   }
 
-  for (const days of [0, 1.5, 3651, Number.NaN]) {
-    test(`a lifetime of ${days} days`, async () => {
+  for (const days of [0, 1.5, 398, 3650, Number.NaN]) {
+    test(`a lifetime of ${days} days (refused, not clamped)`, async () => {
       await assert.rejects(sign(makeCsr(P256, '/CN=admin'), 'n', { days }), {
         code: 'INVALID_INPUT',
-        message: `validity of ${days} days is invalid: use a whole number from 1 to 3650`,
+        message: `validity of ${days} days is invalid: use a whole number from 1 to 397`,
       });
     });
   }
+
+  const refusedNames: [string, RegExp][] = [
+    ['DNS:localhost', /^subject alternative name DNS:localhost is refused: localhost is every machine's own name/],
+    ['IP:127.0.0.1', /^subject alternative name IP:127\.0\.0\.1 is refused: a loopback address/],
+    ['IP:0.0.0.0', /^subject alternative name IP:0\.0\.0\.0 is refused: an unspecified address/],
+    ['IP:::', /^subject alternative name IP::: is refused: the unspecified address/],
+    ['IP:169.254.1.1', /is refused: a link-local address/],
+    ['DNS:worker-other', /^subject alternative name DNS:worker-other is refused: names another worker \(this certificate is for worker-node-7/],
+  ];
+  for (const [san, message] of refusedNames) {
+    test(`a CSR asking for ${san}`, async () => {
+      await assert.rejects(sign(makeCsr(P256, '/CN=x', `DNS:ok.example,${san}`)), { code: 'INVALID_INPUT', message });
+    });
+  }
+
+  test('an RSA "key" with public exponent 1, whose signature was forged without a key', async () => {
+    await assert.rejects(sign(rsaExponentCsr().pem), {
+      code: 'INVALID_INPUT',
+      message: 'the RSA public exponent 1 is below 65537 (with exponent 1 any signature can be forged without a key)',
+    });
+  });
 
   test('when the CA has expired', async () => {
     const caNotAfter = new X509Certificate(ca.certDer).validToDate;

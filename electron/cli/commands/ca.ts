@@ -25,7 +25,10 @@ import {
 import type { CertificateRecord } from '../../core/certificate-inventory.ts';
 import { revocationReasons } from '../../core/crl.ts';
 import { csrPreviewAnswer, previewCsr } from '../../core/csr.ts';
-import { DEFAULT_LEAF_VALIDITY_DAYS, MAX_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
+import { DEFAULT_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
+import { workspaceSettingsPatchSchema } from '../../../shared/workspace-settings.ts';
+import type { WorkspaceSettings } from '../../../shared/workspace-settings.ts';
 import { UsageError } from '../cli.ts';
 import type { Command, CommandContext } from '../cli.ts';
 import { readInput, writeOutput } from '../io.ts';
@@ -61,6 +64,28 @@ function certLine(c: CertificateRecord): string {
   const sans = c.sans.map((s) => s.value).join(',');
   const status = c.status === 'revoked' ? `revoked (${c.revocation_reason ?? 'unspecified'})` : c.status;
   return `${c.serial}  ${c.node_id}  ${status}  until ${c.not_after}${sans ? `  ${sans}` : ''}`;
+}
+
+type CsrPolicy = Pick<
+  WorkspaceSettings,
+  'csr_max_leaf_days' | 'csr_allowed_dns_suffixes' | 'csr_allowed_ip_ranges' | 'csr_allow_local_sans'
+>;
+
+function csrPolicyOf(settings: WorkspaceSettings): CsrPolicy {
+  return {
+    csr_max_leaf_days: settings.csr_max_leaf_days,
+    csr_allowed_dns_suffixes: settings.csr_allowed_dns_suffixes,
+    csr_allowed_ip_ranges: settings.csr_allowed_ip_ranges,
+    csr_allow_local_sans: settings.csr_allow_local_sans,
+  };
+}
+
+function printCsrPolicy(ctx: CommandContext, p: CsrPolicy): void {
+  ctx.print(`max leaf lifetime:     ${p.csr_max_leaf_days} days`);
+  ctx.print(`allowed DNS suffixes:  ${p.csr_allowed_dns_suffixes.join(', ') || '(any valid DNS name)'}`);
+  ctx.print(`allowed IP ranges:     ${p.csr_allowed_ip_ranges.join(', ') || '(any address)'}`);
+  ctx.print(`localhost, loopback, link-local: ${p.csr_allow_local_sans ? 'allowed' : 'refused'}`);
+  ctx.print('always refused:        unspecified/multicast addresses, another worker’s worker-* name, wildcards');
 }
 
 export const caCommands: Command[] = [
@@ -140,7 +165,12 @@ export const caCommands: Command[] = [
     async run(ctx) {
       const nodeId = str(ctx, 'node-id');
       if (nodeId === undefined) throw new UsageError('--node-id is required: the leaf is CN=worker-<node id>, whatever the CSR asks for');
-      const days = wholeNumber(ctx, 'days', 1, MAX_LEAF_VALIDITY_DAYS);
+      // Any whole number here: the workspace maximum (csr_max_leaf_days) refuses with its own words.
+      const rawDays = str(ctx, 'days');
+      if (rawDays !== undefined && !/^\d{1,9}$/.test(rawDays)) {
+        throw new UsageError(`--days must be a whole number of days, not ${JSON.stringify(rawDays)}`);
+      }
+      const days = rawDays === undefined ? undefined : Number(rawDays);
       const params = { csr: new Uint8Array(await readInput(ctx.io, ctx.args[0]!)), nodeId, days };
       // Everything wrong with the request is reported before the passphrase is asked for.
       assertSignable(ctx.workspace(), params);
@@ -153,19 +183,82 @@ export const caCommands: Command[] = [
     },
   },
   {
-    path: ['ca', 'preview'],
-    usage: 'ca preview CSR [--json]',
-    summary: 'what a CSR asks for and whether the worker CA would sign it (exit 2 if it would not)',
-    positionals: 1,
+    path: ['ca', 'policy'],
+    usage: 'ca policy [--json]',
+    summary: 'the workspace CSR policy: maximum leaf lifetime, allowed DNS suffixes and IP ranges, local names',
     options: { json: { type: 'boolean' } },
+    run(ctx) {
+      const policy = csrPolicyOf(readWorkspaceSettings(ctx.workspace()));
+      if (ctx.values.json) return ctx.printJson(policy);
+      printCsrPolicy(ctx, policy);
+    },
+  },
+  {
+    path: ['ca', 'policy', 'set'],
+    usage:
+      'ca policy set [--max-leaf-days N] [--dns-suffix S ...] [--any-dns] [--ip-range CIDR ...] [--any-ip] [--allow-local-sans yes|no]',
+    summary: 'change the workspace CSR policy (audited; needs the passphrase); --dns-suffix/--ip-range replace the lists',
+    options: {
+      'max-leaf-days': { type: 'string' },
+      'dns-suffix': { type: 'string', multiple: true },
+      'any-dns': { type: 'boolean' },
+      'ip-range': { type: 'string', multiple: true },
+      'any-ip': { type: 'boolean' },
+      'allow-local-sans': { type: 'string' },
+    },
     async run(ctx) {
-      const p = await previewCsr(new Uint8Array(await readInput(ctx.io, ctx.args[0]!)));
+      const patch: Partial<CsrPolicy> = {};
+      const maxDays = str(ctx, 'max-leaf-days');
+      if (maxDays !== undefined) {
+        if (!/^\d{1,9}$/.test(maxDays)) throw new UsageError(`--max-leaf-days must be a whole number of days, not ${JSON.stringify(maxDays)}`);
+        patch.csr_max_leaf_days = Number(maxDays);
+      }
+      const suffixes = ctx.values['dns-suffix'] as string[] | undefined;
+      if (suffixes && ctx.values['any-dns']) throw new UsageError('give --dns-suffix or --any-dns, not both');
+      if (suffixes) patch.csr_allowed_dns_suffixes = suffixes;
+      if (ctx.values['any-dns']) patch.csr_allowed_dns_suffixes = [];
+      const ranges = ctx.values['ip-range'] as string[] | undefined;
+      if (ranges && ctx.values['any-ip']) throw new UsageError('give --ip-range or --any-ip, not both');
+      if (ranges) patch.csr_allowed_ip_ranges = ranges;
+      if (ctx.values['any-ip']) patch.csr_allowed_ip_ranges = [];
+      const local = str(ctx, 'allow-local-sans');
+      if (local !== undefined) {
+        if (local !== 'yes' && local !== 'no') throw new UsageError(`--allow-local-sans takes yes or no, not ${JSON.stringify(local)}`);
+        patch.csr_allow_local_sans = local === 'yes';
+      }
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one option');
+      // Out-of-bounds values are refused before the passphrase is asked for (the update checks again).
+      const checked = workspaceSettingsPatchSchema.safeParse(patch);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new CastellanError('INVALID_INPUT', `workspace setting ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid value'}`);
+      }
+      // Loosening what the CA signs is for an admin who holds the passphrase.
+      const ws = await ctx.unlocked();
+      printCsrPolicy(ctx, csrPolicyOf(updateWorkspaceSettings(ws, patch)));
+    },
+  },
+  {
+    path: ['ca', 'preview'],
+    usage: 'ca preview CSR [--node-id N] [--json]',
+    summary: 'what a CSR asks for and whether the worker CA would sign it for node N under the workspace CSR policy (exit 2 if it would not)',
+    positionals: 1,
+    options: { json: { type: 'boolean' }, 'node-id': { type: 'string' } },
+    async run(ctx) {
+      const p = await previewCsr(new Uint8Array(await readInput(ctx.io, ctx.args[0]!)), {
+        sanPolicy: readWorkspaceSettings(ctx.workspace()),
+        nodeId: str(ctx, 'node-id') ?? null,
+      });
       if (ctx.values.json) {
         ctx.printJson(csrPreviewAnswer(p));
       } else {
         ctx.print(`requested subject: ${p.requestedSubject || '(empty)'} (the leaf gets CN=worker-<node id> instead)`);
         ctx.print(`key:               ${p.keyType}${p.keyType === 'RSA' ? ` ${p.keySize} bits` : ''}`);
         ctx.print(`names:             ${p.sans.map((s) => `${s.type}:${s.value}`).join(', ') || '(none)'}`);
+        // Each name's verdict under the workspace SAN policy, with the rule that refused it.
+        for (const v of p.sanVerdicts) {
+          ctx.print(`  ${v.allowed ? 'allowed' : 'REFUSED'} ${v.type}:${v.value}${v.allowed ? '' : `  (${v.rule ?? ''})`}`);
+        }
         ctx.print(`signature:         ${p.signatureValid ? 'valid' : 'INVALID'}`);
         ctx.print(`acceptable:        ${p.acceptable ? 'yes' : 'no'}`);
         for (const problem of p.problems) ctx.print(`  problem: ${problem}`);

@@ -85,7 +85,8 @@ export const deploymentCommands: Command[] = [
     run(ctx) {
       const ws = ctx.workspace();
       // If the file cannot be written, the audit entry for the export rolls back with it.
-      ws.transaction(() => writeOutput(ctx.io, ctx.values.out as string | undefined, exportDeployment(ws, ctx.args[0]!)));
+      // 0600: a spec's env may hold secrets.
+      ws.transaction(() => writeOutput(ctx.io, ctx.values.out as string | undefined, exportDeployment(ws, ctx.args[0]!), 0o600));
     },
   },
   {

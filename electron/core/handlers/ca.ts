@@ -38,6 +38,7 @@ import { writeFileAtomic } from '../files.ts';
 import type { HandlerMap } from '../ipc-router.ts';
 import type { SettingsStore } from '../settings.ts';
 import type { Workspace } from '../workspace.ts';
+import { readWorkspaceSettings } from '../workspace-settings.ts';
 
 const MAX_IMPORT_FILE_BYTES = 1024 * 1024;
 
@@ -142,8 +143,9 @@ export function caHandlers(workspace: () => Workspace, dialogs: Dialogs, setting
       return { cancelled: false, path: done.dir };
     },
 
-    'ca:previewCsr': async ({ csr }) => {
-      return csrPreviewAnswer(await previewCsr(csrFromText(csr)));
+    'ca:previewCsr': async ({ csr, node_id }) => {
+      const sanPolicy = readWorkspaceSettings(workspace());
+      return csrPreviewAnswer(await previewCsr(csrFromText(csr), { sanPolicy, nodeId: node_id }));
     },
 
     'ca:sign': async ({ csr, node_id, days }) => {

@@ -55,7 +55,8 @@ export function deploymentHandlers(workspace: () => Workspace, dialogs: Dialogs)
       }
       const file = await dialogs.saveFile({ title: `Export ${name}`, defaultName: `${name}.yaml`, filters: YAML_FILTER });
       if (!file) return { cancelled: true, path: null };
-      writeFileAtomic(file, exportDeployment(ws, name));
+      // 0600: a spec's env may hold secrets.
+      writeFileAtomic(file, exportDeployment(ws, name), 0o600);
       return { cancelled: false, path: file };
     },
 

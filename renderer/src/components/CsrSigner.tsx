@@ -15,7 +15,7 @@ import {
   Textarea,
   Title,
 } from '@mantine/core';
-import { useState, type DragEvent } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { call } from '../ipc.ts';
 import { useAction } from '../hooks.ts';
@@ -24,11 +24,14 @@ import { ErrorAlert, Muted, relativeTime } from './common.tsx';
 type Preview = ChannelOutput<'ca:previewCsr'>;
 type Signed = ChannelOutput<'ca:sign'>;
 type San = Preview['sans'][number];
+type SanVerdict = Preview['san_verdicts'][number];
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** The contract's limit on the CSR string. */
 const MAX_CSR_CHARS = 64 * 1024;
 const LEAF_ORGANIZATION = 'ZLayer Worker';
+/** The most any workspace allows (its own csr_max_leaf_days, 90 by default, is checked by main). */
+const MAX_LEAF_DAYS = 397;
 
 /** Why a node id is unusable in `CN=worker-<node id>`, or null (mirrors the main-side check). */
 export function nodeIdProblem(nodeId: string): string | null {
@@ -87,11 +90,25 @@ export function CsrSigner({
     setPreview(null);
     setCsr(null);
     const text = await read();
-    const result = await call('ca:previewCsr', { csr: text });
+    const result = await call('ca:previewCsr', nodeIdProblem(nodeId) ? { csr: text } : { csr: text, node_id: nodeId });
     setCsr({ text, source });
     setPreview(result);
     setIssued(null);
   });
+  // worker-* names are judged against the node id: judge the CSR again whenever a valid one is typed.
+  useEffect(() => {
+    if (!csr || nodeIdProblem(nodeId)) return;
+    let current = true;
+    call('ca:previewCsr', { csr: csr.text, node_id: nodeId }).then(
+      (result) => {
+        if (current) setPreview(result);
+      },
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [csr, nodeId]);
   const sign = useAction(async () => {
     if (!csr) return;
     const result = await call('ca:sign', { csr: csr.text, node_id: nodeId, days: Number(days) });
@@ -115,7 +132,8 @@ export function CsrSigner({
 
   const idProblem = nodeIdProblem(nodeId);
   const daysNumber = Number(days);
-  const daysProblem = Number.isInteger(daysNumber) && daysNumber >= 1 && daysNumber <= 3650 ? null : 'Use 1 to 3650 days';
+  const daysProblem =
+    Number.isInteger(daysNumber) && daysNumber >= 1 && daysNumber <= MAX_LEAF_DAYS ? null : `Use 1 to ${MAX_LEAF_DAYS} days`;
   const canSign = hasCa && preview?.acceptable === true && !idProblem && !daysProblem;
   const newSubject = `CN=worker-${idProblem ? '<node id>' : nodeId}, O=${LEAF_ORGANIZATION}`;
 
@@ -191,7 +209,7 @@ export function CsrSigner({
                 required
                 w={260}
               />
-              <NumberInput label="Validity (days)" description="clamped to the CA’s own expiry" value={days} onChange={setDays} min={1} max={3650} allowDecimal={false} error={daysProblem} w={180} />
+              <NumberInput label="Validity (days)" description="up to the workspace maximum (90 unless raised); never past the CA" value={days} onChange={setDays} min={1} max={MAX_LEAF_DAYS} allowDecimal={false} error={daysProblem} w={220} />
             </Group>
             <Group mt="sm">
               <Button type="submit" disabled={!canSign} loading={sign.busy}>
@@ -297,14 +315,12 @@ function CsrPreview({ preview, source, newSubject }: { preview: Preview; source:
             <Text size="xs" c="dimmed">
               Subject alternative names
             </Text>
-            {preview.sans.length ? (
-              <Group gap={4} aria-label="Requested SANs" data-testid="csr-sans">
-                {preview.sans.map((s) => (
-                  <Badge key={`${s.type}:${s.value}`} variant="outline" style={{ textTransform: 'none' }}>
-                    {sanText(s)}
-                  </Badge>
+            {preview.san_verdicts.length ? (
+              <List size="sm" aria-label="Requested SANs" data-testid="csr-sans" listStyleType="none">
+                {preview.san_verdicts.map((v, i) => (
+                  <SanVerdictItem key={`${i}:${v.type}:${v.value}`} verdict={v} />
                 ))}
-              </Group>
+              </List>
             ) : (
               <Text size="sm" c="dimmed" data-testid="csr-sans">
                 none
@@ -335,5 +351,28 @@ function CsrPreview({ preview, source, newSubject }: { preview: Preview; source:
         )}
       </Stack>
     </Paper>
+  );
+}
+
+/** One requested name with the workspace SAN policy's verdict, and the rule when it is refused. */
+function SanVerdictItem({ verdict }: { verdict: SanVerdict }) {
+  return (
+    <List.Item data-testid="san-verdict" data-allowed={verdict.allowed ? 'yes' : 'no'}>
+      <Group gap={6} wrap="nowrap" align="flex-start">
+        <Badge color={verdict.allowed ? 'teal' : 'red'} variant="light" style={{ flexShrink: 0 }}>
+          {verdict.allowed ? 'allowed' : 'refused'}
+        </Badge>
+        <div>
+          <Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>
+            {sanText(verdict)}
+          </Text>
+          {verdict.rule && (
+            <Text size="xs" c="red.9" data-testid="san-rule">
+              {verdict.rule}
+            </Text>
+          )}
+        </div>
+      </Group>
+    </List.Item>
   );
 }

@@ -45,11 +45,20 @@ export const certificateSchema = z.strictObject({
   revocation_reason: z.string().nullable(),
 });
 
+/** One requested name and the workspace SAN policy's verdict on it (`rule`: why it is refused). */
+export const sanVerdictSchema = z.strictObject({
+  type: z.enum(['dns', 'ip', 'email', 'uri']),
+  value: z.string(),
+  allowed: z.boolean(),
+  rule: z.string().nullable(),
+});
+
 export const csrPreviewSchema = z.strictObject({
   key_type: z.string(),
   key_size: z.number().int(),
   requested_subject: z.string(),
   sans: z.array(sanSchema),
+  san_verdicts: z.array(sanVerdictSchema),
   signature_valid: z.boolean(),
   acceptable: z.boolean(),
   problems: z.array(z.string()),
@@ -72,10 +81,15 @@ export const caContract = {
     input: z.strictObject({ confirm: z.literal(true) }),
     output: savedFileSchema,
   }),
-  'ca:previewCsr': defineChannel({ summary: 'what a CSR asks for', input: z.strictObject({ csr: csrInput }), output: csrPreviewSchema }),
+  'ca:previewCsr': defineChannel({
+    summary: 'what a CSR asks for, judged by the workspace CSR policy (for node_id, if given)',
+    input: z.strictObject({ csr: csrInput, node_id: nodeId.optional() }),
+    output: csrPreviewSchema,
+  }),
   'ca:sign': defineChannel({
     summary: 'sign a worker CSR',
-    input: z.strictObject({ csr: csrInput, node_id: nodeId, days: z.number().int().min(1).max(3650).default(90) }),
+    // days: refused beyond the workspace's csr_max_leaf_days (with that message), default 90 or that maximum.
+    input: z.strictObject({ csr: csrInput, node_id: nodeId, days: z.number().int().min(1).max(36_500).optional() }),
     output: z.strictObject({ certificate: certificateSchema, leaf_pem: z.string() }),
   }),
   'ca:saveCertificate': defineChannel({
