@@ -97,6 +97,26 @@ function snapshot(ws: Workspace): unknown {
   };
 }
 
+/** `snapshot` without the failed-attempt audit entries: what a refused unlock must leave alone. */
+function snapshotBesidesFailures(ws: Workspace): unknown {
+  return {
+    ...(snapshot(ws) as object),
+    // The audit head in meta moves with every entry, the failure entries included.
+    meta: ws.db.prepare("SELECT * FROM meta WHERE key NOT LIKE 'audit_head_%' ORDER BY key").all(),
+    audit: ws.db.prepare("SELECT * FROM audit WHERE action NOT LIKE 'vault.%.failed' ORDER BY seq").all(),
+  };
+}
+
+/** The failed-attempt audit entries, oldest first: action and details. */
+function failures(ws: Workspace): { action: string; details: Record<string, unknown> }[] {
+  return (
+    ws.db.prepare("SELECT action, details FROM audit WHERE action LIKE 'vault.%.failed' ORDER BY seq").all() as {
+      action: string;
+      details: string;
+    }[]
+  ).map((r) => ({ action: r.action, details: JSON.parse(r.details) as Record<string, unknown> }));
+}
+
 function auditActions(ws: Workspace): string[] {
   return (ws.db.prepare('SELECT action FROM audit ORDER BY seq').all() as { action: string }[]).map((r) => r.action);
 }
@@ -194,13 +214,19 @@ test('a wrong passphrase is refused and changes nothing', () => {
   initialized(dir).close();
   const ws = openWorkspace(dir);
   try {
-    const before = snapshot(ws);
+    const before = snapshotBesidesFailures(ws);
     assert.throws(
       () => ws.vault.unlockWithPassphrase('wrong passphrase!'),
       expectError('BAD_REQUEST', 'wrong passphrase'),
     );
+    // An empty passphrase is no guess: refused, not counted.
     assert.throws(() => ws.vault.unlockWithPassphrase(''), expectError('BAD_REQUEST', 'wrong passphrase'));
-    assert.deepEqual(snapshot(ws), before);
+    assert.deepEqual(snapshotBesidesFailures(ws), before);
+    // The one failure is audited with the slot kind, the source and the count, never the passphrase.
+    assert.deepEqual(failures(ws), [
+      { action: 'vault.unlock.failed', details: { kind: 'passphrase', source: 'app', failures: 1, retry_after_s: 0 } },
+    ]);
+    assert.equal(JSON.stringify(ws.db.prepare('SELECT * FROM audit').all()).includes('wrong passphrase!'), false);
     assert.equal(ws.vault.status().unlocked, false);
     assert.throws(() => ws.vault.seal(Buffer.from('x'), 'test:1'), expectError('LOCKED'));
   } finally {
@@ -350,7 +376,8 @@ test('removing a slot retires its passphrase and is audited', () => {
     ws.vault.lock();
     assert.throws(() => ws.vault.unlockWithPassphrase(PASSPHRASE), expectError('BAD_REQUEST', 'wrong passphrase'));
     ws.vault.unlockWithPassphrase('second passphrase');
-    assert.deepEqual(ws.audit.verify(), { ok: true, count: 3 });
+    assert.deepEqual(auditActions(ws), ['vault.initialize', 'vault.slot.add', 'vault.slot.remove', 'vault.unlock.failed']);
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 4 });
   } finally {
     ws.close();
   }
@@ -479,12 +506,13 @@ test('a damaged passphrase slot is reported, but does not stop another slot unlo
     ws.vault.addPassphraseSlot('second passphrase');
     ws.db.exec('UPDATE vault_slots SET kdf_params = \'{"alg":"scrypt","N":3}\' WHERE id = 1');
     ws.vault.lock();
-    const before = snapshot(ws);
+    const before = snapshotBesidesFailures(ws);
     assert.throws(
       () => ws.vault.unlockWithPassphrase(PASSPHRASE),
       expectError('INTEGRITY', /vault slot 1 has unreadable/),
     );
-    assert.deepEqual(snapshot(ws), before);
+    assert.deepEqual(snapshotBesidesFailures(ws), before);
+    assert.deepEqual(failures(ws).map((f) => f.action), ['vault.unlock.failed']);
     ws.vault.unlockWithPassphrase('second passphrase');
     assert.equal(ws.vault.status().unlocked, true);
   } finally {
@@ -531,9 +559,12 @@ test('a keychain that can no longer decrypt its slot is refused and changes noth
   // Same backend, new key: what a reset login keyring looks like.
   const again = openWorkspace(dir, new TestKeychain('gnome_libsecret'));
   try {
-    const before = snapshot(again);
+    const before = snapshotBesidesFailures(again);
     assert.throws(() => again.vault.unlockWithKeychain(), expectError('BAD_REQUEST', /could not decrypt vault slot 2/));
-    assert.deepEqual(snapshot(again), before);
+    assert.deepEqual(snapshotBesidesFailures(again), before);
+    // Audited, but not counted towards the passphrase throttle: the keychain answers no guesses.
+    assert.deepEqual(failures(again), [{ action: 'vault.unlock.failed', details: { kind: 'keychain', source: 'app' } }]);
+    assert.equal(again.db.prepare('SELECT * FROM vault_unlock_failures').get(), undefined);
   } finally {
     again.close();
   }

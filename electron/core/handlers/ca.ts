@@ -128,10 +128,12 @@ export function caHandlers(workspace: () => Workspace, dialogs: Dialogs, setting
       }
     },
 
-    'ca:exportZlayer': async ({ confirm }) => {
+    'ca:exportZlayer': async ({ confirm, reauth }) => {
       const ws = workspace();
       requireCaFirst(ws);
       ws.vault.requireUnlocked();
+      // The CA private key leaves the vault: the request must re-authenticate, before the dialog.
+      await ws.vault.reauthenticate(reauth);
       const chosen = await dialogs.openFiles({
         title: `Choose the folder for ${ZLAYER_CA_CERT_FILE} and ${ZLAYER_CA_KEY_FILE} (the key is written 0600)`,
         filters: [],

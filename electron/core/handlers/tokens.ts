@@ -39,10 +39,13 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
     'keys:create': ({ profile }) => createKey(workspace(), profile),
     'keys:rotate': ({ profile, compromised }) => rotateKey(workspace(), profile, { compromised }),
 
-    'keys:importZlayerSecretDialog': async () => {
+    // Importing or exporting the HS256 secret re-authenticates (the request carries the current
+    // passphrase or uses the keychain slot), before any dialog opens.
+    'keys:importZlayerSecretDialog': async ({ reauth }) => {
       const ws = workspace();
       // Refuse before asking for a file the vault could not seal.
       ws.vault.requireUnlocked();
+      await ws.vault.reauthenticate(reauth);
       const chosen = await dialogs.openFiles({
         title: `Import the daemon’s ${ZLAYER_KEY_FILE_NAME}`,
         filters: KEY_FILE_FILTER,
@@ -57,11 +60,16 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
         bytes.fill(0);
       }
     },
-    'keys:importZlayerSecret': ({ secret }) => importZlayerSecret(workspace(), { literal: secret }),
+    'keys:importZlayerSecret': async ({ secret, reauth }) => {
+      const ws = workspace();
+      await ws.vault.reauthenticate(reauth);
+      return importZlayerSecret(ws, { literal: secret });
+    },
 
-    'keys:exportZlayerSecret': async () => {
+    'keys:exportZlayerSecret': async ({ reauth }) => {
       const ws = workspace();
       ws.vault.requireUnlocked();
+      await ws.vault.reauthenticate(reauth);
       const file = await dialogs.saveFile({
         title: 'Export the ZLayer JWT secret (keep it private)',
         defaultName: ZLAYER_KEY_FILE_NAME,

@@ -18,13 +18,31 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
   const status = () => ({ ...workspace().vault.status(), keychain: keychainStatus(keychain) });
   return {
     'vault:status': status,
-    'vault:initialize': ({ passphrase }) => (workspace().vault.initialize(passphrase), status()),
-    'vault:unlock': ({ passphrase }) => (workspace().vault.unlockWithPassphrase(passphrase), status()),
+    // scrypt runs on libuv's threadpool (the async vault methods): the main process never freezes.
+    'vault:initialize': async ({ passphrase }) => (await workspace().vault.initializeAsync(passphrase), status()),
+    'vault:unlock': async ({ passphrase }) => (await workspace().vault.unlockWithPassphraseAsync(passphrase), status()),
     'vault:unlockKeychain': () => (workspace().vault.unlockWithKeychain(), status()),
     'vault:lock': () => (workspace().vault.lock(), status()),
-    'vault:addPassphrase': ({ passphrase, label }) => (workspace().vault.addPassphraseSlot(passphrase, label), status()),
-    'vault:addKeychain': () => (workspace().vault.addKeychainSlot(), status()),
-    'vault:removeSlot': ({ id }) => (workspace().vault.removeSlot(id), status()),
+    // Slots are the keys to the kingdom: an unlocked vault is not enough, the request itself must
+    // carry the current passphrase (or use the keychain slot), checked before anything changes.
+    'vault:addPassphrase': async ({ passphrase, label, reauth }) => {
+      const vault = workspace().vault;
+      await vault.reauthenticate(reauth);
+      await vault.addPassphraseSlotAsync(passphrase, label);
+      return status();
+    },
+    'vault:addKeychain': async ({ reauth }) => {
+      const vault = workspace().vault;
+      await vault.reauthenticate(reauth);
+      vault.addKeychainSlot();
+      return status();
+    },
+    'vault:removeSlot': async ({ id, reauth }) => {
+      const vault = workspace().vault;
+      await vault.reauthenticate(reauth);
+      vault.removeSlot(id);
+      return status();
+    },
 
     'audit:list': (query) => workspace().audit.list(query),
     'audit:verify': () => {
