@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import type { Workspace } from '../../electron/core/workspace.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
 const ORIGIN = 'castellan://app';
