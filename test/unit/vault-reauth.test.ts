@@ -8,10 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import type { KeychainBackend } from '../../electron/core/vault.ts';
+import { Workspace } from '../../electron/core/workspace.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
 const ORIGIN = 'castellan://app';
@@ -235,6 +237,70 @@ test('over IPC, repeated failures are throttled: refused at once with "try again
   await again.ok('vault:unlock', { passphrase: ADMIN_PASSPHRASE });
   assert.equal(again.ws.db.prepare('SELECT * FROM vault_unlock_failures').get(), undefined, 'a successful unlock resets the count');
   again.ws.close();
+});
+
+/** Stands in for the OS keychain (Electron's safeStorage): an AES key only this object knows. */
+class TestKeychain implements KeychainBackend {
+  readonly #key = randomBytes(32);
+  backend(): string {
+    return 'gnome_libsecret';
+  }
+  isEncryptionAvailable(): boolean {
+    return true;
+  }
+  encryptString(s: string): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const body = Buffer.concat([cipher.update(s, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]);
+  }
+  decryptString(b: Buffer): string {
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, b.subarray(0, 12));
+    decipher.setAuthTag(b.subarray(b.length - 16));
+    return Buffer.concat([decipher.update(b.subarray(12, b.length - 16)), decipher.final()]).toString('utf8');
+  }
+}
+
+test('the keychain re-authenticates only with the admin’s yes in a native dialog the page cannot click', async () => {
+  // The keychain opens with no typing, so `{ keychain: true }` alone proves nothing about who asks.
+  const ws = Workspace.open(path.join(tempDir('castellan-reauth-kc-'), 'workspace'), {
+    actor: { user: 'tester', kind: 'app' },
+    kdf: { N: 2 ** 10, r: 8, p: 1 },
+    allowWeakKdfInTests: true,
+    keychain: new TestKeychain(),
+  });
+  const h = harness(ws);
+  // Without a keychain slot there is nothing to open: refused before any dialog.
+  await h.refused('vault:removeSlot', { id: 1, reauth: { keychain: true } }, 'NOT_FOUND', /no OS keychain slot/);
+  assert.deepEqual(h.services.dialogs.asked, []);
+  await h.ok('vault:addKeychain', { reauth: { passphrase: ADMIN_PASSPHRASE } });
+  const before = state(h.ws);
+
+  // A compromised renderer asks with the keychain; the admin did not ask, and says no.
+  h.services.dialogs.confirms.push(false);
+  await h.refused(
+    'vault:addPassphrase',
+    { passphrase: ATTACKER_PASSPHRASE, reauth: { keychain: true } },
+    'CANCELLED',
+    /^not confirmed: Castellan did not add a passphrase slot to the vault$/,
+  );
+  h.services.dialogs.confirms.push(false);
+  await h.refused('keys:importZlayerSecret', { secret: ATTACKER_SECRET, reauth: { keychain: true } }, 'CANCELLED');
+  assert.deepEqual(h.services.dialogs.asked, [
+    'Castellan: confirm with the OS keychain',
+    'Castellan: confirm with the OS keychain',
+  ]);
+  assert.deepEqual(state(h.ws), before);
+
+  // The admin's own request, confirmed in the native dialog, goes through.
+  h.services.dialogs.confirms.push(true);
+  const added = await h.ok<{ slots: { kind: string }[] }>('vault:addPassphrase', {
+    passphrase: 'the recovery passphrase',
+    reauth: { keychain: true },
+  });
+  assert.deepEqual(added.slots.map((s) => s.kind), ['passphrase', 'keychain', 'passphrase']);
+  assertNoSecrets(h.answers);
+  h.ws.close();
 });
 
 // ---- The CLI: the passphrase it is given is checked against a slot --------------------------

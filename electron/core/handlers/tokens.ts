@@ -23,6 +23,7 @@ import { getToken, listTokens, tokenStats } from '../token-ledger.ts';
 import { inspectWithLedger } from '../token-inspection.ts';
 import { ZLAYER_KEY_FILE_NAME } from '../tokens/zlayer-secret.ts';
 import type { Workspace } from '../workspace.ts';
+import { reauthenticateRequest } from './reauth.ts';
 
 const KEY_FILE_FILTER = [{ name: 'ZLayer JWT secret', extensions: ['key'] }];
 const JSON_FILTER = [{ name: 'JSON Web Key Set', extensions: ['json'] }];
@@ -45,7 +46,7 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
       const ws = workspace();
       // Refuse before asking for a file the vault could not seal.
       ws.vault.requireUnlocked();
-      await ws.vault.reauthenticate(reauth);
+      await reauthenticateRequest(ws, dialogs, reauth, 'import a ZLayer JWT secret as the active HS256 key');
       const chosen = await dialogs.openFiles({
         title: `Import the daemon’s ${ZLAYER_KEY_FILE_NAME}`,
         filters: KEY_FILE_FILTER,
@@ -62,14 +63,14 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
     },
     'keys:importZlayerSecret': async ({ secret, reauth }) => {
       const ws = workspace();
-      await ws.vault.reauthenticate(reauth);
+      await reauthenticateRequest(ws, dialogs, reauth, 'import a ZLayer JWT secret as the active HS256 key');
       return importZlayerSecret(ws, { literal: secret });
     },
 
     'keys:exportZlayerSecret': async ({ reauth }) => {
       const ws = workspace();
       ws.vault.requireUnlocked();
-      await ws.vault.reauthenticate(reauth);
+      await reauthenticateRequest(ws, dialogs, reauth, 'export the ZLayer JWT secret to a file');
       const file = await dialogs.saveFile({
         title: 'Export the ZLayer JWT secret (keep it private)',
         defaultName: ZLAYER_KEY_FILE_NAME,

@@ -1,6 +1,7 @@
 import type { Dialogs } from '../dialogs.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { HandlerMap } from '../ipc-router.ts';
+import { reauthenticateRequest } from './reauth.ts';
 import type { KeychainBackend } from '../vault.ts';
 import type { Workspace } from '../workspace.ts';
 
@@ -26,21 +27,21 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
     // Slots are the keys to the kingdom: an unlocked vault is not enough, the request itself must
     // carry the current passphrase (or use the keychain slot), checked before anything changes.
     'vault:addPassphrase': async ({ passphrase, label, reauth }) => {
-      const vault = workspace().vault;
-      await vault.reauthenticate(reauth);
-      await vault.addPassphraseSlotAsync(passphrase, label);
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, 'add a passphrase slot to the vault');
+      await ws.vault.addPassphraseSlotAsync(passphrase, label);
       return status();
     },
     'vault:addKeychain': async ({ reauth }) => {
-      const vault = workspace().vault;
-      await vault.reauthenticate(reauth);
-      vault.addKeychainSlot();
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, 'add an OS-keychain slot to the vault');
+      ws.vault.addKeychainSlot();
       return status();
     },
     'vault:removeSlot': async ({ id, reauth }) => {
-      const vault = workspace().vault;
-      await vault.reauthenticate(reauth);
-      vault.removeSlot(id);
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, `remove vault slot ${id}`);
+      ws.vault.removeSlot(id);
       return status();
     },
 

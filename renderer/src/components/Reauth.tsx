@@ -67,7 +67,7 @@ export function ReauthFields({ state, label = 'Current passphrase' }: { state: R
       />
       {state.keychainOffered && (
         <Checkbox
-          label="Use the OS keychain slot instead"
+          label="Use the OS keychain slot instead (you confirm in a system dialog)"
           checked={state.useKeychain}
           onChange={(e) => state.setUseKeychain(e.currentTarget.checked)}
         />
