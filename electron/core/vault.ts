@@ -10,9 +10,10 @@
  * counted in the workspace's `vault_unlock_failures` row, so restarting the app or running the
  * CLI in a loop does not reset it. After THROTTLE_FREE_FAILURES failures each further attempt
  * must wait 1 s, 2 s, 4 s … (capped at THROTTLE_CAP_MS) after the last failure; an attempt
- * inside that window is refused at once with "try again in N s", before any scrypt runs. An
- * attempt is counted before its scrypt starts (and uncounted if it succeeds), so attempts fired
- * in parallel cannot slip past the throttle. Only proof of a passphrase resets the count: a
+ * inside that window is refused at once with "try again in N s", before any scrypt runs. One
+ * attempt runs at a time per vault, so attempts fired in parallel (a compromised page) cannot
+ * slip past the count; a right passphrase writes nothing unless there was a count to clear, and
+ * a wrong one costs one commit (count + audit entry). Only proof of a passphrase resets it: a
  * keychain unlock needs no guess, and a compromised renderer can trigger one at will.
  *
  * The IPC path derives keys with the asynchronous `crypto.scrypt`, which runs on libuv's
@@ -153,6 +154,7 @@ export class Vault {
   readonly #allowWeakKdf: boolean;
   readonly #source: 'app' | 'cli';
   #dek: Buffer | null = null;
+  #attemptRunning = false;
   readonly #lockListeners = new Set<() => void>();
 
   constructor(deps: VaultDeps, options: VaultOptions = {}) {
@@ -201,23 +203,27 @@ export class Vault {
 
   unlockWithPassphrase(passphrase: string): void {
     const { slots, normalized, dekId } = this.#passphraseAttempt(passphrase);
-    const failures = this.#beginAttempt();
-    // A damaged slot must not stop a healthy one from unlocking; report it only if nothing opens.
-    let damaged: unknown = null;
-    for (const slot of slots) {
-      try {
-        const dek = unwrapWithPassphrase(slot, normalized, dekId);
-        if (dek !== null) {
-          this.#adoptDek(dek, slot.id);
-          this.#attemptSucceeded();
-          return;
+    this.#beginAttempt();
+    try {
+      // A damaged slot must not stop a healthy one from unlocking; report it only if nothing opens.
+      let damaged: unknown = null;
+      for (const slot of slots) {
+        try {
+          const dek = unwrapWithPassphrase(slot, normalized, dekId);
+          if (dek !== null) {
+            this.#adoptDek(dek, slot.id);
+            this.#attemptSucceeded();
+            return;
+          }
+        } catch (err) {
+          damaged ??= err;
         }
-      } catch (err) {
-        damaged ??= err;
       }
+      this.#attemptFailed('unlock', 'passphrase');
+      throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    } finally {
+      this.#attemptRunning = false;
     }
-    this.#attemptFailed('unlock', 'passphrase', failures);
-    throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
   }
 
   /**
@@ -226,22 +232,26 @@ export class Vault {
    */
   async unlockWithPassphraseAsync(passphrase: string): Promise<void> {
     const { slots, normalized, dekId } = this.#passphraseAttempt(passphrase);
-    const failures = this.#beginAttempt();
-    let damaged: unknown = null;
-    for (const slot of slots) {
-      try {
-        const dek = await unwrapWithPassphraseAsync(slot, normalized, dekId);
-        if (dek !== null) {
-          this.#adoptDek(dek, slot.id);
-          this.#attemptSucceeded();
-          return;
+    this.#beginAttempt();
+    try {
+      let damaged: unknown = null;
+      for (const slot of slots) {
+        try {
+          const dek = await unwrapWithPassphraseAsync(slot, normalized, dekId);
+          if (dek !== null) {
+            this.#adoptDek(dek, slot.id);
+            this.#attemptSucceeded();
+            return;
+          }
+        } catch (err) {
+          damaged ??= err;
         }
-      } catch (err) {
-        damaged ??= err;
       }
+      this.#attemptFailed('unlock', 'passphrase');
+      throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    } finally {
+      this.#attemptRunning = false;
     }
-    this.#attemptFailed('unlock', 'passphrase', failures);
-    throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
   }
 
   unlockWithKeychain(): void {
@@ -404,25 +414,29 @@ export class Vault {
       if (slots.length === 0) {
         throw new CastellanError('NOT_FOUND', 'this workspace has no passphrase slot; re-authenticate with the OS keychain');
       }
-      const failures = this.#beginAttempt();
-      let candidate: Buffer | null = null;
-      for (const slot of slots) {
-        try {
-          candidate = await unwrapWithPassphraseAsync(slot, normalized, dekId);
-        } catch {
-          candidate = null;
+      this.#beginAttempt();
+      try {
+        let candidate: Buffer | null = null;
+        for (const slot of slots) {
+          try {
+            candidate = await unwrapWithPassphraseAsync(slot, normalized, dekId);
+          } catch {
+            candidate = null;
+          }
+          if (candidate !== null) break;
         }
-        if (candidate !== null) break;
+        // Compared with the key held now: the vault may have been locked while scrypt ran.
+        const ok = this.#holdsDek(candidate);
+        candidate?.fill(0);
+        if (!ok) {
+          this.#attemptFailed('reauth', 'passphrase');
+          throw reauthFailed();
+        }
+        this.#attemptSucceeded();
+        return;
+      } finally {
+        this.#attemptRunning = false;
       }
-      // Compared with the key held now: the vault may have been locked while scrypt ran.
-      const ok = this.#holdsDek(candidate);
-      candidate?.fill(0);
-      if (!ok) {
-        this.#attemptFailed('reauth', 'passphrase', failures);
-        throw reauthFailed();
-      }
-      this.#attemptSucceeded();
-      return;
     }
     const keychain = this.#usableKeychain();
     const slot = this.#slots().find((s) => s.kind === 'keychain' && s.backend === keychain.backend());
@@ -541,47 +555,46 @@ export class Vault {
   }
 
   /**
-   * Admits one passphrase attempt, or refuses it at once while the throttle runs. The attempt
-   * is counted (and the next window set) before its scrypt starts, so parallel attempts cannot
-   * all pass the check; a success takes the count back. Returns the count including this one.
+   * Admits one passphrase attempt, or refuses it at once while the throttle runs; writes nothing.
+   * One attempt at a time per vault: a page firing attempts in parallel cannot slip past the
+   * count (a second one is refused until the first has been counted).
    */
-  #beginAttempt(): number {
-    return this.#transaction(() => {
-      const row = this.#failureRow();
-      const now = Date.now();
-      if (row !== null && row.retry_at > now) {
-        const wait = Math.max(1, Math.ceil((row.retry_at - now) / 1000));
-        throw new CastellanError(
-          'BAD_REQUEST',
-          `too many failed passphrase attempts (${row.failures}); try again in ${wait} s`,
-        );
-      }
-      const failures = (row?.failures ?? 0) + 1;
+  #beginAttempt(): void {
+    if (this.#attemptRunning) {
+      throw new CastellanError('CONFLICT', 'another passphrase attempt is still running; try again when it has finished');
+    }
+    const row = this.#failureRow();
+    const now = Date.now();
+    if (row !== null && row.retry_at > now) {
+      const wait = Math.max(1, Math.ceil((row.retry_at - now) / 1000));
+      throw new CastellanError('BAD_REQUEST', `too many failed passphrase attempts (${row.failures}); try again in ${wait} s`);
+    }
+    this.#attemptRunning = true;
+  }
+
+  /** A passphrase proved: the count starts again (written only when there was one). */
+  #attemptSucceeded(): void {
+    this.#attemptRunning = false;
+    if (this.#failureRow() !== null) {
+      this.#transaction(() => this.#db.prepare('DELETE FROM vault_unlock_failures').run());
+    }
+  }
+
+  /**
+   * Records a failed attempt in one commit: the count (read inside the transaction, so failures
+   * from another process add up), the window before the next attempt, and the audit entry.
+   */
+  #attemptFailed(attempt: AttemptKind, kind: VaultSlotKind): void {
+    this.#attemptRunning = false;
+    const now = Date.now();
+    this.#transaction(() => {
+      const failures = (this.#failureRow()?.failures ?? 0) + 1;
+      const delay = throttleDelayMs(failures);
       this.#db
         .prepare(
           `INSERT INTO vault_unlock_failures (id, failures, retry_at, last_failed_at) VALUES (1, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, retry_at = excluded.retry_at,
              last_failed_at = excluded.last_failed_at`,
-        )
-        .run(failures, now + throttleDelayMs(failures), new Date(now).toISOString());
-      return failures;
-    });
-  }
-
-  #attemptSucceeded(): void {
-    this.#transaction(() => this.#db.prepare('DELETE FROM vault_unlock_failures').run());
-  }
-
-  /** Records a failed attempt: the delay runs from now, and the audit log says what failed. */
-  #attemptFailed(attempt: AttemptKind, kind: VaultSlotKind, failures: number): void {
-    const now = Date.now();
-    const delay = throttleDelayMs(failures);
-    this.#transaction(() => {
-      this.#db
-        .prepare(
-          `INSERT INTO vault_unlock_failures (id, failures, retry_at, last_failed_at) VALUES (1, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET failures = max(failures, excluded.failures),
-             retry_at = max(retry_at, excluded.retry_at), last_failed_at = excluded.last_failed_at`,
         )
         .run(failures, now + delay, new Date(now).toISOString());
       this.#appendFailure(attempt, kind, failures, delay);

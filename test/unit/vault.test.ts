@@ -796,7 +796,7 @@ test('the async unlock opens the vault, refuses a wrong passphrase (audited), an
   }
 });
 
-test('attempts fired in parallel cannot slip past the throttle: each is counted before its scrypt runs', async () => {
+test('attempts fired in parallel cannot slip past the throttle: one runs at a time, the others are refused at once', async () => {
   const dir = tempDir();
   initialized(dir).close();
   const ws = openWorkspace(dir);
@@ -804,11 +804,27 @@ test('attempts fired in parallel cannot slip past the throttle: each is counted 
     const results = await Promise.allSettled(
       [0, 1, 2, 3, 4].map((i) => ws.vault.unlockWithPassphraseAsync(`parallel guess ${i}`)),
     );
-    const messages = results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'unlocked'));
-    assert.deepEqual(messages.slice(0, 3), ['wrong passphrase', 'wrong passphrase', 'wrong passphrase']);
-    for (const m of messages.slice(3)) assert.match(m, /^too many failed passphrase attempts \(3\); try again in 1 s$/);
-    assert.equal(failures(ws).length, 3);
-    assert.equal(throttleRow(ws)!.failures, 3);
+    const errors = results.map((r) => (r.status === 'rejected' ? (r.reason as CastellanError) : null));
+    assert.equal(errors[0]!.message, 'wrong passphrase');
+    for (const e of errors.slice(1)) {
+      assert.equal(e!.code, 'CONFLICT');
+      assert.equal(e!.message, 'another passphrase attempt is still running; try again when it has finished');
+    }
+    assert.equal(failures(ws).length, 1, 'only the one guess that ran is counted');
+    assert.equal(throttleRow(ws)!.failures, 1);
+    // Once it has finished, the next attempt runs.
+    await ws.vault.unlockWithPassphraseAsync(PASSPHRASE);
+    assert.equal(ws.vault.unlocked, true);
+    assert.equal(throttleRow(ws), undefined);
+    // The same for re-authentications (they share the count).
+    const reauths = await Promise.allSettled(
+      [0, 1, 2].map((i) => ws.vault.reauthenticate({ passphrase: `parallel reauth ${i}` })),
+    );
+    assert.deepEqual(
+      reauths.map((r) => (r.status === 'rejected' ? (r.reason as CastellanError).code : 'ok')),
+      ['BAD_REQUEST', 'CONFLICT', 'CONFLICT'],
+    );
+    assert.equal(throttleRow(ws)!.failures, 1);
   } finally {
     ws.close();
   }
