@@ -7,7 +7,7 @@
  * ratio/limit | result — and writes bench/results/latest.json with the machine and every figure.
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
- *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page)
+ *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 unlock)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
@@ -21,13 +21,14 @@ import { benchMint, benchMintIntoLedger } from './items/mint.ts';
 import { benchFirstOpen, benchOpen } from './items/open.ts';
 import { benchPage } from './items/page.ts';
 import { benchCrl, benchCsr } from './items/pki.ts';
+import { benchUnlock } from './items/unlock.ts';
 import { ensureChromium, ensurePythonPeer, ensureRendererBuild, machineInfo, REPO_ROOT } from './lib/env.ts';
 import { prepareWorkspace, tempRoot, type PreparedWorkspace } from './lib/fixtures.ts';
 import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -84,7 +85,7 @@ function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boo
       const list = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       const picked = (list ?? '').split(',').map((s) => Number(s.trim()));
       if (picked.length === 0 || picked.some((n) => !(ITEMS as readonly number[]).includes(n))) {
-        throw new Error(`--only takes item numbers from 1 to 7, e.g. --only 1,3 (got ${JSON.stringify(list)})`);
+        throw new Error(`--only takes item numbers from 1 to ${ITEMS.length}, e.g. --only 1,3 (got ${JSON.stringify(list)})`);
       }
       only = new Set(picked as Item[]);
     } else if (a === '--help' || a === '-h') {
@@ -164,6 +165,7 @@ async function main(): Promise<number> {
   };
 
   try {
+    if (only.has(8)) await run('8 unlock event-loop block', () => benchUnlock(root, log));
     if (only.has(5)) await run('5 CSR verify + sign', () => benchCsr(root, sizes.csr, log));
     if (only.has(6)) await run('6 CRL generation', () => benchCrl(root, sizes.crl, log));
     if (only.has(1)) {

@@ -26,6 +26,12 @@ export interface CommandContext {
   workspace(): Workspace;
   /** Opens the workspace and unlocks its vault with --passphrase-env or a prompt. */
   unlocked(): Promise<Workspace>;
+  /**
+   * For the keys to the kingdom (vault slots, the HS256 secret, the CA key): opens the workspace
+   * and proves the passphrase from --passphrase-env or a prompt against a slot, even when the
+   * vault is already open some other way. Failures are audited and throttled like any unlock.
+   */
+  reauthenticated(): Promise<Workspace>;
   /** A secret from the env var named by `flag`, or a prompt. */
   secret(flag: string, prompt: string, opts?: { confirm?: boolean }): Promise<string>;
   print(text: string): void;
@@ -151,6 +157,17 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       if (!workspace.vault.unlocked) {
         workspace.vault.unlockWithPassphrase(await ctx.secret('passphrase-env', 'Workspace passphrase: '));
       }
+      return workspace;
+    },
+    async reauthenticated() {
+      const workspace = ctx.workspace();
+      if (!workspace.vault.status().initialized) {
+        throw new CastellanError('LOCKED', 'the workspace has no vault yet; run `castellan init` first');
+      }
+      const passphrase = await ctx.secret('passphrase-env', 'Workspace passphrase: ');
+      // Unlocking with this passphrase is itself the proof; an already open vault is checked again.
+      if (!workspace.vault.unlocked) await workspace.vault.unlockWithPassphraseAsync(passphrase);
+      else await workspace.vault.reauthenticate({ passphrase });
       return workspace;
     },
     secret(flag, prompt, opts) {

@@ -13,4 +13,9 @@ export interface Dialogs {
   openFiles(options: { title: string; filters: FileFilter[]; multiple?: boolean; folder?: boolean }): Promise<string[] | null>;
   /** The path to save to, or null when cancelled. */
   saveFile(options: { title: string; defaultName: string; filters: FileFilter[] }): Promise<string | null>;
+  /**
+   * A native yes/no question the page cannot answer for the admin: true only when they chose
+   * `confirmLabel`. Optional: where it is missing, whatever needs it is refused.
+   */
+  confirm?(options: { title: string; message: string; detail: string; confirmLabel: string }): Promise<boolean>;
 }

@@ -219,11 +219,26 @@ DROP INDEX IF EXISTS tokens_service;
 DROP INDEX IF EXISTS tokens_profile;
 `;
 
+// migration: vault
+// Failed passphrase unlocks and re-authentications (vault.ts): one row holding the count of
+// consecutive failures and the time (epoch ms) before which the next attempt is refused. It
+// lives in the workspace so restarting the app or running the CLI in a loop does not reset it.
+const VAULT_UNLOCK_THROTTLE = `
+CREATE TABLE IF NOT EXISTS vault_unlock_failures (
+  id             INTEGER PRIMARY KEY CHECK (id = 1),
+  failures       INTEGER NOT NULL CHECK (failures >= 0),
+  retry_at       INTEGER NOT NULL,     -- epoch milliseconds
+  last_failed_at TEXT NOT NULL         -- ISO-8601 UTC
+);
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
   { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
   { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
+  // migration: vault
+  { version: 5, name: 'vault: persisted throttle for failed passphrase attempts', sql: VAULT_UNLOCK_THROTTLE },
 ];
 
 /** The newest schema this build can read and write. */

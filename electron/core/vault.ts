@@ -4,6 +4,21 @@
  * wrapped, once per slot: by a scrypt-derived key for a passphrase slot, or by
  * the OS keychain (Electron's safeStorage) for a keychain slot. Any one slot
  * unlocks the vault; the DEK lives in memory only while unlocked.
+ *
+ * Guessing is made slow and visible. Every failed passphrase unlock or re-authentication is
+ * audited (the slot kind, the source app/cli and the running count; never the passphrase) and
+ * counted in the workspace's `vault_unlock_failures` row, so restarting the app or running the
+ * CLI in a loop does not reset it. After THROTTLE_FREE_FAILURES failures each further attempt
+ * must wait 1 s, 2 s, 4 s … (capped at THROTTLE_CAP_MS) after the last failure; an attempt
+ * inside that window is refused at once with "try again in N s", before any scrypt runs. One
+ * attempt runs at a time per vault, so attempts fired in parallel (a compromised page) cannot
+ * slip past the count; a right passphrase writes nothing unless there was a count to clear, and
+ * a wrong one costs one commit (count + audit entry). Only proof of a passphrase resets it: a
+ * keychain unlock needs no guess, and a compromised renderer can trigger one at will.
+ *
+ * The IPC path derives keys with the asynchronous `crypto.scrypt`, which runs on libuv's
+ * threadpool, so an unlock never blocks the main process's event loop (bench/items/unlock.ts);
+ * the synchronous methods remain for the CLI and tests.
  */
 import {
   createCipheriv,
@@ -11,6 +26,7 @@ import {
   createHmac,
   randomBytes,
   randomUUID,
+  scrypt,
   scryptSync,
   timingSafeEqual,
 } from 'node:crypto';
@@ -104,6 +120,29 @@ interface VaultDeps {
   db: DatabaseSync;
   audit: Audit;
   transaction: <T>(fn: () => T) => T;
+  /** Which front end acts (recorded with each failed attempt); 'app' unless told. */
+  source?: 'app' | 'cli';
+}
+
+/** Failed passphrase attempts allowed before the growing delays start. */
+export const THROTTLE_FREE_FAILURES = 3;
+/** The first delay; each further failure doubles it. */
+export const THROTTLE_BASE_MS = 1000;
+/** The longest delay between attempts, however many failures there were. */
+export const THROTTLE_CAP_MS = 5 * 60 * 1000;
+
+/** How long after the `failures`-th consecutive failure the next passphrase attempt must wait. */
+export function throttleDelayMs(failures: number): number {
+  if (failures < THROTTLE_FREE_FAILURES) return 0;
+  const doublings = Math.min(failures - THROTTLE_FREE_FAILURES, 30);
+  return Math.min(THROTTLE_BASE_MS * 2 ** doublings, THROTTLE_CAP_MS);
+}
+
+type AttemptKind = 'unlock' | 'reauth';
+
+interface FailureRow {
+  failures: number;
+  retry_at: number;
 }
 
 export class Vault {
@@ -113,13 +152,16 @@ export class Vault {
   readonly #keychain: KeychainBackend | undefined;
   readonly #kdf: ScryptCost;
   readonly #allowWeakKdf: boolean;
+  readonly #source: 'app' | 'cli';
   #dek: Buffer | null = null;
+  #attemptRunning = false;
   readonly #lockListeners = new Set<() => void>();
 
   constructor(deps: VaultDeps, options: VaultOptions = {}) {
     this.#db = deps.db;
     this.#audit = deps.audit;
     this.#transaction = deps.transaction;
+    this.#source = deps.source ?? 'app';
     this.#keychain = options.keychain;
     this.#allowWeakKdf = options.allowWeakKdfInTests === true && isUnderTestRunner();
     this.#kdf = checkedScryptCost(options.kdf ?? DEFAULT_SCRYPT_COST, this.#allowWeakKdf);
@@ -139,67 +181,77 @@ export class Vault {
 
   /** Creates the DEK and its first (passphrase) slot; leaves the vault unlocked. */
   initialize(passphrase: string, opts: { label?: string; kdf?: ScryptCost } = {}): VaultSlotInfo {
-    const normalized = newPassphrase(passphrase);
-    const label = slotLabel(opts.label, 'passphrase');
-    const cost = checkedScryptCost(opts.kdf ?? this.#kdf, this.#allowWeakKdf);
-    if (this.#dekId() !== null) {
-      throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
-    }
-    const dek = randomBytes(DEK_BYTES);
-    const dekId = randomUUID();
+    const plan = this.#planInitialize(passphrase, opts);
     try {
       // scrypt runs before the transaction so the write lock is held only briefly.
-      const wrapped = wrapWithPassphrase(dek, normalized, dekId, cost);
-      const info = this.#transaction(() => {
-        if (this.#dekId() !== null) {
-          throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
-        }
-        this.#setMeta(META_DEK_ID, dekId);
-        this.#setMeta(META_DEK_CHECK, dekCheck(dek));
-        const slot = this.#insertSlot('passphrase', label, wrapped.kdfParams, null, wrapped.blob);
-        this.#audit.append({
-          action: 'vault.initialize',
-          target: 'vault',
-          details: {
-            slot: slot.id,
-            kind: 'passphrase',
-            label,
-            kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p },
-          },
-        });
-        return slot;
-      });
-      this.#setDek(dek);
-      return info;
+      return this.#commitInitialize(plan, wrapWithPassphrase(plan.dek, plan.passphrase, plan.dekId, plan.cost));
     } finally {
-      dek.fill(0);
+      plan.dek.fill(0);
+    }
+  }
+
+  /** `initialize` with scrypt on libuv's threadpool, so the caller's event loop keeps running. */
+  async initializeAsync(passphrase: string, opts: { label?: string; kdf?: ScryptCost } = {}): Promise<VaultSlotInfo> {
+    const plan = this.#planInitialize(passphrase, opts);
+    try {
+      const wrapped = await wrapWithPassphraseAsync(plan.dek, plan.passphrase, plan.dekId, plan.cost);
+      return this.#commitInitialize(plan, wrapped);
+    } finally {
+      plan.dek.fill(0);
     }
   }
 
   unlockWithPassphrase(passphrase: string): void {
-    const dekId = this.#requireInitialized();
-    const slots = this.#slots().filter((s) => s.kind === 'passphrase');
-    if (slots.length === 0) {
-      throw new CastellanError('NOT_FOUND', 'this workspace has no passphrase slot; unlock with the OS keychain');
-    }
-    if (typeof passphrase !== 'string' || passphrase === '') {
-      throw new CastellanError('BAD_REQUEST', 'wrong passphrase');
-    }
-    const normalized = passphrase.normalize('NFC');
-    // A damaged slot must not stop a healthy one from unlocking; report it only if nothing opens.
-    let damaged: unknown = null;
-    for (const slot of slots) {
-      try {
-        const dek = unwrapWithPassphrase(slot, normalized, dekId);
-        if (dek !== null) {
-          this.#adoptDek(dek, slot.id);
-          return;
+    const { slots, normalized, dekId } = this.#passphraseAttempt(passphrase);
+    this.#beginAttempt();
+    try {
+      // A damaged slot must not stop a healthy one from unlocking; report it only if nothing opens.
+      let damaged: unknown = null;
+      for (const slot of slots) {
+        try {
+          const dek = unwrapWithPassphrase(slot, normalized, dekId);
+          if (dek !== null) {
+            this.#adoptDek(dek, slot.id);
+            this.#attemptSucceeded();
+            return;
+          }
+        } catch (err) {
+          damaged ??= err;
         }
-      } catch (err) {
-        damaged ??= err;
       }
+      this.#attemptFailed('unlock', 'passphrase');
+      throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    } finally {
+      this.#attemptRunning = false;
     }
-    throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
+  }
+
+  /**
+   * `unlockWithPassphrase` with scrypt on libuv's threadpool: what the IPC handler uses, so an
+   * unlock (right or wrong) never blocks the main process's event loop.
+   */
+  async unlockWithPassphraseAsync(passphrase: string): Promise<void> {
+    const { slots, normalized, dekId } = this.#passphraseAttempt(passphrase);
+    this.#beginAttempt();
+    try {
+      let damaged: unknown = null;
+      for (const slot of slots) {
+        try {
+          const dek = await unwrapWithPassphraseAsync(slot, normalized, dekId);
+          if (dek !== null) {
+            this.#adoptDek(dek, slot.id);
+            this.#attemptSucceeded();
+            return;
+          }
+        } catch (err) {
+          damaged ??= err;
+        }
+      }
+      this.#attemptFailed('unlock', 'passphrase');
+      throw damaged ?? new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    } finally {
+      this.#attemptRunning = false;
+    }
   }
 
   unlockWithKeychain(): void {
@@ -222,6 +274,7 @@ export class Vault {
     try {
       encoded = keychain.decryptString(Buffer.from(slot.wrapped_dek));
     } catch {
+      this.#auditFailure('unlock', 'keychain', null);
       throw new CastellanError(
         'BAD_REQUEST',
         `the OS keychain could not decrypt vault slot ${slot.id} (its keychain entry may have been reset); unlock with a passphrase`,
@@ -230,9 +283,15 @@ export class Vault {
     const dek = Buffer.from(encoded, 'base64');
     if (dek.length !== DEK_BYTES) {
       dek.fill(0);
+      this.#auditFailure('unlock', 'keychain', null);
       throw new CastellanError('INTEGRITY', `vault slot ${slot.id} does not hold a valid data key`);
     }
-    this.#adoptDek(dek, slot.id);
+    try {
+      this.#adoptDek(dek, slot.id);
+    } catch (err) {
+      this.#auditFailure('unlock', 'keychain', null);
+      throw err;
+    }
   }
 
   /** Forgets the DEK: zeroes the only copy Castellan holds. */
@@ -261,15 +320,28 @@ export class Vault {
     const dekId = this.#requireInitialized();
     const cost = this.#kdf;
     const wrapped = wrapWithPassphrase(dek, normalized, dekId, cost);
-    return this.#transaction(() => {
-      const slot = this.#insertSlot('passphrase', slotName, wrapped.kdfParams, null, wrapped.blob);
-      this.#audit.append({
-        action: 'vault.slot.add',
-        target: `vault_slot:${slot.id}`,
-        details: { kind: 'passphrase', label: slotName, kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p } },
-      });
-      return slot;
-    });
+    return this.#commitPassphraseSlot(slotName, cost, wrapped);
+  }
+
+  /** `addPassphraseSlot` with scrypt on libuv's threadpool. */
+  async addPassphraseSlotAsync(passphrase: string, label?: string): Promise<VaultSlotInfo> {
+    const normalized = newPassphrase(passphrase);
+    const slotName = slotLabel(label, 'passphrase');
+    // A private copy: a lock() while scrypt runs zeroes the vault's own buffer.
+    const dek = Buffer.from(this.#requireDek());
+    const dekId = this.#requireInitialized();
+    const cost = this.#kdf;
+    try {
+      const wrapped = await wrapWithPassphraseAsync(dek, normalized, dekId, cost);
+      // The vault may have been locked (or re-keyed) while scrypt ran: wrap only the key it holds now.
+      const now = this.#requireDek();
+      if (!timingSafeEqual(now, dek)) {
+        throw new CastellanError('CONFLICT', 'the vault changed while the slot was being made; nothing was added');
+      }
+      return this.#commitPassphraseSlot(slotName, cost, wrapped);
+    } finally {
+      dek.fill(0);
+    }
   }
 
   addKeychainSlot(label?: string): VaultSlotInfo {
@@ -321,38 +393,70 @@ export class Vault {
    * Re-authentication for the keys to the kingdom (adding/removing slots, HS256 secret import and
    * export, CA key export, force-retiring a key): the caller must prove, in the same request, that
    * it holds an unlock method now — an unlocked vault alone (a compromised renderer has one) is not
-   * enough. The credential must open a slot to this workspace's data key.
+   * enough. The credential must open a slot to this workspace's data key. A wrong passphrase is
+   * audited and throttled exactly like a failed unlock (one shared count), and scrypt runs on
+   * libuv's threadpool.
    */
   async reauthenticate(credential: Reauthentication): Promise<void> {
-    const current = this.#requireDek();
+    this.#requireDek();
     const dekId = this.#requireInitialized();
-    let candidate: Buffer | null = null;
-    if ('passphrase' in credential) {
-      const normalized = typeof credential.passphrase === 'string' ? credential.passphrase.normalize('NFC') : '';
-      for (const slot of this.#slots().filter((s) => s.kind === 'passphrase')) {
-        if (normalized === '') break;
-        try {
-          candidate = unwrapWithPassphrase(slot, normalized, dekId);
-        } catch {
-          candidate = null;
-        }
-        if (candidate !== null) break;
+    const given = credential as Partial<{ passphrase: unknown; keychain: unknown }> | null | undefined;
+    if (typeof given !== 'object' || given === null || (!('passphrase' in given) && given.keychain !== true)) {
+      throw new CastellanError(
+        'INVALID_INPUT',
+        're-authentication is required: give the current passphrase (or use the OS keychain slot)',
+      );
+    }
+    if ('passphrase' in given) {
+      const normalized = typeof given.passphrase === 'string' ? given.passphrase.normalize('NFC') : '';
+      if (normalized === '') throw reauthFailed();
+      const slots = this.#slots().filter((s) => s.kind === 'passphrase');
+      if (slots.length === 0) {
+        throw new CastellanError('NOT_FOUND', 'this workspace has no passphrase slot; re-authenticate with the OS keychain');
       }
-    } else {
-      const keychain = this.#usableKeychain();
-      const slot = this.#slots().find((s) => s.kind === 'keychain' && s.backend === keychain.backend());
-      if (slot !== undefined) {
-        try {
-          candidate = Buffer.from(keychain.decryptString(Buffer.from(slot.wrapped_dek)), 'base64');
-        } catch {
-          candidate = null;
+      this.#beginAttempt();
+      try {
+        let candidate: Buffer | null = null;
+        for (const slot of slots) {
+          try {
+            candidate = await unwrapWithPassphraseAsync(slot, normalized, dekId);
+          } catch {
+            candidate = null;
+          }
+          if (candidate !== null) break;
         }
+        // Compared with the key held now: the vault may have been locked while scrypt ran.
+        const ok = this.#holdsDek(candidate);
+        candidate?.fill(0);
+        if (!ok) {
+          this.#attemptFailed('reauth', 'passphrase');
+          throw reauthFailed();
+        }
+        this.#attemptSucceeded();
+        return;
+      } finally {
+        this.#attemptRunning = false;
       }
     }
-    const ok = candidate !== null && candidate.length === current.length && timingSafeEqual(candidate, current);
+    const keychain = this.#usableKeychain();
+    const slot = this.#slots().find((s) => s.kind === 'keychain' && s.backend === keychain.backend());
+    if (slot === undefined) {
+      throw new CastellanError(
+        'NOT_FOUND',
+        `this workspace has no OS keychain slot for ${keychain.backend()}; re-authenticate with the passphrase`,
+      );
+    }
+    let candidate: Buffer | null;
+    try {
+      candidate = Buffer.from(keychain.decryptString(Buffer.from(slot.wrapped_dek)), 'base64');
+    } catch {
+      candidate = null;
+    }
+    const ok = this.#holdsDek(candidate);
     candidate?.fill(0);
     if (!ok) {
-      throw new CastellanError('BAD_REQUEST', 're-authentication failed: wrong passphrase (or keychain slot)');
+      this.#auditFailure('reauth', 'keychain', null);
+      throw reauthFailed();
     }
   }
 
@@ -381,6 +485,150 @@ export class Vault {
       );
     }
     return plaintext;
+  }
+
+  #planInitialize(
+    passphrase: string,
+    opts: { label?: string; kdf?: ScryptCost },
+  ): { passphrase: string; label: string; cost: ScryptCost; dek: Buffer; dekId: string } {
+    const normalized = newPassphrase(passphrase);
+    const label = slotLabel(opts.label, 'passphrase');
+    const cost = checkedScryptCost(opts.kdf ?? this.#kdf, this.#allowWeakKdf);
+    if (this.#dekId() !== null) {
+      throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
+    }
+    return { passphrase: normalized, label, cost, dek: randomBytes(DEK_BYTES), dekId: randomUUID() };
+  }
+
+  #commitInitialize(
+    plan: { label: string; cost: ScryptCost; dek: Buffer; dekId: string },
+    wrapped: { blob: Uint8Array; kdfParams: string },
+  ): VaultSlotInfo {
+    const { label, cost, dek, dekId } = plan;
+    const info = this.#transaction(() => {
+      if (this.#dekId() !== null) {
+        throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
+      }
+      this.#setMeta(META_DEK_ID, dekId);
+      this.#setMeta(META_DEK_CHECK, dekCheck(dek));
+      const slot = this.#insertSlot('passphrase', label, wrapped.kdfParams, null, wrapped.blob);
+      this.#audit.append({
+        action: 'vault.initialize',
+        target: 'vault',
+        details: {
+          slot: slot.id,
+          kind: 'passphrase',
+          label,
+          kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p },
+        },
+      });
+      return slot;
+    });
+    this.#setDek(dek);
+    return info;
+  }
+
+  #commitPassphraseSlot(slotName: string, cost: ScryptCost, wrapped: { blob: Uint8Array; kdfParams: string }): VaultSlotInfo {
+    return this.#transaction(() => {
+      const slot = this.#insertSlot('passphrase', slotName, wrapped.kdfParams, null, wrapped.blob);
+      this.#audit.append({
+        action: 'vault.slot.add',
+        target: `vault_slot:${slot.id}`,
+        details: { kind: 'passphrase', label: slotName, kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p } },
+      });
+      return slot;
+    });
+  }
+
+  /** The passphrase slots a passphrase attempt will try; refuses before anything is counted. */
+  #passphraseAttempt(passphrase: string): { slots: SlotRow[]; normalized: string; dekId: string } {
+    const dekId = this.#requireInitialized();
+    const slots = this.#slots().filter((s) => s.kind === 'passphrase');
+    if (slots.length === 0) {
+      throw new CastellanError('NOT_FOUND', 'this workspace has no passphrase slot; unlock with the OS keychain');
+    }
+    // An empty passphrase is no guess: refused without counting it.
+    if (typeof passphrase !== 'string' || passphrase === '') {
+      throw new CastellanError('BAD_REQUEST', 'wrong passphrase');
+    }
+    return { slots, normalized: passphrase.normalize('NFC'), dekId };
+  }
+
+  /**
+   * Admits one passphrase attempt, or refuses it at once while the throttle runs; writes nothing.
+   * One attempt at a time per vault: a page firing attempts in parallel cannot slip past the
+   * count (a second one is refused until the first has been counted).
+   */
+  #beginAttempt(): void {
+    if (this.#attemptRunning) {
+      throw new CastellanError('CONFLICT', 'another passphrase attempt is still running; try again when it has finished');
+    }
+    const row = this.#failureRow();
+    const now = Date.now();
+    if (row !== null && row.retry_at > now) {
+      const wait = Math.max(1, Math.ceil((row.retry_at - now) / 1000));
+      throw new CastellanError('BAD_REQUEST', `too many failed passphrase attempts (${row.failures}); try again in ${wait} s`);
+    }
+    this.#attemptRunning = true;
+  }
+
+  /** A passphrase proved: the count starts again (written only when there was one). */
+  #attemptSucceeded(): void {
+    this.#attemptRunning = false;
+    if (this.#failureRow() !== null) {
+      this.#transaction(() => this.#db.prepare('DELETE FROM vault_unlock_failures').run());
+    }
+  }
+
+  /**
+   * Records a failed attempt in one commit: the count (read inside the transaction, so failures
+   * from another process add up), the window before the next attempt, and the audit entry.
+   */
+  #attemptFailed(attempt: AttemptKind, kind: VaultSlotKind): void {
+    this.#attemptRunning = false;
+    const now = Date.now();
+    this.#transaction(() => {
+      const failures = (this.#failureRow()?.failures ?? 0) + 1;
+      const delay = throttleDelayMs(failures);
+      this.#db
+        .prepare(
+          `INSERT INTO vault_unlock_failures (id, failures, retry_at, last_failed_at) VALUES (1, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, retry_at = excluded.retry_at,
+             last_failed_at = excluded.last_failed_at`,
+        )
+        .run(failures, now + delay, new Date(now).toISOString());
+      this.#appendFailure(attempt, kind, failures, delay);
+    });
+  }
+
+  /** A failed keychain attempt: audited, not throttled (the keychain answers no guesses). */
+  #auditFailure(attempt: AttemptKind, kind: VaultSlotKind, failures: number | null): void {
+    this.#transaction(() => this.#appendFailure(attempt, kind, failures, 0));
+  }
+
+  #appendFailure(attempt: AttemptKind, kind: VaultSlotKind, failures: number | null, delayMs: number): void {
+    this.#audit.append({
+      action: attempt === 'unlock' ? 'vault.unlock.failed' : 'vault.reauth.failed',
+      target: 'vault',
+      details: {
+        kind,
+        source: this.#source,
+        ...(failures === null ? {} : { failures, retry_after_s: Math.ceil(delayMs / 1000) }),
+      },
+    });
+  }
+
+  #failureRow(): FailureRow | null {
+    const row = this.#db.prepare('SELECT failures, retry_at FROM vault_unlock_failures WHERE id = 1').get() as
+      | FailureRow
+      | undefined;
+    return row ?? null;
+  }
+
+  /** True when `candidate` is the data key the vault holds now (false while locked). */
+  #holdsDek(candidate: Buffer | null): boolean {
+    const current = this.#dek;
+    return candidate !== null && current !== null && candidate.length === current.length && timingSafeEqual(candidate, current);
   }
 
   #requireDek(): Buffer {
@@ -572,6 +820,38 @@ function deriveKek(passphrase: string, salt: Buffer, cost: ScryptCost): Buffer {
   });
 }
 
+/**
+ * The asynchronous `crypto.scrypt` runs on libuv's threadpool: the calling thread's event loop
+ * stays free for the ~0.3–1 s a default-cost derivation takes.
+ */
+function deriveKekAsync(passphrase: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(
+      passphrase,
+      salt,
+      DEK_BYTES,
+      { N: cost.N, r: cost.r, p: cost.p, maxmem: 2 * scryptMemory(cost) + 1024 * 1024 },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    );
+  });
+}
+
+function kdfParamsJson(salt: Buffer, cost: ScryptCost): string {
+  const params: KdfParams = {
+    alg: 'scrypt',
+    N: cost.N,
+    r: cost.r,
+    p: cost.p,
+    salt: salt.toString('base64'),
+    keylen: DEK_BYTES,
+  };
+  return JSON.stringify(params);
+}
+
+function reauthFailed(): CastellanError {
+  return new CastellanError('BAD_REQUEST', 're-authentication failed: wrong passphrase (or keychain slot)');
+}
+
 function wrapWithPassphrase(
   dek: Buffer,
   passphrase: string,
@@ -581,15 +861,7 @@ function wrapWithPassphrase(
   const salt = randomBytes(SALT_BYTES);
   const kek = deriveKek(passphrase, salt, cost);
   try {
-    const params: KdfParams = {
-      alg: 'scrypt',
-      N: cost.N,
-      r: cost.r,
-      p: cost.p,
-      salt: salt.toString('base64'),
-      keylen: DEK_BYTES,
-    };
-    return { blob: aesGcmSeal(kek, dek, slotAad(dekId)), kdfParams: JSON.stringify(params) };
+    return { blob: aesGcmSeal(kek, dek, slotAad(dekId)), kdfParams: kdfParamsJson(salt, cost) };
   } finally {
     kek.fill(0);
   }
@@ -599,6 +871,33 @@ function wrapWithPassphrase(
 function unwrapWithPassphrase(slot: SlotRow, passphrase: string, dekId: string): Buffer | null {
   const params = storedKdfParams(slot);
   const kek = deriveKek(passphrase, Buffer.from(params.salt, 'base64'), params);
+  try {
+    return aesGcmOpen(kek, slot.wrapped_dek, slotAad(dekId));
+  } finally {
+    kek.fill(0);
+  }
+}
+
+/** `wrapWithPassphrase` with scrypt on libuv's threadpool. */
+async function wrapWithPassphraseAsync(
+  dek: Buffer,
+  passphrase: string,
+  dekId: string,
+  cost: ScryptCost,
+): Promise<{ blob: Uint8Array; kdfParams: string }> {
+  const salt = randomBytes(SALT_BYTES);
+  const kek = await deriveKekAsync(passphrase, salt, cost);
+  try {
+    return { blob: aesGcmSeal(kek, dek, slotAad(dekId)), kdfParams: kdfParamsJson(salt, cost) };
+  } finally {
+    kek.fill(0);
+  }
+}
+
+/** `unwrapWithPassphrase` with scrypt on libuv's threadpool. */
+async function unwrapWithPassphraseAsync(slot: SlotRow, passphrase: string, dekId: string): Promise<Buffer | null> {
+  const params = storedKdfParams(slot);
+  const kek = await deriveKekAsync(passphrase, Buffer.from(params.salt, 'base64'), params);
   try {
     return aesGcmOpen(kek, slot.wrapped_dek, slotAad(dekId));
   } finally {

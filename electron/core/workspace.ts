@@ -85,7 +85,10 @@ export class Workspace {
     if (opts.keychain !== undefined) vaultOptions.keychain = opts.keychain;
     if (opts.kdf !== undefined) vaultOptions.kdf = opts.kdf;
     if (opts.allowWeakKdfInTests !== undefined) vaultOptions.allowWeakKdfInTests = opts.allowWeakKdfInTests;
-    this.vault = new Vault({ db, audit: this.audit, transaction: (fn) => this.transaction(fn) }, vaultOptions);
+    this.vault = new Vault(
+      { db, audit: this.audit, transaction: (fn) => this.transaction(fn), source: this.actor.kind },
+      vaultOptions,
+    );
   }
 
   /** Opens (creating if needed) the workspace in `dir` and brings its schema up to date. */

@@ -16,4 +16,11 @@ export const nativeDialogs: Dialogs = {
     const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
     return result.canceled || !result.filePath ? null : result.filePath;
   },
+  async confirm({ title, message, detail, confirmLabel }) {
+    const win = BrowserWindow.getFocusedWindow();
+    // Cancel is the default and the Escape answer: only a deliberate choice confirms.
+    const options = { type: 'warning' as const, title, message, detail, buttons: [confirmLabel, 'Cancel'], defaultId: 1, cancelId: 1, noLink: true };
+    const result = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+    return result.response === 0;
+  },
 };

@@ -132,7 +132,16 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       const confirm = page.getByRole('dialog', { name: 'Export the ZLayer secret' });
       await confirm.getByText('Anyone with this file can mint tokens').waitFor();
       assert.equal(services.dialogs.asked.length, 0, 'no file dialog before the confirmation');
-      await confirm.getByRole('button', { name: 'Export secret…' }).click();
+      // The export re-authenticates: nothing to send until the current passphrase is typed.
+      const exportButton = confirm.getByRole('button', { name: 'Export secret…' });
+      assert.equal(await exportButton.isDisabled(), true);
+      await confirm.getByLabel('Current passphrase').fill('not the passphrase');
+      await exportButton.click();
+      await confirm.getByRole('alert').filter({ hasText: 're-authentication failed' }).waitFor();
+      assert.equal(services.dialogs.asked.length, 0, 'a wrong passphrase opens no file dialog');
+      assert.equal(await confirm.getByLabel('Current passphrase').inputValue(), '', 'the passphrase is not kept');
+      await confirm.getByLabel('Current passphrase').fill('correct horse battery');
+      await exportButton.click();
       await page
         .getByRole('status')
         .filter({ hasText: `Saved the ZLayer secret to ${keyFile}` })
@@ -143,9 +152,13 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       // A literal secret replaces the active zlayer key (the old one, with no tokens, retires).
       const secret = 'q8Jx2mVt7RzL4nWc9PbF3kYh6GsD1aEu5oTiN0rXvB2yQ7wZ';
       await zlayer.getByLabel('ZLayer JWT secret').fill(secret);
-      await zlayer.getByRole('button', { name: 'Import pasted secret' }).click();
+      const importButton = zlayer.getByRole('button', { name: 'Import pasted secret' });
+      assert.equal(await importButton.isDisabled(), true, 'importing needs the current passphrase');
+      await zlayer.getByLabel('Current passphrase (to import)').fill('correct horse battery');
+      await importButton.click();
       await page.getByRole('status').filter({ hasText: 'Imported the ZLayer secret as key' }).waitFor();
       assert.equal(await zlayer.getByLabel('ZLayer JWT secret').inputValue(), '', 'the pasted secret is cleared');
+      assert.equal(await zlayer.getByLabel('Current passphrase (to import)').inputValue(), '', 'so is the passphrase');
       assert.ok(!(await page.content()).includes(secret));
       await zlayer.locator('tr[data-key-id]:not([data-state="active"])').waitFor();
       assert.equal(await zlayer.locator('tr[data-key-id]').count(), 2);
@@ -153,6 +166,7 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
 
       // The same secret again is refused with a readable message.
       await zlayer.getByLabel('ZLayer JWT secret').fill(secret);
+      await zlayer.getByLabel('Current passphrase (to import)').fill('correct horse battery');
       await zlayer.getByRole('button', { name: 'Import pasted secret' }).click();
       await page.getByRole('alert').filter({ hasText: 'already held by key' }).waitFor();
     } finally {
@@ -173,7 +187,7 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       assert.match((await slots.first().textContent()) ?? '', /passphrase/);
 
       // No keychain in this process: the button says why it is disabled.
-      const addKeychain = vault.getByRole('button', { name: 'Add OS-keychain slot' });
+      const addKeychain = vault.getByRole('button', { name: 'Add OS-keychain slot…' });
       assert.equal(await addKeychain.isDisabled(), true);
       assert.match((await addKeychain.getAttribute('aria-describedby')) ?? '', /keychain-reason/);
       await vault.getByText(/Unavailable: no OS keychain/).waitFor();
@@ -184,6 +198,8 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
         .getByRole('button', { name: /^Remove slot / })
         .click();
       let dialog = page.getByRole('dialog', { name: /^Remove / });
+      assert.equal(await dialog.getByRole('button', { name: 'Remove slot' }).isDisabled(), true, 'needs the passphrase');
+      await dialog.getByLabel('Current passphrase').fill('correct horse battery');
       await dialog.getByRole('button', { name: 'Remove slot' }).click();
       await dialog.getByRole('alert').filter({ hasText: 'last way to unlock this workspace' }).waitFor();
       await dialog.getByRole('button', { name: 'Cancel' }).click();
@@ -192,6 +208,15 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       await vault.getByLabel('Slot label').fill('recovery');
       await vault.getByLabel('Slot passphrase', { exact: true }).fill('another long passphrase');
       await vault.getByLabel('Repeat slot passphrase').fill('another long passphrase');
+      // Without the current passphrase the add cannot be sent; with a wrong one it is refused.
+      assert.equal(await vault.getByRole('button', { name: 'Add passphrase slot' }).isDisabled(), true);
+      await vault.getByLabel('Current passphrase').fill('an attacker would guess');
+      await vault.getByRole('button', { name: 'Add passphrase slot' }).click();
+      await vault.getByRole('alert').filter({ hasText: 're-authentication failed' }).waitFor();
+      assert.equal(await slots.count(), 1);
+      assert.equal(services.ws.vault.status().slots.length, 1, 'the refused add changed nothing');
+      assert.equal(await vault.getByLabel('Current passphrase').inputValue(), '', 'the passphrase is not kept');
+      await vault.getByLabel('Current passphrase').fill('correct horse battery');
       await vault.getByRole('button', { name: 'Add passphrase slot' }).click();
       await vault.getByRole('status').filter({ hasText: 'Added a passphrase slot' }).waitFor();
       assert.equal(await slots.count(), 2);
@@ -201,6 +226,8 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       // With two, one can go.
       await vault.getByRole('button', { name: 'Remove slot recovery' }).click();
       dialog = page.getByRole('dialog', { name: 'Remove recovery' });
+      // The new slot's passphrase re-authenticates as well as the first one.
+      await dialog.getByLabel('Current passphrase').fill('another long passphrase');
       await dialog.getByRole('button', { name: 'Remove slot' }).click();
       await vault.getByRole('status').filter({ hasText: 'Removed recovery' }).waitFor();
       assert.equal(await slots.count(), 1);

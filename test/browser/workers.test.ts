@@ -76,6 +76,18 @@ describe('workers & CA journey in Chromium', () => {
       await zlayer.waitFor({ state: 'detached' });
       assert.ok(!app.calls.includes('ca:exportZlayer'));
 
+      // Writing the CA key re-authenticates: the current passphrase goes with the request.
+      await caSection.getByRole('button', { name: 'Export ZLayer files…' }).click();
+      const write = zlayer.getByRole('button', { name: 'Write the CA key and certificate…' });
+      assert.equal(await write.isDisabled(), true, 'nothing is sent without the current passphrase');
+      const zlayerDir = path.join(work, 'zlayer');
+      fs.mkdirSync(zlayerDir);
+      services.dialogs.opens.push([zlayerDir]);
+      await zlayer.getByLabel('Current passphrase').fill('correct horse battery');
+      await write.click();
+      await page.getByRole('status').filter({ hasText: `Wrote worker_ca.crt and worker_ca.key to ${zlayerDir}` }).waitFor();
+      assert.equal(fs.statSync(path.join(zlayerDir, 'worker_ca.key')).mode & 0o777, 0o600);
+
       // The CA bundle as PEM, through the page's export.
       const caPem = path.join(work, 'ca.pem');
       services.dialogs.saves.push(caPem);

@@ -28,6 +28,8 @@ export function openTestWorkspace(dir = path.join(tempDir(), 'workspace'), kind:
 export class QueuedDialogs implements Dialogs {
   readonly opens: (string[] | null)[] = [];
   readonly saves: (string | null)[] = [];
+  /** Answers for native confirmations (true = the admin confirmed). */
+  readonly confirms: boolean[] = [];
   readonly asked: string[] = [];
   async openFiles(options: { title: string }): Promise<string[] | null> {
     this.asked.push(options.title);
@@ -38,6 +40,11 @@ export class QueuedDialogs implements Dialogs {
     this.asked.push(options.title);
     if (this.saves.length === 0) throw new Error(`unexpected save dialog: ${options.title}`);
     return this.saves.shift() ?? null;
+  }
+  async confirm(options: { title: string }): Promise<boolean> {
+    this.asked.push(options.title);
+    if (this.confirms.length === 0) throw new Error(`unexpected confirmation: ${options.title}`);
+    return this.confirms.shift() ?? false;
   }
 }
 

@@ -18,6 +18,7 @@ const OPENSSL = '/usr/bin/openssl';
 const ORIGIN = 'castellan://app';
 const SENDER = { url: `${ORIGIN}/index.html`, isMainFrame: true };
 const PASSPHRASE = 'correct horse battery staple';
+const REAUTH = { passphrase: PASSPHRASE };
 const DAY = 86_400_000;
 
 let dir = '';
@@ -272,7 +273,7 @@ test('ca:exportZlayer needs confirm: true and the unlocked vault; writes 0644/06
   const out = fresh('zlayer');
   fs.mkdirSync(out);
   h.services.dialogs.opens.push([out]);
-  assert.deepEqual(await h.ok('ca:exportZlayer', { confirm: true }), { cancelled: false, path: out });
+  assert.deepEqual(await h.ok('ca:exportZlayer', { confirm: true, reauth: REAUTH }), { cancelled: false, path: out });
   assert.equal(fs.statSync(path.join(out, 'worker_ca.crt')).mode & 0o777, 0o644);
   assert.equal(fs.statSync(path.join(out, 'worker_ca.key')).mode & 0o777, 0o600);
   assert.equal(
@@ -280,10 +281,10 @@ test('ca:exportZlayer needs confirm: true and the unlocked vault; writes 0644/06
     openssl(['x509', '-in', path.join(out, 'worker_ca.crt'), '-noout', '-pubkey']),
   );
   h.services.dialogs.opens.push(null);
-  assert.deepEqual(await h.ok('ca:exportZlayer', { confirm: true }), { cancelled: true, path: null });
+  assert.deepEqual(await h.ok('ca:exportZlayer', { confirm: true, reauth: REAUTH }), { cancelled: true, path: null });
 
   h.ws.vault.lock();
-  await h.refused('ca:exportZlayer', { confirm: true }, 'LOCKED', /vault is locked/);
+  await h.refused('ca:exportZlayer', { confirm: true, reauth: REAUTH }, 'LOCKED', /vault is locked/);
   assertNoKeyMaterial(h.answers, [fs.readFileSync(path.join(out, 'worker_ca.key'), 'utf8')]);
 });
 

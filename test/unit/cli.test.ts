@@ -486,7 +486,20 @@ describe('castellan CLI', { concurrency: 2 }, () => {
     assertNoSecretIn(run);
     const status = await json<{ slots: unknown[] }>(cli(['vault', 'slots', '--json'], { dataDir }));
     assert.equal(status.slots.length, 1);
-    assert.equal(auditCount(dataDir), count);
+    // The only entry added is the failed attempt itself (kind, source, count; never the passphrase).
+    assert.equal(auditCount(dataDir), count + 1);
+    const db = new DatabaseSync(path.join(dataDir, 'castellan.db'));
+    try {
+      const last = db.prepare('SELECT action, actor_kind, details FROM audit ORDER BY seq DESC LIMIT 1').get() as {
+        action: string;
+        actor_kind: string;
+        details: string;
+      };
+      assert.deepEqual([last.action, last.actor_kind], ['vault.unlock.failed', 'cli']);
+      assert.deepEqual(JSON.parse(last.details), { kind: 'passphrase', source: 'cli', failures: 1, retry_after_s: 0 });
+    } finally {
+      db.close();
+    }
   });
 
   test('--passphrase-env naming an unset variable exits 2, naming the variable and no value', async () => {

@@ -15,6 +15,7 @@ import { SAMPLES_DIR } from '../harness/seed.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
 const ORIGIN = 'castellan://app';
+const REAUTH = { passphrase: 'correct horse battery staple' };
 const SENDER = { url: `${ORIGIN}/index.html`, isMainFrame: true };
 
 type Progress = { task: string; label: string; done: number; total: number };
@@ -163,7 +164,7 @@ test('exports through dialogs: JWKS, the signed revocation list, the zlayer secr
     cancelled: false,
     path: path.join(dir, 'revocations.jwt'),
   });
-  assert.deepEqual(await h.ok('keys:exportZlayerSecret', { confirm: true }), {
+  assert.deepEqual(await h.ok('keys:exportZlayerSecret', { confirm: true, reauth: REAUTH }), {
     cancelled: false,
     path: path.join(dir, 'jwt_secret_zlayer.key'),
   });
@@ -185,7 +186,7 @@ test('exports through dialogs: JWKS, the signed revocation list, the zlayer secr
   const before = fs.readdirSync(dir).sort();
   assert.deepEqual(await h.ok('keys:exportJwks', {}), { cancelled: true, path: null });
   assert.deepEqual(await h.ok('tokens:exportRevocations', {}), { cancelled: true, path: null });
-  assert.deepEqual(await h.ok('keys:exportZlayerSecret', { confirm: true }), { cancelled: true, path: null });
+  assert.deepEqual(await h.ok('keys:exportZlayerSecret', { confirm: true, reauth: REAUTH }), { cancelled: true, path: null });
   assert.deepEqual(fs.readdirSync(dir).sort(), before);
   await h.refused('keys:exportZlayerSecret', {}, 'INVALID_INPUT');
   h.ws.close();
@@ -196,17 +197,17 @@ test('import the daemon secret through the open dialog, or as a literal; cancell
   const file = path.join(tempDir(), 'jwt_secret_zlayer.key');
   fs.writeFileSync(file, Buffer.alloc(64, 0x5a));
   h.services.dialogs.opens.push(null, [file]);
-  assert.deepEqual(await h.ok('keys:importZlayerSecretDialog', {}), { cancelled: true, key: null });
+  assert.deepEqual(await h.ok('keys:importZlayerSecretDialog', { reauth: REAUTH }), { cancelled: true, key: null });
   const imported = await h.ok<{ cancelled: boolean; key: { profile: string; state: string } }>(
     'keys:importZlayerSecretDialog',
-    {},
+    { reauth: REAUTH },
   );
   assert.deepEqual([imported.cancelled, imported.key.profile, imported.key.state], [false, 'zlayer', 'active']);
-  const literal = await h.ok<{ state: string }>('keys:importZlayerSecret', { secret: 'l'.repeat(48) });
+  const literal = await h.ok<{ state: string }>('keys:importZlayerSecret', { secret: 'l'.repeat(48), reauth: REAUTH });
   assert.equal(literal.state, 'active');
   assert.equal((await h.ok<unknown[]>('keys:list', {})).length, 2);
-  await h.refused('keys:importZlayerSecret', { secret: 'l'.repeat(48) }, 'CONFLICT', /already held/);
-  await h.refused('keys:importZlayerSecret', { secret: 'short' }, 'INVALID_INPUT', /at least 32/);
+  await h.refused('keys:importZlayerSecret', { secret: 'l'.repeat(48), reauth: REAUTH }, 'CONFLICT', /already held/);
+  await h.refused('keys:importZlayerSecret', { secret: 'short', reauth: REAUTH }, 'INVALID_INPUT', /at least 32/);
   for (const a of h.answers) assert.equal(a.json.includes('l'.repeat(48)), false, 'the secret never comes back');
   h.ws.close();
 });
@@ -258,8 +259,8 @@ test('bad input is refused at the boundary; domain errors keep their code; a loc
   await h.refused('tokens:refresh', { jti: m.record.jti }, 'LOCKED');
   await h.refused('tokens:inspect', { token: m.token }, 'LOCKED', /unlock/);
   // Locked is reported before any dialog opens (the queue is empty: a dialog would throw).
-  await h.refused('keys:exportZlayerSecret', { confirm: true }, 'LOCKED');
-  await h.refused('keys:importZlayerSecretDialog', {}, 'LOCKED');
+  await h.refused('keys:exportZlayerSecret', { confirm: true, reauth: REAUTH }, 'LOCKED');
+  await h.refused('keys:importZlayerSecretDialog', { reauth: REAUTH }, 'LOCKED');
   await h.refused('tokens:exportRevocations', {}, 'LOCKED');
   assert.deepEqual(h.services.dialogs.asked, []);
   assert.equal(count(), before);

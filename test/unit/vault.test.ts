@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CastellanError } from '../../shared/errors.ts';
 import type { Actor } from '../../electron/core/actor.ts';
 import type { KeychainBackend, ScryptCost } from '../../electron/core/vault.ts';
+import { THROTTLE_CAP_MS, THROTTLE_FREE_FAILURES, throttleDelayMs } from '../../electron/core/vault.ts';
 import { Workspace } from '../../electron/core/workspace.ts';
 
 const ADMIN: Actor = { user: 'alice', kind: 'app' };
@@ -95,6 +96,26 @@ function snapshot(ws: Workspace): unknown {
     audit: ws.db.prepare('SELECT * FROM audit ORDER BY seq').all(),
     unlocked: ws.vault.status().unlocked,
   };
+}
+
+/** `snapshot` without the failed-attempt audit entries: what a refused unlock must leave alone. */
+function snapshotBesidesFailures(ws: Workspace): unknown {
+  return {
+    ...(snapshot(ws) as object),
+    // The audit head in meta moves with every entry, the failure entries included.
+    meta: ws.db.prepare("SELECT * FROM meta WHERE key NOT LIKE 'audit_head_%' ORDER BY key").all(),
+    audit: ws.db.prepare("SELECT * FROM audit WHERE action NOT LIKE 'vault.%.failed' ORDER BY seq").all(),
+  };
+}
+
+/** The failed-attempt audit entries, oldest first: action and details. */
+function failures(ws: Workspace): { action: string; details: Record<string, unknown> }[] {
+  return (
+    ws.db.prepare("SELECT action, details FROM audit WHERE action LIKE 'vault.%.failed' ORDER BY seq").all() as {
+      action: string;
+      details: string;
+    }[]
+  ).map((r) => ({ action: r.action, details: JSON.parse(r.details) as Record<string, unknown> }));
 }
 
 function auditActions(ws: Workspace): string[] {
@@ -194,13 +215,19 @@ test('a wrong passphrase is refused and changes nothing', () => {
   initialized(dir).close();
   const ws = openWorkspace(dir);
   try {
-    const before = snapshot(ws);
+    const before = snapshotBesidesFailures(ws);
     assert.throws(
       () => ws.vault.unlockWithPassphrase('wrong passphrase!'),
       expectError('BAD_REQUEST', 'wrong passphrase'),
     );
+    // An empty passphrase is no guess: refused, not counted.
     assert.throws(() => ws.vault.unlockWithPassphrase(''), expectError('BAD_REQUEST', 'wrong passphrase'));
-    assert.deepEqual(snapshot(ws), before);
+    assert.deepEqual(snapshotBesidesFailures(ws), before);
+    // The one failure is audited with the slot kind, the source and the count, never the passphrase.
+    assert.deepEqual(failures(ws), [
+      { action: 'vault.unlock.failed', details: { kind: 'passphrase', source: 'app', failures: 1, retry_after_s: 0 } },
+    ]);
+    assert.equal(JSON.stringify(ws.db.prepare('SELECT * FROM audit').all()).includes('wrong passphrase!'), false);
     assert.equal(ws.vault.status().unlocked, false);
     assert.throws(() => ws.vault.seal(Buffer.from('x'), 'test:1'), expectError('LOCKED'));
   } finally {
@@ -350,7 +377,8 @@ test('removing a slot retires its passphrase and is audited', () => {
     ws.vault.lock();
     assert.throws(() => ws.vault.unlockWithPassphrase(PASSPHRASE), expectError('BAD_REQUEST', 'wrong passphrase'));
     ws.vault.unlockWithPassphrase('second passphrase');
-    assert.deepEqual(ws.audit.verify(), { ok: true, count: 3 });
+    assert.deepEqual(auditActions(ws), ['vault.initialize', 'vault.slot.add', 'vault.slot.remove', 'vault.unlock.failed']);
+    assert.deepEqual(ws.audit.verify(), { ok: true, count: 4 });
   } finally {
     ws.close();
   }
@@ -479,12 +507,13 @@ test('a damaged passphrase slot is reported, but does not stop another slot unlo
     ws.vault.addPassphraseSlot('second passphrase');
     ws.db.exec('UPDATE vault_slots SET kdf_params = \'{"alg":"scrypt","N":3}\' WHERE id = 1');
     ws.vault.lock();
-    const before = snapshot(ws);
+    const before = snapshotBesidesFailures(ws);
     assert.throws(
       () => ws.vault.unlockWithPassphrase(PASSPHRASE),
       expectError('INTEGRITY', /vault slot 1 has unreadable/),
     );
-    assert.deepEqual(snapshot(ws), before);
+    assert.deepEqual(snapshotBesidesFailures(ws), before);
+    assert.deepEqual(failures(ws).map((f) => f.action), ['vault.unlock.failed']);
     ws.vault.unlockWithPassphrase('second passphrase');
     assert.equal(ws.vault.status().unlocked, true);
   } finally {
@@ -531,9 +560,12 @@ test('a keychain that can no longer decrypt its slot is refused and changes noth
   // Same backend, new key: what a reset login keyring looks like.
   const again = openWorkspace(dir, new TestKeychain('gnome_libsecret'));
   try {
-    const before = snapshot(again);
+    const before = snapshotBesidesFailures(again);
     assert.throws(() => again.vault.unlockWithKeychain(), expectError('BAD_REQUEST', /could not decrypt vault slot 2/));
-    assert.deepEqual(snapshot(again), before);
+    assert.deepEqual(snapshotBesidesFailures(again), before);
+    // Audited, but not counted towards the passphrase throttle: the keychain answers no guesses.
+    assert.deepEqual(failures(again), [{ action: 'vault.unlock.failed', details: { kind: 'keychain', source: 'app' } }]);
+    assert.equal(again.db.prepare('SELECT * FROM vault_unlock_failures').get(), undefined);
   } finally {
     again.close();
   }
@@ -649,5 +681,233 @@ test('a sealed private key never reaches the database file or its WAL in the cle
     assert.deepEqual(Buffer.from(again.vault.unseal(stored.sealed_private, 'signing_key:k1')), der);
   } finally {
     again.close();
+  }
+});
+
+test('the throttle delays grow from the fourth failure: 1 s, 2 s, 4 s … capped', () => {
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6].map((n) => throttleDelayMs(n)),
+    [0, 0, 0, 1000, 2000, 4000, 8000],
+  );
+  assert.equal(THROTTLE_FREE_FAILURES, 3);
+  assert.equal(throttleDelayMs(20), THROTTLE_CAP_MS);
+  assert.equal(throttleDelayMs(10_000), THROTTLE_CAP_MS);
+});
+
+function throttleRow(ws: Workspace): { failures: number; retry_at: number; last_failed_at: string } | undefined {
+  return ws.db.prepare('SELECT failures, retry_at, last_failed_at FROM vault_unlock_failures').get() as
+    | { failures: number; retry_at: number; last_failed_at: string }
+    | undefined;
+}
+
+test('failed unlocks are counted in the workspace; once throttled, an attempt is refused at once, even after a restart or from the CLI', () => {
+  const dir = tempDir();
+  initialized(dir).close();
+  const ws = openWorkspace(dir);
+  for (let i = 0; i < 3; i++) {
+    assert.throws(() => ws.vault.unlockWithPassphrase(`wrong guess ${i}!`), expectError('BAD_REQUEST', 'wrong passphrase'));
+  }
+  const row = throttleRow(ws)!;
+  assert.equal(row.failures, 3);
+  // The third failure starts the first delay, measured from that failure.
+  assert.equal(row.retry_at - Date.parse(row.last_failed_at), 1000);
+  assert.deepEqual(
+    failures(ws).map((f) => [f.details.failures, f.details.retry_after_s]),
+    [
+      [1, 0],
+      [2, 0],
+      [3, 1],
+    ],
+  );
+  ws.close();
+
+  // Pin the window far enough ahead that the assertions below do not depend on the clock.
+  const pin = (w: Workspace) =>
+    w.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() + 60_000);
+  const cli = Workspace.open(dir, { actor: { user: 'alice', kind: 'cli' }, kdf: FAST_KDF, allowWeakKdfInTests: true });
+  try {
+    pin(cli);
+    const before = { ...snapshot(cli) as object, throttle: throttleRow(cli) };
+    // Even the right passphrase is refused while the window runs; nothing is written.
+    assert.throws(
+      () => cli.vault.unlockWithPassphrase(PASSPHRASE),
+      expectError('BAD_REQUEST', /^too many failed passphrase attempts \(3\); try again in ([1-5]?[0-9]|60) s$/),
+    );
+    assert.deepEqual({ ...snapshot(cli) as object, throttle: throttleRow(cli) }, before);
+    assert.equal(cli.vault.status().unlocked, false);
+  } finally {
+    cli.close();
+  }
+
+  const again = openWorkspace(dir);
+  try {
+    // The window has passed: a wrong attempt is counted on top (4 → 2 s), a right one resets.
+    again.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() - 1);
+    assert.throws(() => again.vault.unlockWithPassphrase('wrong guess 4!'), expectError('BAD_REQUEST', 'wrong passphrase'));
+    const fourth = throttleRow(again)!;
+    assert.equal(fourth.failures, 4);
+    assert.equal(fourth.retry_at - Date.parse(fourth.last_failed_at), 2000);
+    again.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() - 1);
+    again.vault.unlockWithPassphrase(PASSPHRASE);
+    assert.equal(again.vault.status().unlocked, true);
+    assert.equal(throttleRow(again), undefined);
+    again.vault.lock();
+    assert.throws(() => again.vault.unlockWithPassphrase('wrong again!'), expectError('BAD_REQUEST'));
+    assert.equal(throttleRow(again)!.failures, 1);
+    assert.deepEqual(again.audit.verify().ok, true);
+  } finally {
+    again.close();
+  }
+});
+
+test('a CLI process records its failures as source cli', () => {
+  const dir = tempDir();
+  initialized(dir).close();
+  const cli = Workspace.open(dir, { actor: { user: 'ops', kind: 'cli' }, kdf: FAST_KDF, allowWeakKdfInTests: true });
+  try {
+    assert.throws(() => cli.vault.unlockWithPassphrase('not it at all'), expectError('BAD_REQUEST'));
+    assert.deepEqual(failures(cli), [
+      { action: 'vault.unlock.failed', details: { kind: 'passphrase', source: 'cli', failures: 1, retry_after_s: 0 } },
+    ]);
+    assert.equal(cli.audit.list({ action: 'vault.unlock.failed', limit: 1 }).rows[0]!.actor_kind, 'cli');
+  } finally {
+    cli.close();
+  }
+});
+
+test('the async unlock opens the vault, refuses a wrong passphrase (audited), and is throttled like the sync one', async () => {
+  const dir = tempDir();
+  initialized(dir).close();
+  const ws = openWorkspace(dir);
+  try {
+    await assert.rejects(ws.vault.unlockWithPassphraseAsync('wrong passphrase!'), expectError('BAD_REQUEST', 'wrong passphrase'));
+    await assert.rejects(ws.vault.unlockWithPassphraseAsync(''), expectError('BAD_REQUEST', 'wrong passphrase'));
+    assert.equal(ws.vault.status().unlocked, false);
+    assert.equal(failures(ws).length, 1);
+    await ws.vault.unlockWithPassphraseAsync(PASSPHRASE);
+    assert.equal(ws.vault.status().unlocked, true);
+    assert.equal(throttleRow(ws), undefined);
+    const sealed = ws.vault.seal(Buffer.from('hello'), 'test:async');
+    ws.vault.lock();
+    ws.vault.unlockWithPassphrase(PASSPHRASE);
+    assert.equal(Buffer.from(ws.vault.unseal(sealed, 'test:async')).toString(), 'hello');
+  } finally {
+    ws.close();
+  }
+});
+
+test('attempts fired in parallel cannot slip past the throttle: one runs at a time, the others are refused at once', async () => {
+  const dir = tempDir();
+  initialized(dir).close();
+  const ws = openWorkspace(dir);
+  try {
+    const results = await Promise.allSettled(
+      [0, 1, 2, 3, 4].map((i) => ws.vault.unlockWithPassphraseAsync(`parallel guess ${i}`)),
+    );
+    const errors = results.map((r) => (r.status === 'rejected' ? (r.reason as CastellanError) : null));
+    assert.equal(errors[0]!.message, 'wrong passphrase');
+    for (const e of errors.slice(1)) {
+      assert.equal(e!.code, 'CONFLICT');
+      assert.equal(e!.message, 'another passphrase attempt is still running; try again when it has finished');
+    }
+    assert.equal(failures(ws).length, 1, 'only the one guess that ran is counted');
+    assert.equal(throttleRow(ws)!.failures, 1);
+    // Once it has finished, the next attempt runs.
+    await ws.vault.unlockWithPassphraseAsync(PASSPHRASE);
+    assert.equal(ws.vault.unlocked, true);
+    assert.equal(throttleRow(ws), undefined);
+    // The same for re-authentications (they share the count).
+    const reauths = await Promise.allSettled(
+      [0, 1, 2].map((i) => ws.vault.reauthenticate({ passphrase: `parallel reauth ${i}` })),
+    );
+    assert.deepEqual(
+      reauths.map((r) => (r.status === 'rejected' ? (r.reason as CastellanError).code : 'ok')),
+      ['BAD_REQUEST', 'CONFLICT', 'CONFLICT'],
+    );
+    assert.equal(throttleRow(ws)!.failures, 1);
+  } finally {
+    ws.close();
+  }
+});
+
+test('async initialize and add-slot derive off the main thread and give working slots', async () => {
+  const ws = openWorkspace();
+  try {
+    await ws.vault.initializeAsync(PASSPHRASE);
+    const slot = await ws.vault.addPassphraseSlotAsync('second passphrase', 'recovery');
+    assert.deepEqual([slot.id, slot.label], [2, 'recovery']);
+    await assert.rejects(ws.vault.addPassphraseSlotAsync('short'), expectError('INVALID_INPUT', /at least 8/));
+    ws.vault.lock();
+    await assert.rejects(ws.vault.addPassphraseSlotAsync('third passphrase'), expectError('LOCKED'));
+    ws.vault.unlockWithPassphrase('second passphrase');
+    ws.vault.lock();
+    ws.vault.unlockWithPassphrase(PASSPHRASE);
+    assert.deepEqual(auditActions(ws), ['vault.initialize', 'vault.slot.add']);
+  } finally {
+    ws.close();
+  }
+});
+
+test('reauthenticate: the current passphrase or keychain passes; a wrong one is refused, audited and counted', async () => {
+  const keychain = new TestKeychain();
+  const ws = initialized(tempDir(), keychain);
+  try {
+    await ws.vault.reauthenticate({ passphrase: PASSPHRASE });
+    await assert.rejects(
+      ws.vault.reauthenticate({ keychain: true }),
+      expectError('NOT_FOUND', /no OS keychain slot for gnome_libsecret/),
+    );
+    ws.vault.addKeychainSlot();
+    await ws.vault.reauthenticate({ keychain: true });
+    // A passphrase of another slot of the same vault is fine; any other is not.
+    ws.vault.addPassphraseSlot('second passphrase');
+    await ws.vault.reauthenticate({ passphrase: 'second passphrase' });
+    const before = snapshotBesidesFailures(ws);
+    await assert.rejects(
+      ws.vault.reauthenticate({ passphrase: 'attacker guess' }),
+      expectError('BAD_REQUEST', 're-authentication failed: wrong passphrase (or keychain slot)'),
+    );
+    await assert.rejects(ws.vault.reauthenticate({ passphrase: '' }), expectError('BAD_REQUEST', /re-authentication failed/));
+    for (const missing of [undefined, null, {}, { keychain: false }, 'x']) {
+      await assert.rejects(
+        ws.vault.reauthenticate(missing as never),
+        expectError('INVALID_INPUT', /re-authentication is required/),
+      );
+    }
+    assert.deepEqual(snapshotBesidesFailures(ws), before);
+    assert.deepEqual(failures(ws), [
+      { action: 'vault.reauth.failed', details: { kind: 'passphrase', source: 'app', failures: 1, retry_after_s: 0 } },
+    ]);
+    // A keychain that cannot open its slot fails the re-auth (audited, not counted).
+    const reset = openWorkspace(ws.dir, new TestKeychain());
+    try {
+      reset.vault.unlockWithPassphrase(PASSPHRASE);
+      await assert.rejects(reset.vault.reauthenticate({ keychain: true }), expectError('BAD_REQUEST', /re-authentication failed/));
+      assert.deepEqual(failures(reset).at(-1), { action: 'vault.reauth.failed', details: { kind: 'keychain', source: 'app' } });
+    } finally {
+      reset.close();
+    }
+    ws.vault.lock();
+    await assert.rejects(ws.vault.reauthenticate({ passphrase: PASSPHRASE }), expectError('LOCKED'));
+  } finally {
+    ws.close();
+  }
+});
+
+test('failed re-authentications share the unlock throttle', async () => {
+  const ws = initialized();
+  try {
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(ws.vault.reauthenticate({ passphrase: `guess ${i}` }), expectError('BAD_REQUEST'));
+    }
+    ws.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() + 30_000);
+    await assert.rejects(
+      ws.vault.reauthenticate({ passphrase: PASSPHRASE }),
+      expectError('BAD_REQUEST', /try again in ([12]?[0-9]|30) s/),
+    );
+    ws.vault.lock();
+    assert.throws(() => ws.vault.unlockWithPassphrase(PASSPHRASE), expectError('BAD_REQUEST', /try again in/));
+  } finally {
+    ws.close();
   }
 });

@@ -134,7 +134,7 @@ export const caCommands: Command[] = [
           'this writes the worker CA private key to disk, and whoever holds it can issue worker certificates; add --yes to confirm',
         );
       }
-      const done = await exportCaZlayer(await ctx.unlocked(), ctx.args[0]!, { confirm: true });
+      const done = await exportCaZlayer(await ctx.reauthenticated(), ctx.args[0]!, { confirm: true });
       ctx.print(`wrote ${done.certPath} (0644)`);
       ctx.print(`wrote ${done.keyPath} (0600)`);
     },

@@ -201,7 +201,7 @@ export const tokenCommands: Command[] = [
       if ((ctx.args.length === 1) === (literalEnv !== undefined)) {
         throw new UsageError('give either a key FILE or --literal-env VAR');
       }
-      const ws = await ctx.unlocked();
+      const ws = await ctx.reauthenticated();
       let key: SigningKeyInfo;
       if (literalEnv !== undefined) {
         const literal = await ctx.secret('literal-env', 'ZLayer JWT secret: ');
@@ -227,7 +227,7 @@ export const tokenCommands: Command[] = [
       const out = str(ctx, 'out');
       if (out === undefined || out === '-')
         throw new UsageError('--out FILE is required (the secret is never printed)');
-      const { key_id } = await exportZlayerSecretFile(await ctx.unlocked(), out);
+      const { key_id } = await exportZlayerSecretFile(await ctx.reauthenticated(), out);
       ctx.print(`wrote the secret of ${key_id} to ${out} (mode 0600)`);
     },
   },

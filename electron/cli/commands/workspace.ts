@@ -34,10 +34,10 @@ export const workspaceCommands: Command[] = [
   {
     path: ['vault', 'add-passphrase'],
     usage: 'vault add-passphrase [--new-passphrase-env VAR] [--label L]',
-    summary: 'add another passphrase slot (unlocks with the current one)',
+    summary: 'add another passphrase slot (re-authenticates with the current one)',
     options: { 'new-passphrase-env': { type: 'string' }, label: { type: 'string' } },
     async run(ctx) {
-      const ws = await ctx.unlocked();
+      const ws = await ctx.reauthenticated();
       const next = await ctx.secret('new-passphrase-env', 'New passphrase: ', { confirm: true });
       const slot = ws.vault.addPassphraseSlot(next, ctx.values.label as string | undefined);
       ctx.print(`added passphrase slot #${slot.id} (${slot.label})`);
@@ -53,7 +53,7 @@ export const workspaceCommands: Command[] = [
       if (!/^[1-9][0-9]*$/.test(ctx.args[0]!) || !Number.isSafeInteger(id)) {
         throw new UsageError(`"${ctx.args[0]}" is not a slot id (a whole number from 1, as \`vault slots\` lists them)`);
       }
-      const ws = await ctx.unlocked();
+      const ws = await ctx.reauthenticated();
       ws.vault.removeSlot(id);
       ctx.print(`removed slot #${id}`);
     },

@@ -39,6 +39,7 @@ import type { HandlerMap } from '../ipc-router.ts';
 import type { SettingsStore } from '../settings.ts';
 import type { Workspace } from '../workspace.ts';
 import { readWorkspaceSettings } from '../workspace-settings.ts';
+import { reauthenticateRequest } from './reauth.ts';
 
 const MAX_IMPORT_FILE_BYTES = 1024 * 1024;
 
@@ -129,10 +130,12 @@ export function caHandlers(workspace: () => Workspace, dialogs: Dialogs, setting
       }
     },
 
-    'ca:exportZlayer': async ({ confirm }) => {
+    'ca:exportZlayer': async ({ confirm, reauth }) => {
       const ws = workspace();
       requireCaFirst(ws);
       ws.vault.requireUnlocked();
+      // The CA private key leaves the vault: the request must re-authenticate, before the dialog.
+      await reauthenticateRequest(ws, dialogs, reauth, 'write the worker CA private key to disk');
       const chosen = await dialogs.openFiles({
         title: `Choose the folder for ${ZLAYER_CA_CERT_FILE} and ${ZLAYER_CA_KEY_FILE} (the key is written 0600)`,
         filters: [],

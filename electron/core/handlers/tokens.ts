@@ -23,6 +23,7 @@ import { getToken, listTokens, tokenStats } from '../token-ledger.ts';
 import { inspectWithLedger } from '../token-inspection.ts';
 import { ZLAYER_KEY_FILE_NAME } from '../tokens/zlayer-secret.ts';
 import type { Workspace } from '../workspace.ts';
+import { reauthenticateRequest } from './reauth.ts';
 
 const KEY_FILE_FILTER = [{ name: 'ZLayer JWT secret', extensions: ['key'] }];
 const JSON_FILTER = [{ name: 'JSON Web Key Set', extensions: ['json'] }];
@@ -39,10 +40,13 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
     'keys:create': ({ profile }) => createKey(workspace(), profile),
     'keys:rotate': ({ profile, compromised }) => rotateKey(workspace(), profile, { compromised }),
 
-    'keys:importZlayerSecretDialog': async () => {
+    // Importing or exporting the HS256 secret re-authenticates (the request carries the current
+    // passphrase or uses the keychain slot), before any dialog opens.
+    'keys:importZlayerSecretDialog': async ({ reauth }) => {
       const ws = workspace();
       // Refuse before asking for a file the vault could not seal.
       ws.vault.requireUnlocked();
+      await reauthenticateRequest(ws, dialogs, reauth, 'import a ZLayer JWT secret as the active HS256 key');
       const chosen = await dialogs.openFiles({
         title: `Import the daemon’s ${ZLAYER_KEY_FILE_NAME}`,
         filters: KEY_FILE_FILTER,
@@ -57,11 +61,16 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
         bytes.fill(0);
       }
     },
-    'keys:importZlayerSecret': ({ secret }) => importZlayerSecret(workspace(), { literal: secret }),
+    'keys:importZlayerSecret': async ({ secret, reauth }) => {
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, 'import a ZLayer JWT secret as the active HS256 key');
+      return importZlayerSecret(ws, { literal: secret });
+    },
 
-    'keys:exportZlayerSecret': async () => {
+    'keys:exportZlayerSecret': async ({ reauth }) => {
       const ws = workspace();
       ws.vault.requireUnlocked();
+      await reauthenticateRequest(ws, dialogs, reauth, 'export the ZLayer JWT secret to a file');
       const file = await dialogs.saveFile({
         title: 'Export the ZLayer JWT secret (keep it private)',
         defaultName: ZLAYER_KEY_FILE_NAME,

@@ -1,6 +1,7 @@
 import type { Dialogs } from '../dialogs.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { HandlerMap } from '../ipc-router.ts';
+import { reauthenticateRequest } from './reauth.ts';
 import type { KeychainBackend } from '../vault.ts';
 import type { Workspace } from '../workspace.ts';
 
@@ -18,13 +19,31 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
   const status = () => ({ ...workspace().vault.status(), keychain: keychainStatus(keychain) });
   return {
     'vault:status': status,
-    'vault:initialize': ({ passphrase }) => (workspace().vault.initialize(passphrase), status()),
-    'vault:unlock': ({ passphrase }) => (workspace().vault.unlockWithPassphrase(passphrase), status()),
+    // scrypt runs on libuv's threadpool (the async vault methods): the main process never freezes.
+    'vault:initialize': async ({ passphrase }) => (await workspace().vault.initializeAsync(passphrase), status()),
+    'vault:unlock': async ({ passphrase }) => (await workspace().vault.unlockWithPassphraseAsync(passphrase), status()),
     'vault:unlockKeychain': () => (workspace().vault.unlockWithKeychain(), status()),
     'vault:lock': () => (workspace().vault.lock(), status()),
-    'vault:addPassphrase': ({ passphrase, label }) => (workspace().vault.addPassphraseSlot(passphrase, label), status()),
-    'vault:addKeychain': () => (workspace().vault.addKeychainSlot(), status()),
-    'vault:removeSlot': ({ id }) => (workspace().vault.removeSlot(id), status()),
+    // Slots are the keys to the kingdom: an unlocked vault is not enough, the request itself must
+    // carry the current passphrase (or use the keychain slot), checked before anything changes.
+    'vault:addPassphrase': async ({ passphrase, label, reauth }) => {
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, 'add a passphrase slot to the vault');
+      await ws.vault.addPassphraseSlotAsync(passphrase, label);
+      return status();
+    },
+    'vault:addKeychain': async ({ reauth }) => {
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, 'add an OS-keychain slot to the vault');
+      ws.vault.addKeychainSlot();
+      return status();
+    },
+    'vault:removeSlot': async ({ id, reauth }) => {
+      const ws = workspace();
+      await reauthenticateRequest(ws, dialogs, reauth, `remove vault slot ${id}`);
+      ws.vault.removeSlot(id);
+      return status();
+    },
 
     'audit:list': (query) => workspace().audit.list(query),
     'audit:verify': () => {

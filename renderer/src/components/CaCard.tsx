@@ -5,6 +5,7 @@ import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { call } from '../ipc.ts';
 import { useAction } from '../hooks.ts';
 import { ErrorAlert, Muted, relativeTime } from './common.tsx';
+import { ReauthFields, useReauth } from './Reauth.tsx';
 
 export type CaInfo = NonNullable<ChannelOutput<'ca:show'>>;
 type BundleFormat = (typeof BUNDLE_FORMATS)[number];
@@ -77,11 +78,6 @@ export function CaCard({
     const result = await call('ca:exportBundle', { format });
     if (!result.cancelled) onMessage(`Saved the CA bundle (${BUNDLE_LABELS[format]}) to ${result.path}`);
   });
-  const exportZlayer = useAction(async () => {
-    const result = await call('ca:exportZlayer', { confirm: true });
-    setConfirmZlayer(false);
-    if (!result.cancelled) onMessage(`Wrote worker_ca.crt and worker_ca.key to ${result.path}`);
-  });
 
   const error = create.error ?? importCa.error ?? exportBundle.error;
 
@@ -138,27 +134,52 @@ export function CaCard({
         </Stack>
       )}
       {confirmZlayer && (
-        <Modal opened closeButtonProps={{ 'aria-label': 'Close' }} onClose={() => setConfirmZlayer(false)} title="Export the ZLayer CA files">
-          <Stack>
-            <Alert color="orange" title="This writes the CA private key">
-              <Text size="sm">
-                Castellan writes <Code>worker_ca.crt</Code> (mode 0644) and <Code>worker_ca.key</Code> (mode 0600) into the folder
-                you choose. Anyone who reads <Code>worker_ca.key</Code> can issue worker certificates the whole cluster trusts.
-              </Text>
-            </Alert>
-            <ErrorAlert error={exportZlayer.error} title="Not exported" />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setConfirmZlayer(false)}>
-                Cancel
-              </Button>
-              <Button color="orange" loading={exportZlayer.busy} onClick={() => void exportZlayer.run()}>
-                Write the CA key and certificate…
-              </Button>
-            </Group>
-          </Stack>
-        </Modal>
+        <ExportZlayerDialog
+          onClose={() => setConfirmZlayer(false)}
+          onSaved={(dir) => onMessage(`Wrote worker_ca.crt and worker_ca.key to ${dir}`)}
+        />
       )}
     </Card>
+  );
+}
+
+/** Confirmation, with re-authentication, before the CA private key is written to disk. */
+function ExportZlayerDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (dir: string) => void }) {
+  const reauth = useReauth();
+  const exportZlayer = useAction(async () => {
+    const result = await call('ca:exportZlayer', { confirm: true, reauth: reauth.take() });
+    onClose();
+    if (!result.cancelled && result.path) onSaved(result.path);
+  });
+  return (
+    <Modal opened closeButtonProps={{ 'aria-label': 'Close' }} onClose={onClose} title="Export the ZLayer CA files">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void exportZlayer.run();
+        }}
+      >
+        <Stack>
+          <Alert color="orange" title="This writes the CA private key">
+            <Text size="sm">
+              Castellan writes <Code>worker_ca.crt</Code> (mode 0644) and <Code>worker_ca.key</Code> (mode 0600) into the
+              folder you choose. Anyone who reads <Code>worker_ca.key</Code> can issue worker certificates the whole
+              cluster trusts.
+            </Text>
+          </Alert>
+          <ReauthFields state={reauth} />
+          <ErrorAlert error={exportZlayer.error} title="Not exported" />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" color="orange" loading={exportZlayer.busy} disabled={!reauth.ready}>
+              Write the CA key and certificate…
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
   );
 }
 

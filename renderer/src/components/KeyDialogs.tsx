@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { useAction } from '../hooks.ts';
 import { call, errorMessage } from '../ipc.ts';
 import { ErrorAlert } from './common.tsx';
+import { ReauthFields, useReauth } from './Reauth.tsx';
 import { RevokeDialog } from './RevokeDialog.tsx';
 import type { RevokeReason, SigningKey } from './TokenBits.tsx';
 
@@ -160,8 +161,9 @@ export function KeyRotateDialog({
 
 /** Explicit confirmation before the ZLayer secret leaves the vault. */
 export function KeyExportSecretDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (path: string) => void }) {
+  const reauth = useReauth();
   const exportSecret = useAction(async () => {
-    const answer = await call('keys:exportZlayerSecret', { confirm: true });
+    const answer = await call('keys:exportZlayerSecret', { confirm: true, reauth: reauth.take() });
     if (!answer.cancelled && answer.path) onSaved(answer.path);
     onClose();
   });
@@ -173,21 +175,29 @@ export function KeyExportSecretDialog({ onClose, onSaved }: { onClose: () => voi
       title="Export the ZLayer secret"
       size="lg"
     >
-      <Stack>
-        <Alert color="red" title="Anyone with this file can mint tokens for the daemon">
-          The file is written in the daemon’s jwt_secret_zlayer.key format, readable only by you (mode 0600). Move it
-          straight to the daemon’s data directory and do not keep copies. The export is recorded in the audit log.
-        </Alert>
-        <ErrorAlert error={exportSecret.error} title="Not exported" />
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={exportSecret.busy} onClick={() => void exportSecret.run()}>
-            Export secret…
-          </Button>
-        </Group>
-      </Stack>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void exportSecret.run();
+        }}
+      >
+        <Stack>
+          <Alert color="red" title="Anyone with this file can mint tokens for the daemon">
+            The file is written in the daemon’s jwt_secret_zlayer.key format, readable only by you (mode 0600). Move it
+            straight to the daemon’s data directory and do not keep copies. The export is recorded in the audit log.
+          </Alert>
+          <ReauthFields state={reauth} />
+          <ErrorAlert error={exportSecret.error} title="Not exported" />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" color="red" loading={exportSecret.busy} disabled={!reauth.ready}>
+              Export secret…
+            </Button>
+          </Group>
+        </Stack>
+      </form>
     </Modal>
   );
 }

@@ -17,6 +17,7 @@ import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { useAction } from '../hooks.ts';
 import { call } from '../ipc.ts';
 import { ErrorAlert, Muted } from './common.tsx';
+import { ReauthFields, useReauth } from './Reauth.tsx';
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 type Slot = VaultStatus['slots'][number];
@@ -25,13 +26,92 @@ function slotName(slot: Slot): string {
   return slot.label || `${slot.kind} slot ${slot.id}`;
 }
 
+/** Remove one slot: asks for the current passphrase (or the keychain slot) and sends it with the request. */
+function RemoveSlotDialog({
+  slot,
+  onClose,
+  onRemoved,
+}: {
+  slot: Slot;
+  onClose: () => void;
+  onRemoved: (s: VaultStatus) => void;
+}) {
+  const reauth = useReauth();
+  const remove = useAction(async () => {
+    onRemoved(await call('vault:removeSlot', { id: slot.id, reauth: reauth.take() }));
+  });
+  return (
+    <Modal opened closeButtonProps={{ 'aria-label': 'Close' }} onClose={onClose} title={`Remove ${slotName(slot)}`}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void remove.run();
+        }}
+      >
+        <Stack>
+          <Text size="sm">
+            This {slot.kind === 'keychain' ? 'OS-keychain' : 'passphrase'} slot will no longer unlock the vault. The
+            last slot cannot be removed.
+          </Text>
+          <ReauthFields state={reauth} />
+          <ErrorAlert error={remove.error} title="Not removed" />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" color="red" loading={remove.busy} disabled={!reauth.ready}>
+              Remove slot
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+/** Add an OS-keychain slot: asks for the current passphrase first. */
+function AddKeychainDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (s: VaultStatus) => void }) {
+  const reauth = useReauth();
+  const add = useAction(async () => {
+    onAdded(await call('vault:addKeychain', { reauth: reauth.take() }));
+  });
+  return (
+    <Modal opened closeButtonProps={{ 'aria-label': 'Close' }} onClose={onClose} title="Add an OS-keychain slot">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void add.run();
+        }}
+      >
+        <Stack>
+          <Text size="sm">
+            The vault key is stored in the OS keychain too, so your login unlocks the vault without the passphrase.
+          </Text>
+          <ReauthFields state={reauth} />
+          <ErrorAlert error={add.error} title="Not added" />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={add.busy} disabled={!reauth.ready}>
+              Add OS-keychain slot
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
 /** The vault's unlock slots: list, add (passphrase, OS keychain), remove, and lock. */
 export function KeyVault({ status, onChange }: { status: VaultStatus | null; onChange: (s: VaultStatus) => void }) {
   const [label, setLabel] = useState('');
   const [passphrase, setPassphrase] = useState('');
   const [repeat, setRepeat] = useState('');
   const [removing, setRemoving] = useState<Slot | null>(null);
+  const [addingKeychain, setAddingKeychain] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
+  const addReauth = useReauth();
 
   const act = useAction(async (fn: () => Promise<VaultStatus>, done: string) => {
     onChange(await fn());
@@ -39,16 +119,17 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
   });
   const addPassphrase = useAction(async () => {
     if (passphrase !== repeat) throw new Error('the two passphrases differ');
-    onChange(await call('vault:addPassphrase', { passphrase, ...(label.trim() ? { label: label.trim() } : {}) }));
+    onChange(
+      await call('vault:addPassphrase', {
+        passphrase,
+        ...(label.trim() ? { label: label.trim() } : {}),
+        reauth: addReauth.take(),
+      }),
+    );
     setPassphrase('');
     setRepeat('');
     setLabel('');
     setMessage('Added a passphrase slot.');
-  });
-  const remove = useAction(async (slot: Slot) => {
-    onChange(await call('vault:removeSlot', { id: slot.id }));
-    setRemoving(null);
-    setMessage(`Removed ${slotName(slot)}.`);
   });
 
   if (!status) return null;
@@ -112,7 +193,7 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
                   aria-label={`Remove slot ${slotName(slot)}`}
                   disabled={!status.unlocked}
                   onClick={() => {
-                    remove.setError(null);
+                    setMessage(null);
                     setRemoving(slot);
                   }}
                 >
@@ -149,7 +230,12 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
             value={repeat}
             onChange={(e) => setRepeat(e.currentTarget.value)}
           />
-          <Button type="submit" disabled={!status.unlocked || passphrase === ''} loading={addPassphrase.busy}>
+          <ReauthFields state={addReauth} />
+          <Button
+            type="submit"
+            disabled={!status.unlocked || passphrase === '' || !addReauth.ready}
+            loading={addPassphrase.busy}
+          >
             Add passphrase slot
           </Button>
         </Group>
@@ -161,10 +247,10 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
           aria-describedby="keychain-reason"
           onClick={() => {
             setMessage(null);
-            void act.run(() => call('vault:addKeychain', {}), 'Added an OS-keychain slot.');
+            setAddingKeychain(true);
           }}
         >
-          Add OS-keychain slot
+          Add OS-keychain slot…
         </Button>
         <Text size="sm" c="dimmed" id="keychain-reason">
           {keychain.available
@@ -174,28 +260,25 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
       </Group>
 
       {removing && (
-        <Modal
-          opened
-          closeButtonProps={{ 'aria-label': 'Close' }}
+        <RemoveSlotDialog
+          slot={removing}
           onClose={() => setRemoving(null)}
-          title={`Remove ${slotName(removing)}`}
-        >
-          <Stack>
-            <Text size="sm">
-              This {removing.kind === 'keychain' ? 'OS-keychain' : 'passphrase'} slot will no longer unlock the vault.
-              The last slot cannot be removed.
-            </Text>
-            <ErrorAlert error={remove.error} title="Not removed" />
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setRemoving(null)}>
-                Cancel
-              </Button>
-              <Button color="red" loading={remove.busy} onClick={() => void remove.run(removing)}>
-                Remove slot
-              </Button>
-            </Group>
-          </Stack>
-        </Modal>
+          onRemoved={(next) => {
+            onChange(next);
+            setMessage(`Removed ${slotName(removing)}.`);
+            setRemoving(null);
+          }}
+        />
+      )}
+      {addingKeychain && (
+        <AddKeychainDialog
+          onClose={() => setAddingKeychain(false)}
+          onAdded={(next) => {
+            onChange(next);
+            setMessage('Added an OS-keychain slot.');
+            setAddingKeychain(false);
+          }}
+        />
       )}
     </Card>
   );

@@ -5,6 +5,7 @@ import { PROFILES } from '../../../shared/ipc/contract/tokens.ts';
 import { ErrorAlert, Muted, relativeTime } from '../components/common.tsx';
 import { KeyExportSecretDialog, KeyRevokeTokensDialog, KeyRotateDialog } from '../components/KeyDialogs.tsx';
 import { KeyVault } from '../components/KeyVault.tsx';
+import { ReauthFields, useReauth } from '../components/Reauth.tsx';
 import { PROFILE_LABELS, type SigningKey } from '../components/TokenBits.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
@@ -120,12 +121,14 @@ export function KeysPage({
     const key = await call('keys:create', { profile });
     done(`Created ${profile} key ${key.id}.`);
   });
+  // Importing replaces the active HS256 key: both imports carry the current passphrase.
+  const importReauth = useReauth();
   const importDialog = useAction(async () => {
-    const answer = await call('keys:importZlayerSecretDialog', {});
+    const answer = await call('keys:importZlayerSecretDialog', { reauth: importReauth.take() });
     if (!answer.cancelled && answer.key) done(`Imported the ZLayer secret as key ${answer.key.id}.`);
   });
   const importLiteral = useAction(async () => {
-    const key = await call('keys:importZlayerSecret', { secret });
+    const key = await call('keys:importZlayerSecret', { secret, reauth: importReauth.take() });
     setSecret('');
     done(`Imported the ZLayer secret as key ${key.id}.`);
   });
@@ -188,7 +191,13 @@ export function KeysPage({
                   so Castellan mints tokens the daemon accepts, or export Castellan’s to install on the daemon.
                 </Muted>
                 <Group align="flex-end">
-                  <Button variant="default" loading={importDialog.busy} onClick={() => void importDialog.run()}>
+                  <ReauthFields state={importReauth} label="Current passphrase (to import)" />
+                  <Button
+                    variant="default"
+                    loading={importDialog.busy}
+                    disabled={!importReauth.ready}
+                    onClick={() => void importDialog.run()}
+                  >
                     Import secret file…
                   </Button>
                   <form
@@ -207,7 +216,12 @@ export function KeysPage({
                         maxLength={4096}
                         w={320}
                       />
-                      <Button type="submit" variant="default" disabled={secret === ''} loading={importLiteral.busy}>
+                      <Button
+                        type="submit"
+                        variant="default"
+                        disabled={secret === '' || !importReauth.ready}
+                        loading={importLiteral.busy}
+                      >
                         Import pasted secret
                       </Button>
                     </Group>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineChannel } from '../define.ts';
-import { empty, savedFileSchema } from './schemas.ts';
+import { empty, reauthSchema, savedFileSchema } from './schemas.ts';
 
 export const REVOCATION_REASONS = [
   'unspecified',
@@ -77,8 +77,8 @@ export const caContract = {
     output: z.strictObject({ cancelled: z.boolean(), ca: caInfoSchema.nullable() }),
   }),
   'ca:exportZlayer': defineChannel({
-    summary: 'write worker_ca.crt (0644) and worker_ca.key (0600) into a folder chosen in a dialog',
-    input: z.strictObject({ confirm: z.literal(true) }),
+    summary: 'write worker_ca.crt (0644) and worker_ca.key (0600) into a folder chosen in a dialog (re-authenticates)',
+    input: z.strictObject({ confirm: z.literal(true), reauth: reauthSchema }),
     output: savedFileSchema,
   }),
   'ca:previewCsr': defineChannel({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineChannel } from '../define.ts';
-import { empty, name, savedFileSchema, TokenScopeSchema } from './schemas.ts';
+import { empty, name, reauthSchema, savedFileSchema, TokenScopeSchema } from './schemas.ts';
 
 export const PROFILES = ['zlayer', 'ed25519', 'es256'] as const;
 export const profileSchema = z.enum(PROFILES);
@@ -113,18 +113,18 @@ export const tokensContract = {
     }),
   }),
   'keys:importZlayerSecretDialog': defineChannel({
-    summary: 'import the daemon’s jwt_secret_zlayer.key through a native dialog',
-    input: empty,
+    summary: 'import the daemon’s jwt_secret_zlayer.key through a native dialog (re-authenticates)',
+    input: z.strictObject({ reauth: reauthSchema }),
     output: z.strictObject({ cancelled: z.boolean(), key: signingKeySchema.nullable() }),
   }),
   'keys:importZlayerSecret': defineChannel({
-    summary: 'import a literal ZLayer JWT secret (--jwt-secret / ZLAYER_JWT_SECRET)',
-    input: z.strictObject({ secret: z.string().min(1).max(4096) }),
+    summary: 'import a literal ZLayer JWT secret (--jwt-secret / ZLAYER_JWT_SECRET; re-authenticates)',
+    input: z.strictObject({ secret: z.string().min(1).max(4096), reauth: reauthSchema }),
     output: signingKeySchema,
   }),
   'keys:exportZlayerSecret': defineChannel({
-    summary: 'export the active ZLayer secret in the daemon’s file format (mode 0600)',
-    input: z.strictObject({ confirm: z.literal(true) }),
+    summary: 'export the active ZLayer secret in the daemon’s file format (mode 0600; re-authenticates)',
+    input: z.strictObject({ confirm: z.literal(true), reauth: reauthSchema }),
     output: savedFileSchema,
   }),
   'keys:exportJwks': defineChannel({ summary: 'save the JWKS of the asymmetric keys', input: empty, output: savedFileSchema }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineChannel } from '../define.ts';
-import { empty, savedFileSchema } from './schemas.ts';
+import { empty, reauthSchema, savedFileSchema } from './schemas.ts';
 
 const passphrase = z.string().min(1).max(1024);
 const slotSchema = z.strictObject({
@@ -44,14 +44,18 @@ export const workspaceContract = {
   'vault:unlockKeychain': defineChannel({ summary: 'unlock with the OS keychain', input: empty, output: vaultStatus }),
   'vault:lock': defineChannel({ summary: 'lock the vault', input: empty, output: vaultStatus }),
   'vault:addPassphrase': defineChannel({
-    summary: 'add a passphrase slot',
-    input: z.strictObject({ passphrase, label: z.string().max(100).optional() }),
+    summary: 'add a passphrase slot (re-authenticates: `reauth` is the current passphrase or the keychain)',
+    input: z.strictObject({ passphrase, label: z.string().max(100).optional(), reauth: reauthSchema }),
     output: vaultStatus,
   }),
-  'vault:addKeychain': defineChannel({ summary: 'add an OS-keychain slot', input: empty, output: vaultStatus }),
+  'vault:addKeychain': defineChannel({
+    summary: 'add an OS-keychain slot (re-authenticates)',
+    input: z.strictObject({ reauth: reauthSchema }),
+    output: vaultStatus,
+  }),
   'vault:removeSlot': defineChannel({
-    summary: 'remove an unlock slot',
-    input: z.strictObject({ id: z.number().int().positive() }),
+    summary: 'remove an unlock slot (re-authenticates)',
+    input: z.strictObject({ id: z.number().int().positive(), reauth: reauthSchema }),
     output: vaultStatus,
   }),
   'audit:list': defineChannel({
