@@ -138,6 +138,7 @@ export async function prepareCrl(
   // Whole seconds: that is all the encoding keeps, and the stored times then match the DER.
   const thisUpdate = new Date(Math.floor(nowMs / 1000) * 1000);
   const nextUpdate = new Date(thisUpdate.getTime() + validityDays * DAY_MS);
+  ws.integrity.assert('crl', 'build the next CRL from it');
   const previous = currentCrlNumber(ws);
   const revoked = revokedEntries(ws);
   if (options.pending) revoked.push(options.pending);
@@ -167,6 +168,7 @@ export function commitCrl(ws: Workspace, crl: PreparedCrl): void {
          next_update = excluded.next_update, entries = excluded.entries, crl_der = excluded.crl_der`,
     )
     .run(crl.crlNumber.toString(), crl.thisUpdate.toISOString(), crl.nextUpdate.toISOString(), crl.entries, crl.der);
+  ws.integrity.seal('crl');
 }
 
 /**

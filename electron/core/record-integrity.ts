@@ -376,7 +376,7 @@ export class RecordIntegrity {
   assert(name: RecordName, use: string): void {
     const result = this.check(name);
     if (result.status === 'failed') {
-      throw new CastellanError('INTEGRITY', `${result.reason}; Castellan will not ${use} with it`);
+      throw new CastellanError('INTEGRITY', `${result.reason}; Castellan will not ${use}`);
     }
   }
 
@@ -399,6 +399,18 @@ export class RecordIntegrity {
     if (!this.#initialized()) return;
     const keys = this.#requireKeys(`change ${describeRecord(names[0] ?? 'settings')}`);
     for (const name of names) this.#writeMac(keys, name);
+  }
+
+  /**
+   * Runs `mutate` (a legitimate change to one record, inside the caller's transaction) and re-MACs
+   * the record afterwards — unless it failed its check before the change: a tampered record stays
+   * failed (so never used or published), whatever Castellan then does to it.
+   */
+  change<T>(name: RecordName, mutate: () => T): T {
+    const before = this.check(name);
+    const result = mutate();
+    if (before.status !== 'failed') this.seal(name);
+    return result;
   }
 
   /** Every record that fails (empty when all hold). Needs the vault unlocked. */

@@ -230,7 +230,7 @@ test('the revocation list: revoked unexpired jtis only, a rising sequence, a JWS
   assert.deepEqual(header, { alg: 'EdDSA', typ: 'castellan-revocations+jwt', kid: second.kid });
   const jwks = createLocalJWKSet(JSON.parse(exportJwks(ws).json) as Parameters<typeof createLocalJWKSet>[0]);
   const { payload } = await jwtVerify(second.jws, jwks, { typ: 'castellan-revocations+jwt', algorithms: ['EdDSA'] });
-  assert.deepEqual(payload, { seq: 2, generated_at: t + 1, entries: expected });
+  assert.deepEqual(payload, { seq: 2, generated_at: t + 1, iat: t + 1, exp: t + 1 + 86_400, entries: expected });
 
   const exports = ws.db.prepare("SELECT details FROM audit WHERE action = 'revocations.export' ORDER BY seq").all() as {
     details: string;
@@ -332,7 +332,11 @@ test('a failed mint never revokes: locked vault, deleted service, no active key'
   before = snapshot(ws);
   assert.throws(() => refreshToken(ws, oldEd.record.jti!), isError('NOT_FOUND', /no active ed25519 key/));
   assert.equal(snapshot(ws), before);
-  assert.equal(inspectWithLedger(ws, oldEd.token).verdict, 'valid');
+  // A key record edited outside Castellan is never used to judge a token.
+  assert.throws(
+    () => inspectWithLedger(ws, oldEd.token),
+    isError('INTEGRITY', /key record ed25519-\w+ fails its authentication check/),
+  );
   ws.close();
 });
 
@@ -387,7 +391,7 @@ test('the inspector through the ledger: valid, revoked, not issued here, expired
   ws.close();
 });
 
-test('a locked vault: HS256 tokens need unlocking (LOCKED); ed25519 tokens and malformed input still inspect', async () => {
+test('a locked vault: HS256 and ed25519 tokens need unlocking (LOCKED); malformed input still inspects', async () => {
   const ws = await setup();
   const z = mint(ws, 'web', 'web-0');
   const e = mint(ws, 'web', 'web-1', { profile: 'ed25519' });
@@ -397,8 +401,11 @@ test('a locked vault: HS256 tokens need unlocking (LOCKED); ed25519 tokens and m
     () => inspectWithLedger(ws, z.token),
     isError('LOCKED', /HS256 \(zlayer\) token.*unlock the workspace/),
   );
-  assert.equal(inspectWithLedger(ws, e.token).verdict, 'valid');
+  // The public key is in the file; while locked its record cannot be authenticated, so no verdict.
+  assert.throws(() => inspectWithLedger(ws, e.token), isError('LOCKED', /unlock it to verify tokens/));
   assert.equal(inspectWithLedger(ws, 'a.b').verdict, 'malformed');
+  ws.vault.unlockWithPassphrase('correct horse battery staple');
+  assert.equal(inspectWithLedger(ws, e.token).verdict, 'valid');
   assert.equal(snapshot(ws), before);
   ws.close();
 });

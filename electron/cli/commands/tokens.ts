@@ -479,11 +479,12 @@ export const tokenCommands: Command[] = [
   {
     path: ['export', 'jwks'],
     usage: 'export jwks [--out FILE]',
-    summary: 'the JWKS of the ed25519/es256 keys (public keys only)',
+    summary: 'the JWKS of the ed25519/es256 keys (public keys only; unlocks to check the key records)',
     options: { out: { type: 'string' } },
-    run(ctx) {
+    async run(ctx) {
       const out = str(ctx, 'out');
-      writeOutput(ctx.io, out, exportJwks(ctx.workspace()).json, 0o644);
+      // Key records are authenticated with a key in the vault: never publish one unchecked.
+      writeOutput(ctx.io, out, exportJwks(await ctx.unlocked()).json, 0o644);
       if (out !== undefined && out !== '-') ctx.io.stderr(`wrote ${out}\n`);
     },
   },

@@ -1,5 +1,6 @@
 import type { Dialogs } from '../dialogs.ts';
 import { writeFileAtomic } from '../files.ts';
+import { exportAuditWithCheckpoint, verifyWorkspace } from '../record-integrity.ts';
 import type { HandlerMap } from '../ipc-router.ts';
 import type { KeychainBackend } from '../vault.ts';
 import type { Workspace } from '../workspace.ts';
@@ -28,10 +29,29 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
 
     'audit:list': (query) => workspace().audit.list(query),
     'audit:verify': () => {
-      const result = workspace().audit.verify();
-      return result.ok
-        ? { ok: true, count: result.count, brokenAt: null, reason: null }
-        : { ok: false, count: result.count, brokenAt: result.brokenAt, reason: result.reason };
+      const ws = workspace();
+      if (!ws.vault.unlocked) {
+        // The chain alone proves nothing against someone who can edit the file: say so, never "OK".
+        const chain = ws.audit.verify();
+        return {
+          ok: false,
+          count: chain.count,
+          brokenAt: chain.ok ? null : chain.brokenAt,
+          reason: chain.ok
+            ? 'the vault is locked: the hash chain is intact but cannot be authenticated; unlock to verify'
+            : chain.reason,
+        };
+      }
+      const result = verifyWorkspace(ws);
+      return {
+        ok: result.ok,
+        count: result.count,
+        brokenAt: result.brokenAt,
+        reason: result.reason,
+        authenticated: result.authenticated,
+        unauthenticated: result.unauthenticated,
+        records: result.records,
+      };
     },
     'audit:export': async ({ format }) => {
       const file = await dialogs.saveFile({
@@ -40,9 +60,8 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
         filters: [{ name: format.toUpperCase(), extensions: [format] }],
       });
       if (!file) return { cancelled: true, path: null };
-      const ws = workspace();
-      ws.transaction(() => ws.audit.append({ action: 'audit.export', target: 'audit', details: { format } }));
-      writeFileAtomic(file, format === 'jsonl' ? ws.audit.exportJsonl() : ws.audit.exportCsv(), 0o600);
+      // Ends with a checkpoint signed by the vault's checkpoint key (so LOCKED while locked).
+      exportAuditWithCheckpoint(workspace(), format, (text) => writeFileAtomic(file, text, 0o600));
       return { cancelled: false, path: file };
     },
   };
