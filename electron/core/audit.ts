@@ -320,7 +320,7 @@ export class Audit {
       // Entries another process appended while its vault was locked sit between the seal and our
       // head: check their links and MAC them (late) before chaining an authenticated entry on.
       const seal = this.#readSeal(st);
-      if (seal === null || seal.seq !== prev.seq || seal.hash !== prev.hash) this.sealTail(key);
+      if (seal !== null && (seal.seq !== prev.seq || seal.hash !== prev.hash)) this.sealTail(key);
       this.#sealChecked = this.#managed;
     }
     const seq = prev.seq + 1;
@@ -408,16 +408,18 @@ export class Audit {
   }
 
   /**
-   * Authenticates entries appended while the vault was locked: walks from the sealed head (from
-   * the first entry if the log was never sealed) to the last entry, checking each link and hash,
+   * Authenticates entries appended while the vault was locked: walks from the sealed head to the
+   * last entry (from the first entry only when `adopt`: record-integrity.ts adopting a log that was
+   * never sealed; a sealed log whose seal is missing is never re-adopted), checking links and hashes,
    * gives every entry without a MAC a late one, and moves the seal to the last entry that checked
    * out. Stops at the first entry that does not (verify reports it): a tampered tail is never
    * blessed. Must run inside a transaction. Returns how many entries it authenticated.
    */
-  sealTail(key: Buffer): number {
+  sealTail(key: Buffer, adopt = false): number {
     if (!this.#db.isTransaction) throw new CastellanError('INTERNAL', 'sealTail must run inside a transaction');
     const st = this.#prepared();
     const seal = this.#readSeal(st);
+    if (seal === null && !adopt) return 0;
     let start: Head = { seq: 0, hash: GENESIS_HASH };
     if (seal !== null) {
       // A seal that fails its MAC, or no longer matches its entry, is reported by verify; sealing

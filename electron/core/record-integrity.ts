@@ -221,7 +221,7 @@ export class RecordIntegrity {
       if (keys === null) return;
       this.#transaction(() => {
         if (!this.#vault.recordsSealed()) {
-          this.#audit.sealTail(keys.audit);
+          this.#audit.sealTail(keys.audit, true);
           for (const name of this.#allRecordNames()) this.#writeMac(keys, name);
           this.#vault.markRecordsSealed();
           return;
