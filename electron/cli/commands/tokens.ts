@@ -236,10 +236,11 @@ export const tokenCommands: Command[] = [
     usage: 'keys config [--issuer X] [--audience Y] [--json]',
     summary: 'show or set the issuer and audience of ed25519/es256 tokens',
     options: { issuer: { type: 'string' }, audience: { type: 'string' }, json: { type: 'boolean' } },
-    run(ctx) {
+    async run(ctx) {
       const issuer = str(ctx, 'issuer');
       const audience = str(ctx, 'audience');
-      const ws = ctx.workspace();
+      // Setting them re-authenticates the record with a key held in the vault: unlock for a change.
+      const ws = issuer === undefined && audience === undefined ? ctx.workspace() : await ctx.unlocked();
       const config =
         issuer === undefined && audience === undefined ? getTokenConfig(ws) : setTokenConfig(ws, { issuer, audience });
       if (ctx.values.json) return ctx.printJson(config);
