@@ -402,6 +402,14 @@ export class Audit {
     this.#sealChecked = false;
   }
 
+  /** Whether entries follow the sealed head, or the log has entries but no seal (read-only). */
+  tailUnsealed(): boolean {
+    const st = this.#prepared();
+    const seal = this.#readSeal(st);
+    const head = this.#readHead(st);
+    return seal === null ? head.seq > 0 : seal.seq !== head.seq || seal.hash !== head.hash;
+  }
+
   /** The sealed head as stored (unchecked), or null if the log has never been sealed. */
   readSeal(): AuditSeal | null {
     return this.#readSeal(this.#prepared());

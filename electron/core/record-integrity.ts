@@ -154,6 +154,8 @@ export class RecordIntegrity {
   readonly #audit: Audit;
   readonly #transaction: <T>(fn: () => T) => T;
   #keys: DerivedKeys | null = null;
+  /** The vault's key check said "sealed" (it cannot go back without the DEK); forgotten on lock. */
+  #sealedSeen = false;
   /** Why the last unlock could not seal (never thrown: an unlock must not fail on it). */
   lastSealProblem: string | null = null;
 
@@ -203,10 +205,16 @@ export class RecordIntegrity {
   }
 
   #dropKeys(): void {
+    this.#sealedSeen = false;
     if (this.#keys === null) return;
     this.#keys.audit.fill(0);
     this.#keys.record.fill(0);
     this.#keys = null;
+  }
+
+  #sealed(): boolean {
+    if (!this.#sealedSeen) this.#sealedSeen = this.#vault.recordsSealed();
+    return this.#sealedSeen;
   }
 
   #initialized(): boolean {
@@ -219,6 +227,9 @@ export class RecordIntegrity {
     try {
       const keys = this.#derived();
       if (keys === null) return;
+      // The usual unlock has nothing to seal: decide that read-only, so an unlock never waits
+      // for another process's write lock without need.
+      if (this.#sealed() && !this.#audit.tailUnsealed() && this.#retiredWhileLocked(keys).length === 0) return;
       this.#transaction(() => {
         if (!this.#vault.recordsSealed()) {
           this.#audit.sealTail(keys.audit, true);
@@ -228,14 +239,26 @@ export class RecordIntegrity {
         }
         this.#audit.sealTail(keys.audit);
         // Keys retired while the vault was locked: accepted by the tolerance rule; MAC them exactly now.
-        for (const name of this.#keyRecordNames()) {
-          if (this.#check(keys, name).status === 'ok') this.#writeMac(keys, name);
-        }
+        for (const name of this.#retiredWhileLocked(keys)) this.#writeMac(keys, name);
       });
     } catch (err) {
       // The workspace stays usable; verify reports whatever could not be sealed.
       this.lastSealProblem = err instanceof Error ? err.message : String(err);
     }
+  }
+
+  /** Key records accepted only by the retired-while-locked rule (their MAC is for verify-only). */
+  #retiredWhileLocked(keys: DerivedKeys): RecordName[] {
+    return this.#keyRecordNames().filter((name) => {
+      const stored = this.#storedMac(name);
+      const content = this.#content(name);
+      return (
+        stored !== null &&
+        content !== null &&
+        !macEquals(stored, this.#mac(keys, name, content)) &&
+        this.#check(keys, name).status === 'ok'
+      );
+    });
   }
 
   #keyRecordNames(): RecordName[] {
@@ -368,7 +391,7 @@ export class RecordIntegrity {
     if (!this.#initialized()) return { status: 'unchecked', why: 'the workspace vault is not initialized' };
     const keys = this.#derived();
     if (keys === null) return { status: 'unchecked', why: 'the workspace vault is locked' };
-    if (!this.#vault.recordsSealed()) return { status: 'unchecked', why: 'the workspace has not been sealed yet' };
+    if (!this.#sealed()) return { status: 'unchecked', why: 'the workspace has not been sealed yet' };
     return this.#check(keys, name);
   }
 
@@ -416,7 +439,7 @@ export class RecordIntegrity {
   /** Every record that fails (empty when all hold). Needs the vault unlocked. */
   verifyRecords(): RecordFailure[] {
     const keys = this.#requireKeys('verify the records');
-    if (!this.#vault.recordsSealed()) {
+    if (!this.#sealed()) {
       return [{ record: 'signing_keys', reason: 'the workspace has not been sealed yet (it is sealed at the next unlock)' }];
     }
     const failures: RecordFailure[] = [];
@@ -435,7 +458,7 @@ export class RecordIntegrity {
   /** The audit log with its MACs and sealed head. Needs the vault unlocked. */
   verifyAudit(): AuthenticatedAuditVerification {
     const keys = this.#requireKeys('verify the audit log');
-    return this.#audit.verifyAuthenticated(keys.audit, this.#vault.recordsSealed());
+    return this.#audit.verifyAuthenticated(keys.audit, this.#sealed());
   }
 
   /** Signs a checkpoint over the current head (inside the caller's transaction, after its appends). */

@@ -28,13 +28,20 @@ import {
   type AuditCheckpoint,
 } from '../../electron/core/record-integrity.ts';
 import { exportRevocationList } from '../../electron/core/revocation.ts';
-import { createKey, exportJwks, getTokenConfig, setTokenConfig } from '../../electron/core/signing-keys.ts';
+import {
+  createKey,
+  exportJwks,
+  getTokenConfig,
+  listKeys,
+  rotateKey,
+  setTokenConfig,
+} from '../../electron/core/signing-keys.ts';
 import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
 import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
 import { createWorkerCa } from '../../electron/core/worker-ca.ts';
 import type { Workspace } from '../../electron/core/workspace.ts';
 import { SAMPLES_DIR, TEST_PASSPHRASE } from '../harness/seed.ts';
-import { openTestWorkspace, tempDir } from '../harness/services.ts';
+import { openTestWorkspace, tempDir, testRouter, testServices } from '../harness/services.ts';
 import { isError } from '../harness/tokens.ts';
 
 const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));
@@ -398,4 +405,56 @@ test('exports carry a signed checkpoint; a later log extends it; a rebuilt works
   const bad = cli(dir, ['audit', 'verify', '--against', SAMPLES_DIR + '/storefront.yaml']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /holds no Castellan audit checkpoint/);
+});
+
+test('the audit:verify channel names the first entry that fails, and never says OK while the vault is locked', async (t) => {
+  const { ws } = await prepared(t);
+  const origin = 'http://castellan.test';
+  const router = testRouter(testServices(ws))(origin);
+  const sender = { isMainFrame: true, url: `${origin}/index.html` };
+  const verify = async () =>
+    (await router.dispatch('audit:verify', sender, {})) as {
+      ok: boolean;
+      data: { ok: boolean; count: number; brokenAt: number | null; reason: string | null; records?: unknown[] };
+    };
+
+  const clean = await verify();
+  assert.equal(clean.ok, true);
+  assert.equal(clean.data.ok, true, clean.data.reason ?? '');
+  assert.deepEqual(clean.data.records, []);
+
+  ws.vault.lock();
+  const locked = await verify();
+  assert.deepEqual([locked.data.ok, locked.data.brokenAt], [false, null]);
+  assert.match(locked.data.reason!, /the vault is locked: the hash chain is intact but cannot be authenticated/);
+
+  attack(ws, (db) => rewriteLog(db, (rows) => rows.map((r, i) => (i === 4 ? { ...r, target: 'forged' } : r))));
+  ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  const broken = await verify();
+  assert.deepEqual([broken.data.ok, broken.data.brokenAt], [false, 5]);
+  assert.match(broken.data.reason!, /^entry 5 fails its authentication code/);
+});
+
+test('a spent key retired while the vault was locked is accepted, and re-authenticated at the next unlock', async (t) => {
+  const { ws } = await prepared(t);
+  const rotated = await rotateKey(ws, 'ed25519');
+  const oldId = rotated.previous!.id;
+  ws.vault.lock();
+  // Listing retires spent keys lazily, with no key to re-MAC the row.
+  const listed = listKeys(ws).find((k) => k.id === oldId)!;
+  assert.equal(listed.state, 'retired');
+  const macBefore = ws.db.prepare('SELECT mac FROM record_macs WHERE record = ?').get(`signing_key:${oldId}`);
+  ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  assert.notDeepEqual(ws.db.prepare('SELECT mac FROM record_macs WHERE record = ?').get(`signing_key:${oldId}`), macBefore);
+  const result = verifyWorkspace(ws);
+  assert.equal(result.ok, true, result.reason ?? '');
+
+  // The tolerance covers retiring only: the same row flipped back to active by hand fails.
+  ws.vault.lock();
+  attack(ws, (db) => db.prepare("UPDATE signing_keys SET state = 'verify-only', retired_at = NULL WHERE id = ?").run(oldId));
+  ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  assert.deepEqual(
+    verifyWorkspace(ws).records.map((r) => r.record),
+    [`signing_key:${oldId}`],
+  );
 });
