@@ -42,7 +42,9 @@
  * public JWK, compromised flag, times and a digest of its sealed private key), the set of key ids
  * (`signing_keys`, so a deleted key shows), the token issuer/audience (`token_config`), the
  * workspace security settings (`settings`), the CA record (`ca`), the CRL state (`crl`: the
- * counter and the stored CRL) and the revocation list number (`revocation_list`). Only the code
+ * counter, the stored CRL and the digest of the revoked set it was built from, which the next
+ * CRL must start from — so a revocation undone in the file is refused, crl-publisher.ts) and the
+ * revocation list number (`revocation_list`). Only the code
  * that legitimately changes a record re-MACs it, after checking the old MAC, so a tampered record
  * is never re-blessed by a later change. Changing a record needs the vault unlocked (LOCKED
  * otherwise) — except retiring a spent key, which happens lazily, perhaps while locked: a key row
@@ -78,6 +80,7 @@ import {
 import type { DatabaseSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import { canonicalJson, type Audit, type AuthenticatedAuditVerification } from './audit.ts';
+import { revokedSetMismatch } from './crl-publisher.ts';
 import type { Vault } from './vault.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -326,6 +329,7 @@ export class RecordIntegrity {
           { crl_number: string; this_update: string; next_update: string; entries: number; crl_der: Uint8Array } | undefined;
         return canonicalJson({
           counter: this.#meta('crl_number'),
+          revoked_sha256: this.#meta('crl_revoked_sha256'),
           stored:
             row === undefined
               ? null
@@ -622,6 +626,11 @@ export function verifyWorkspace(ws: Workspace, against?: AuditCheckpoint): Works
   const integrity = ws.integrity;
   const audit = integrity.verifyAudit();
   const records = integrity.verifyRecords();
+  // The revoked certificates are checked against the (authenticated) digest of the last CRL's set.
+  if (!records.some((r) => r.record === 'crl')) {
+    const why = revokedSetMismatch(ws);
+    if (why !== null) records.push({ record: 'crl', reason: why });
+  }
   let checkpoint: WorkspaceVerification['checkpoint'] = null;
   if (against !== undefined) {
     const reason = checkpointMismatch(ws, against);

@@ -40,7 +40,8 @@ import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
 import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
 import { createWorkerCa } from '../../electron/core/worker-ca.ts';
 import type { Workspace } from '../../electron/core/workspace.ts';
-import { SAMPLES_DIR, TEST_PASSPHRASE } from '../harness/seed.ts';
+import { revokeCertificate } from '../../electron/core/certificate-inventory.ts';
+import { SAMPLES_DIR, seedDemoCa, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices } from '../harness/services.ts';
 import { isError } from '../harness/tokens.ts';
 
@@ -457,4 +458,18 @@ test('a spent key retired while the vault was locked is accepted, and re-authent
     verifyWorkspace(ws).records.map((r) => r.record),
     [`signing_key:${oldId}`],
   );
+});
+
+test('a certificate revocation undone in the file is refused: no CRL is signed without it', async (t) => {
+  const { ws } = await prepared(t);
+  await seedDemoCa(ws);
+  const revoked = ws.db.prepare('SELECT serial FROM certificates WHERE revoked_at IS NOT NULL').get() as { serial: string };
+  const other = ws.db.prepare('SELECT serial FROM certificates WHERE revoked_at IS NULL').get() as { serial: string };
+  ws.vault.lock();
+  attack(ws, (db) => db.prepare('UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL WHERE serial = ?').run(revoked.serial));
+  ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  const refusal = /the revoked certificates no longer match those CRL #\d+ was built from: a revocation was undone or added outside Castellan; Castellan will not sign a CRL from them/;
+  await assert.rejects(publishCrl(ws), isError('INTEGRITY', refusal));
+  await assert.rejects(revokeCertificate(ws, { serial: other.serial, reason: 'superseded' }), isError('INTEGRITY', refusal));
+  assert.deepEqual(verifyWorkspace(ws).records.map((r) => r.record), ['crl']);
 });
