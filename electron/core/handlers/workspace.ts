@@ -33,13 +33,14 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
       if (!ws.vault.unlocked) {
         // The chain alone proves nothing against someone who can edit the file: say so, never "OK".
         const chain = ws.audit.verify();
+        const why = ws.vault.status().initialized
+          ? 'the vault is locked: the hash chain is intact but cannot be authenticated; unlock to verify'
+          : 'the workspace has no vault yet: the hash chain is intact, but nothing can be authenticated until a vault is created';
         return {
           ok: false,
           count: chain.count,
           brokenAt: chain.ok ? null : chain.brokenAt,
-          reason: chain.ok
-            ? 'the vault is locked: the hash chain is intact but cannot be authenticated; unlock to verify'
-            : chain.reason,
+          reason: chain.ok ? why : chain.reason,
         };
       }
       const result = verifyWorkspace(ws);
