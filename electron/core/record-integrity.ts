@@ -72,6 +72,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   sign as signBytes,
   timingSafeEqual,
   verify as verifyBytes,
@@ -137,8 +138,10 @@ export interface AuditCheckpoint {
 }
 
 interface DerivedKeys {
-  audit: Buffer;
-  record: Buffer;
+  // KeyObjects, not Buffers: an HMAC keyed by a KeyObject costs a sixth of one keyed by a Buffer
+  // (measured: ~10 µs vs ~65 µs on the loaded 2-core machine), and there is one per audit entry.
+  audit: KeyObject;
+  record: KeyObject;
   checkpoint: KeyObject;
   checkpointPublic: Ed25519PublicJwk;
 }
@@ -187,8 +190,8 @@ export class RecordIntegrity {
       }
       const jwk = createPublicKey(checkpoint).export({ format: 'jwk' }) as { x?: string };
       this.#keys = {
-        audit: this.#vault.deriveKey(AUDIT_KEY_INFO),
-        record: this.#vault.deriveKey(RECORD_KEY_INFO),
+        audit: secretKey(this.#vault.deriveKey(AUDIT_KEY_INFO)),
+        record: secretKey(this.#vault.deriveKey(RECORD_KEY_INFO)),
         checkpoint,
         checkpointPublic: { kty: 'OKP', crv: 'Ed25519', x: String(jwk.x) },
       };
@@ -209,9 +212,7 @@ export class RecordIntegrity {
 
   #dropKeys(): void {
     this.#sealedSeen = false;
-    if (this.#keys === null) return;
-    this.#keys.audit.fill(0);
-    this.#keys.record.fill(0);
+    // KeyObjects cannot be zeroed; dropping the only references lets them go with the DEK.
     this.#keys = null;
   }
 
@@ -476,6 +477,15 @@ export class RecordIntegrity {
   /** This vault's checkpoint public key (unlocked only). */
   checkpointPublicKey(): Ed25519PublicJwk {
     return this.#requireKeys('read the checkpoint key').checkpointPublic;
+  }
+}
+
+/** A KeyObject of derived key bytes; the bytes are zeroed once copied into it. */
+function secretKey(bytes: Buffer): KeyObject {
+  try {
+    return createSecretKey(bytes);
+  } finally {
+    bytes.fill(0);
   }
 }
 
