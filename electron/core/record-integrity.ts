@@ -22,10 +22,11 @@
  * say) cannot be MAC'd when written. They form the unauthenticated tail after the seal; `verify`
  * reports them as such ("entries a to b … are not authenticated yet"), never as OK. The next
  * unlock — or the next append with the vault unlocked, e.g. by the app while the CLI wrote —
- * walks the tail from the seal, checks every link and hash, gives each entry a late MAC
+ * walks the tail from the seal, checks every link, gives each entry a late MAC of its hash
  * (HMAC(audit key, "entry|late|" + hash) in `audit_late_mac`; the audit rows stay append-only)
- * and moves the seal. It stops at the first entry that does not check out, so a tampered tail is
- * never blessed. What this cannot tell apart is a well-formed entry an attacker appended to the
+ * and moves the seal. It stops at the first broken link, and a row whose contents no longer match
+ * its hash is still reported by verify (which re-hashes every row), so a tampered tail is never
+ * blessed. What this cannot tell apart is a well-formed entry an attacker appended to the
  * tail while the vault was locked from one the CLI appended: both are adopted at the next unlock,
  * in order and visible in the log. Anything before the seal is beyond the attacker's reach.
  *
