@@ -473,3 +473,22 @@ test('a certificate revocation undone in the file is refused: no CRL is signed w
   await assert.rejects(revokeCertificate(ws, { serial: other.serial, reason: 'superseded' }), isError('INTEGRITY', refusal));
   assert.deepEqual(verifyWorkspace(ws).records.map((r) => r.record), ['crl']);
 });
+
+test('a locked-tail entry edited in the file before the next unlock is still reported after that unlock seals the tail', async (t) => {
+  const { dir, ws } = await prepared(t);
+  const count = verifyWorkspace(ws).count;
+  ws.vault.lock();
+  const locked = openTestWorkspace(dir, 'cli');
+  t.after(() => locked.close());
+  locked.transaction(() => locked.audit.append({ action: 'test.locked', target: 'x' }));
+  locked.transaction(() => locked.audit.append({ action: 'test.locked', target: 'y' }));
+  attack(ws, (db) => {
+    db.exec('DROP TRIGGER audit_append_only_update');
+    db.prepare("UPDATE audit SET target = 'forged' WHERE seq = ?").run(count + 1);
+  });
+  ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  const result = verifyWorkspace(ws);
+  assert.equal(result.ok, false);
+  assert.equal(result.brokenAt, count + 1);
+  assert.match(result.reason!, new RegExp(`entry ${count + 1} was altered: its contents no longer match its hash`));
+});
