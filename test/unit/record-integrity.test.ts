@@ -492,3 +492,28 @@ test('a locked-tail entry edited in the file before the next unlock is still rep
   assert.equal(result.brokenAt, count + 1);
   assert.match(result.reason!, new RegExp(`entry ${count + 1} was altered: its contents no longer match its hash`));
 });
+
+test('vault subkeys: HKDF per purpose, stable across unlocks, LOCKED while locked; a sealed vault still unlocks', async (t) => {
+  const { ws } = await prepared(t);
+  const a1 = ws.vault.deriveKey('purpose a');
+  const b1 = ws.vault.deriveKey('purpose b');
+  assert.equal(a1.length, 32);
+  assert.notDeepEqual(a1, b1);
+  assert.throws(() => ws.vault.deriveKey(''), isError('INTERNAL', /non-empty purpose/));
+  ws.vault.lock();
+  assert.throws(() => ws.vault.deriveKey('purpose a'), isError('LOCKED'));
+  assert.throws(() => ws.vault.recordsSealed(), isError('LOCKED'));
+  // The stored key check now carries the "sealed" label; the passphrase still opens the vault.
+  ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  assert.equal(ws.vault.recordsSealed(), true);
+  assert.deepEqual(ws.vault.deriveKey('purpose a'), a1);
+  // A check value that is neither label's is refused as before.
+  ws.vault.lock();
+  attack(ws, (db) => db.exec(
+      "UPDATE meta SET value = (CASE WHEN substr(value, 1, 1) = '0' THEN '1' ELSE '0' END) || substr(value, 2) WHERE key = 'vault_dek_check'",
+    ));
+  assert.throws(
+    () => ws.vault.unlockWithPassphrase(TEST_PASSPHRASE),
+    isError('INTEGRITY', /holds a key that is not this workspace's data key/),
+  );
+});
