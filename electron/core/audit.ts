@@ -2,8 +2,14 @@
  * The hash-chained audit log. Each entry's hash covers its own fields and the
  * previous entry's hash, so editing, deleting or reordering any entry breaks
  * the chain from that point on, and `verify()` names where.
+ *
+ * A keyless hash chain only catches accidents: anyone with the file can recompute it. What makes
+ * it evidence is the MAC layer (design in record-integrity.ts): each entry's hash is MAC'd under
+ * a key derived from the vault's data key (`mac` column, or `audit_late_mac` for entries appended
+ * while the vault was locked), and `meta.audit_seal` holds a MAC'd head. `verifyAuthenticated()`
+ * checks those too.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import type { Actor } from './actor.ts';
@@ -33,6 +39,50 @@ export interface AuditAppend {
 
 export type AuditVerification =
   { ok: true; count: number } | { ok: false; count: number; brokenAt: number; reason: string };
+
+/** verifyAuthenticated(): the chain, every entry's MAC and the sealed head. */
+export interface AuthenticatedAuditVerification {
+  /** True only when every entry is authenticated and nothing is broken. */
+  ok: boolean;
+  count: number;
+  /** Entries covered by a valid MAC (up to the sealed head). */
+  authenticated: number;
+  /** Entries after the sealed head that carry no MAC yet (appended while the vault was locked). */
+  unauthenticated: { from: number; to: number } | null;
+  /** The first entry that fails, if one does. */
+  brokenAt: number | null;
+  reason: string | null;
+}
+
+/** Supplies the entry MAC key while the vault is unlocked (record-integrity.ts). */
+export interface AuditKeySource {
+  /** The audit MAC key, or null while the vault is locked or not initialized. */
+  auditKey(): KeyObject | null;
+}
+
+/** The MAC'd head of the log: everything up to `seq` is authenticated. */
+export interface AuditSeal {
+  seq: number;
+  hash: string;
+  mac: string;
+}
+
+const SEAL_META_KEY = 'audit_seal';
+
+/** MAC of one entry: binds its hash (which covers its fields and the previous hash). */
+export function auditEntryMac(key: KeyObject, hash: string, late: boolean): string {
+  return createHmac('sha256', key).update(`castellan audit entry v1|${late ? 'late' : 'live'}|${hash}`).digest('hex');
+}
+
+/** MAC of the sealed head: lets verify notice entries cut off the end, which no entry MAC can. */
+export function auditSealMac(key: KeyObject, seq: number, hash: string): string {
+  return createHmac('sha256', key).update(`castellan audit seal v1|${seq}|${hash}`).digest('hex');
+}
+
+function macEquals(stored: string | null | undefined, computed: string): boolean {
+  if (typeof stored !== 'string' || stored.length !== computed.length) return false;
+  return timingSafeEqual(Buffer.from(stored, 'utf8'), Buffer.from(computed, 'utf8'));
+}
 
 export interface AuditQuery {
   action?: string;
@@ -189,6 +239,7 @@ interface AuditRow {
   details: string;
   prev_hash: string;
   hash: string;
+  mac?: string | null;
 }
 
 /** The last entry of the chain: its number and hash (0 and GENESIS_HASH for an empty log). */
@@ -201,12 +252,15 @@ interface Head {
 export interface AuditHeadMark {
   readonly head: Head | undefined;
   readonly pending: boolean;
+  readonly sealPending: boolean;
 }
 
 interface Statements {
   last: StatementSync;
   insert: StatementSync;
   setHead: StatementSync;
+  getSeal: StatementSync;
+  setSeal: StatementSync;
 }
 
 export class Audit {
@@ -226,10 +280,20 @@ export class Audit {
   #head: Head | undefined = undefined;
   /** The cached head is newer than meta's audit_head_* rows. */
   #pending = false;
+  /** The transaction appended MAC'd entries: the seal moves to the head at commit. */
+  #sealPending = false;
+  /** The seal was checked against the head in this transaction (and the tail sealed if it lagged). */
+  #sealChecked = false;
+  #keys: AuditKeySource | null = null;
 
   constructor(db: DatabaseSync, actor: Actor) {
     this.#db = db;
     this.#actor = actor;
+  }
+
+  /** Wires the MAC key (record-integrity.ts); without it entries are only hash-chained. */
+  useKeys(keys: AuditKeySource): void {
+    this.#keys = keys;
   }
 
   /**
@@ -251,6 +315,14 @@ export class Audit {
 
     const st = this.#prepared();
     const prev = this.#managed ? (this.#head ??= this.#readHead(st)) : this.#readHead(st);
+    const key = this.#keys?.auditKey() ?? null;
+    if (key !== null && (!this.#managed || !this.#sealChecked)) {
+      // Entries another process appended while its vault was locked sit between the seal and our
+      // head: check their links and MAC them (late) before chaining an authenticated entry on.
+      const seal = this.#readSeal(st);
+      if (seal !== null && (seal.seq !== prev.seq || seal.hash !== prev.hash)) this.sealTail(key);
+      this.#sealChecked = this.#managed;
+    }
     const seq = prev.seq + 1;
     const ts = new Date().toISOString();
     const actorUser = this.#actor.user;
@@ -258,15 +330,19 @@ export class Audit {
     // Hashed from the canonical details text already made (not by canonicalising the whole
     // entry again); auditEntryHash would give the same bytes (audit.test.ts checks it).
     const hash = entryHashWithDetailsJson(seq, ts, actorUser, actorKind, action, target, detailsJson, prev.hash);
-    st.insert.run(seq, ts, actorUser, actorKind, action, target, detailsJson, prev.hash, hash);
+    // One HMAC per entry (~1 µs); no signature per entry: minting appends one entry per token.
+    const mac = key === null ? null : auditEntryMac(key, hash, false);
+    st.insert.run(seq, ts, actorUser, actorKind, action, target, detailsJson, prev.hash, hash, mac);
     const head = { seq, hash };
     if (this.#managed) {
       this.#head = head;
       this.#pending = true;
+      this.#sealPending = key !== null;
     } else {
       // A transaction the workspace does not manage: nobody will tell us when it commits, so
       // the head is written with the entry, as it always was.
       this.#writeHead(st, head);
+      if (key !== null) this.#writeSeal(st, key, head);
     }
     return {
       seq,
@@ -287,17 +363,20 @@ export class Audit {
     this.#managed = true;
     this.#head = undefined;
     this.#pending = false;
+    this.#sealPending = false;
+    this.#sealChecked = false;
   }
 
   /** Workspace.transaction(): before a savepoint, so a rollback to it can restore the head. */
   mark(): AuditHeadMark {
-    return { head: this.#head, pending: this.#pending };
+    return { head: this.#head, pending: this.#pending, sealPending: this.#sealPending };
   }
 
   /** Workspace.transaction(): the savepoint taken at `mark` was rolled back. */
   rolledBackTo(mark: AuditHeadMark): void {
     this.#head = mark.head;
     this.#pending = mark.pending;
+    this.#sealPending = mark.sealPending;
   }
 
   /**
@@ -306,8 +385,12 @@ export class Audit {
    */
   beforeCommit(): void {
     if (!this.#pending || this.#head === undefined) return;
-    this.#writeHead(this.#prepared(), this.#head);
+    const st = this.#prepared();
+    this.#writeHead(st, this.#head);
+    const key = this.#sealPending ? (this.#keys?.auditKey() ?? null) : null;
+    if (key !== null) this.#writeSeal(st, key, this.#head);
     this.#pending = false;
+    this.#sealPending = false;
   }
 
   /** Workspace.transaction(): the transaction committed or rolled back; forget the head. */
@@ -315,21 +398,100 @@ export class Audit {
     this.#managed = false;
     this.#head = undefined;
     this.#pending = false;
+    this.#sealPending = false;
+    this.#sealChecked = false;
+  }
+
+  /** Whether entries follow the sealed head, or the log has entries but no seal (read-only). */
+  tailUnsealed(): boolean {
+    const st = this.#prepared();
+    const seal = this.#readSeal(st);
+    const head = this.#readHead(st);
+    return seal === null ? head.seq > 0 : seal.seq !== head.seq || seal.hash !== head.hash;
+  }
+
+  /** The sealed head as stored (unchecked), or null if the log has never been sealed. */
+  readSeal(): AuditSeal | null {
+    return this.#readSeal(this.#prepared());
+  }
+
+  /**
+   * Authenticates entries appended while the vault was locked: walks from the sealed head to the
+   * last entry (from the first entry only when `adopt`: record-integrity.ts adopting a log that was
+   * never sealed; a sealed log whose seal is missing is never re-adopted), checking the links,
+   * gives every entry without a MAC a late one, and moves the seal to the last entry that checked
+   * out. Stops at the first entry that does not (verify reports it): a tampered tail is never
+   * blessed. Must run inside a transaction. Returns how many entries it authenticated.
+   */
+  sealTail(key: KeyObject, adopt = false): number {
+    if (!this.#db.isTransaction) throw new CastellanError('INTERNAL', 'sealTail must run inside a transaction');
+    const st = this.#prepared();
+    const seal = this.#readSeal(st);
+    if (seal === null && !adopt) return 0;
+    let start: Head = { seq: 0, hash: GENESIS_HASH };
+    if (seal !== null) {
+      // A seal that fails its MAC, or no longer matches its entry, is reported by verify; sealing
+      // past it would hide that.
+      if (!macEquals(seal.mac, auditSealMac(key, seal.seq, seal.hash))) return 0;
+      const at = this.#db.prepare('SELECT hash FROM audit WHERE seq = ?').get(seal.seq) as { hash: string } | undefined;
+      if (seal.seq > 0 && at?.hash !== seal.hash) return 0;
+      start = { seq: seal.seq, hash: seal.hash };
+    }
+    const late = this.#db.prepare('INSERT OR REPLACE INTO audit_late_mac (seq, mac) VALUES (?, ?)');
+    // Links only: the late MAC binds each entry's hash, and verify checks every row against its
+    // hash, so a row whose contents do not match is still reported there. (Re-hashing here cost
+    // ~35 µs an entry on a 100,000-entry tail.)
+    const rows = this.#db
+      .prepare('SELECT seq, prev_hash, hash, mac FROM audit WHERE seq > ? ORDER BY seq')
+      .iterate(start.seq) as Iterable<Pick<AuditRow, 'seq' | 'prev_hash' | 'hash' | 'mac'>>;
+    let last = start;
+    let sealed = 0;
+    for (const row of rows) {
+      if (row.seq !== last.seq + 1 || row.prev_hash !== last.hash || !/^[0-9a-f]{64}$/.test(row.hash)) break;
+      if (row.mac !== null && row.mac !== undefined) {
+        // Appended live by another process with the vault unlocked: its MAC must hold.
+        if (!macEquals(row.mac, auditEntryMac(key, row.hash, false))) break;
+      } else {
+        late.run(row.seq, auditEntryMac(key, row.hash, true));
+        sealed += 1;
+      }
+      last = { seq: row.seq, hash: row.hash };
+    }
+    if (last.seq > 0 && (seal === null || last.seq !== seal.seq)) this.#writeSeal(st, key, last);
+    // The cached head (if any) is unchanged: sealing adds no entry.
+    return sealed;
   }
 
   #prepared(): Statements {
     this.#statements ??= {
       last: this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insert: this.#db.prepare(
-        `INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash, mac)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setHead: this.#db.prepare(
         `INSERT INTO meta (key, value) VALUES ('audit_head_seq', ?), ('audit_head_hash', ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       ),
+      getSeal: this.#db.prepare(`SELECT value FROM meta WHERE key = '${SEAL_META_KEY}'`),
+      setSeal: this.#db.prepare(
+        `INSERT INTO meta (key, value) VALUES ('${SEAL_META_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      ),
     };
     return this.#statements;
+  }
+
+  #readSeal(st: Statements): AuditSeal | null {
+    const row = st.getSeal.get() as { value: string } | undefined;
+    if (row === undefined) return null;
+    // seq:hash:mac — a malformed value is kept (mac '') so the MAC check reports it.
+    const [seq, hash, mac] = row.value.split(':');
+    const n = Number(seq);
+    return { seq: Number.isSafeInteger(n) ? n : -1, hash: hash ?? '', mac: mac ?? '' };
+  }
+
+  #writeSeal(st: Statements, key: KeyObject, head: Head): void {
+    st.setSeal.run(`${head.seq}:${head.hash}:${auditSealMac(key, head.seq, head.hash)}`);
   }
 
   #readHead(st: Statements): Head {
@@ -391,6 +553,114 @@ export class Audit {
       return broken(lastSeq, `entry ${lastSeq} does not match the recorded head of the log`);
     }
     return { ok: true, count };
+  }
+
+  /**
+   * verify() plus authentication: every entry up to the sealed head must carry a valid MAC (live
+   * or late), the seal must hold its MAC and match its entry, and entries after it are reported as
+   * the unauthenticated tail (never as OK). `workspaceSealed`: the vault says this workspace was
+   * sealed, so a missing seal means it was deleted. Names the first entry that fails.
+   */
+  verifyAuthenticated(key: KeyObject, workspaceSealed: boolean): AuthenticatedAuditVerification {
+    const count = (this.#db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+    let authenticated = 0;
+    const result = (brokenAt: number | null, reason: string | null, tail: { from: number; to: number } | null = null) => ({
+      ok: brokenAt === null && reason === null && tail === null,
+      count,
+      authenticated,
+      unauthenticated: tail,
+      brokenAt,
+      reason,
+    });
+    const seal = this.readSeal();
+    const sealValid = seal !== null && macEquals(seal.mac, auditSealMac(key, seal.seq, seal.hash));
+    const sealSeq = seal === null ? (workspaceSealed ? Number.MAX_SAFE_INTEGER : 0) : seal.seq;
+    const late = new Map<number, string>();
+    for (const r of this.#db.prepare('SELECT seq, mac FROM audit_late_mac').all() as { seq: number; mac: string }[]) {
+      late.set(r.seq, r.mac);
+    }
+
+    let expectedSeq = 1;
+    let prevHash = GENESIS_HASH;
+    let sealEntryHash: string | null = null;
+    let tailFrom: number | null = null;
+    const rows = this.#db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>;
+    for (const row of rows) {
+      if (row.seq !== expectedSeq) {
+        const after = expectedSeq === 1 ? 'at the start of the log' : `after entry ${expectedSeq - 1}`;
+        return result(expectedSeq, `entry ${expectedSeq} is missing: entry ${row.seq} comes ${after}`);
+      }
+      if (row.prev_hash !== prevHash) {
+        return result(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1} (prev_hash differs)`);
+      }
+      const parsed = parseDetails(row.details);
+      if (parsed === null) return result(row.seq, `entry ${row.seq} has details that are not a canonical JSON object`);
+      if (row.actor_kind !== 'app' && row.actor_kind !== 'cli') {
+        return result(row.seq, `entry ${row.seq} has an unknown actor kind`);
+      }
+      if (rowHash(row) !== row.hash) {
+        return result(row.seq, `entry ${row.seq} was altered: its contents no longer match its hash`);
+      }
+      const live = row.mac ?? null;
+      const lateMac = late.get(row.seq);
+      if (live !== null || lateMac !== undefined) {
+        const ok =
+          live !== null
+            ? macEquals(live, auditEntryMac(key, row.hash, false))
+            : macEquals(lateMac, auditEntryMac(key, row.hash, true));
+        if (!ok) {
+          return result(
+            row.seq,
+            `entry ${row.seq} fails its authentication code: it was written or rewritten outside Castellan (its hash was recomputed)`,
+          );
+        }
+        authenticated = row.seq;
+        // An authenticated entry vouches, through prev_hash, for everything before it.
+        tailFrom = null;
+      } else if (row.seq <= sealSeq) {
+        return result(
+          row.seq,
+          `entry ${row.seq} carries no authentication code although the log was sealed past it: it was inserted or rewritten outside Castellan`,
+        );
+      } else {
+        tailFrom ??= row.seq;
+      }
+      if (seal !== null && row.seq === seal.seq) sealEntryHash = row.hash;
+      prevHash = row.hash;
+      expectedSeq += 1;
+    }
+    const lastSeq = expectedSeq - 1;
+
+    if (seal === null) {
+      if (workspaceSealed && lastSeq > 0) {
+        return result(lastSeq, 'the sealed head of the log is missing: it was deleted outside Castellan, so entries may have been cut off the end');
+      }
+    } else {
+      if (seal.seq > lastSeq) {
+        return result(
+          lastSeq + 1,
+          `entries ${lastSeq + 1} to ${seal.seq} are missing from the end of the log (its sealed head is entry ${seal.seq})`,
+        );
+      }
+      if (!sealValid) {
+        return result(seal.seq, `the sealed head of the log (entry ${seal.seq}) fails its authentication code: it was rewritten outside Castellan`);
+      }
+      if (seal.seq > 0 && sealEntryHash !== seal.hash) {
+        return result(seal.seq, `entry ${seal.seq} does not match the sealed head of the log`);
+      }
+    }
+    const head = this.#headRecord();
+    if (head !== null && head.seq > lastSeq) {
+      return result(lastSeq + 1, `entries ${lastSeq + 1} to ${head.seq} are missing from the end of the log`);
+    }
+    if (tailFrom !== null) {
+      return result(
+        null,
+        `entries ${tailFrom} to ${lastSeq} were appended while the vault was locked and are not authenticated yet; the next unlock authenticates them if their links hold`,
+        { from: tailFrom, to: lastSeq },
+      );
+    }
+    return result(null, null);
   }
 
   list(query: AuditQuery): { rows: AuditEntry[]; total: number } {
@@ -468,6 +738,23 @@ export class Audit {
     if (seq === undefined || hash === undefined) return null;
     return { seq: Number(seq), hash };
   }
+}
+
+/**
+ * The hash of a stored row whose details parseDetails() accepted (so they are canonical text):
+ * the same bytes as auditEntryHash, without canonicalising the whole entry again.
+ */
+function rowHash(row: AuditRow): string {
+  return entryHashWithDetailsJson(
+    row.seq,
+    row.ts,
+    row.actor_user,
+    row.actor_kind,
+    row.action,
+    row.target,
+    row.details,
+    row.prev_hash,
+  );
 }
 
 function requireText(value: unknown, name: string): string {

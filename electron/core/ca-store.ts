@@ -77,6 +77,7 @@ export async function withCaKey<T>(
 ): Promise<T> {
   const row = requireCaRow(ws);
   ws.vault.requireUnlocked();
+  ws.integrity.assert('ca', 'sign with the CA');
   const keyPkcs8Der = ws.vault.unseal(row.sealed_key, CA_KEY_AAD);
   try {
     return await fn({ certDer: new Uint8Array(row.cert_der), keyPkcs8Der });
@@ -119,6 +120,7 @@ export async function withOpenedCa<T>(ws: Workspace, fn: (ca: OpenedCa) => Promi
   const vault = ws.vault;
   if (!vault.unlocked) openedCas.delete(vault);
   vault.requireUnlocked();
+  ws.integrity.assert('ca', 'sign with the CA');
   let entry = openedCas.get(vault);
   if (entry === undefined || !bytesEqual(entry.ca.cert.der, row.cert_der) || !bytesEqual(entry.sealedKey, row.sealed_key)) {
     openedCas.delete(vault);
@@ -185,6 +187,7 @@ async function storeNewCa(
       ws.db
         .prepare('INSERT INTO ca (id, cert_der, sealed_key, imported, created_at) VALUES (1, ?, ?, ?, ?)')
         .run(material.certDer, sealed, imported ? 1 : 0, createdAt);
+      ws.integrity.seal('ca');
       commitCrl(ws, crl);
       ws.audit.append({
         action: imported ? 'ca.import' : 'ca.init',
@@ -369,6 +372,7 @@ export function exportCaBundle(
     );
   }
   const certDer = requireCaCert(ws);
+  ws.integrity.assert('ca', 'publish it');
   const data = caBundle(certDer, format);
   ws.transaction(() => {
     ws.audit.append({ action: 'ca.export', target: CA_TARGET, details: { what: 'bundle', format } });
@@ -422,6 +426,7 @@ export async function exportCrl(
     throw new CastellanError('INVALID_INPUT', `unknown CRL format ${JSON.stringify(String(format))}; use pem or der`);
   }
   requireCaRow(ws);
+  ws.integrity.assert('crl', 'publish it');
   let crl = readStoredCrl(ws);
   if (crlIsStale(crl, timing.now)) {
     if (!ws.vault.unlocked) {

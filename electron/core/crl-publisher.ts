@@ -9,6 +9,7 @@
  * writer (the app and the CLI share a workspace) makes the commit fail with StaleCrl and the
  * caller rebuilds. Nothing here touches the vault; callers hand in the CA material.
  */
+import { createHash } from 'node:crypto';
 import { CastellanError } from '../../shared/errors.ts';
 import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings.ts';
 import { buildCrl, revocationReasons } from './crl.ts';
@@ -16,6 +17,13 @@ import type { RevocationReason, RevokedEntry } from './crl.ts';
 import type { Workspace } from './workspace.ts';
 
 export const CRL_NUMBER_META_KEY = 'crl_number';
+/**
+ * SHA-256 of the revoked set the stored CRL was built from (authenticated with the CRL state,
+ * record-integrity.ts). Every change to the set issues a new CRL, so the next CRL must start from
+ * exactly this set: a revocation undone in the file (to drop a certificate from the next CRL) is
+ * refused instead of silently published.
+ */
+export const CRL_REVOKED_DIGEST_META_KEY = 'crl_revoked_sha256';
 const DAY_MS = 86_400_000;
 /** Commit attempts before a revocation gives up on a workspace other processes keep changing. */
 const MAX_ATTEMPTS = 5;
@@ -33,6 +41,29 @@ export interface StoredCrl {
 export interface PreparedCrl extends StoredCrl {
   /** The counter it was built from; the commit refuses if the workspace moved on. */
   previous: bigint;
+  /** revokedSetDigest of what it lists. */
+  revokedSha256: string;
+}
+
+/** SHA-256 over the entries in CRL order (revocation time, then serial). */
+function revokedSetDigest(entries: readonly RevokedEntry[]): string {
+  const hash = createHash('sha256');
+  for (const e of entries) hash.update(`${e.serialHex}|${e.revokedAt.toISOString()}|${e.reason}\n`);
+  return hash.digest('hex');
+}
+
+/** Why the revoked certificates are not exactly those the last CRL was built from, or null. */
+export function revokedSetMismatch(ws: Workspace, revoked: readonly RevokedEntry[] = revokedEntries(ws)): string | null {
+  const row = ws.db.prepare('SELECT value FROM meta WHERE key = ?').get(CRL_REVOKED_DIGEST_META_KEY) as
+    { value: string } | undefined;
+  // A workspace whose last CRL predates the digest: the next CRL records one.
+  if (row === undefined || row.value === revokedSetDigest(revoked)) return null;
+  return `the revoked certificates no longer match those CRL #${currentCrlNumber(ws)} was built from: a revocation was undone or added outside Castellan`;
+}
+
+function assertRevokedSetUnchanged(ws: Workspace, revoked: readonly RevokedEntry[]): void {
+  const why = revokedSetMismatch(ws, revoked);
+  if (why !== null) throw new CastellanError('INTEGRITY', `${why}; Castellan will not sign a CRL from them`);
 }
 
 export interface CrlTiming {
@@ -138,9 +169,18 @@ export async function prepareCrl(
   // Whole seconds: that is all the encoding keeps, and the stored times then match the DER.
   const thisUpdate = new Date(Math.floor(nowMs / 1000) * 1000);
   const nextUpdate = new Date(thisUpdate.getTime() + validityDays * DAY_MS);
+  ws.integrity.assert('crl', 'build the next CRL from it');
   const previous = currentCrlNumber(ws);
   const revoked = revokedEntries(ws);
-  if (options.pending) revoked.push(options.pending);
+  assertRevokedSetUnchanged(ws, revoked);
+  if (options.pending) {
+    // Kept in the table's order (time, then serial), so the digest matches the set once committed.
+    const p = options.pending;
+    const key = (e: RevokedEntry): string => `${e.revokedAt.toISOString()}|${e.serialHex}`;
+    let at = revoked.length;
+    while (at > 0 && key(revoked[at - 1]!) > key(p)) at -= 1;
+    revoked.splice(at, 0, p);
+  }
   const crlNumber = previous + 1n;
   const der = await buildCrl({
     caCertDer: ca.certDer,
@@ -150,7 +190,7 @@ export async function prepareCrl(
     nextUpdate,
     revoked,
   });
-  return { crlNumber, previous, thisUpdate, nextUpdate, entries: revoked.length, der };
+  return { crlNumber, previous, thisUpdate, nextUpdate, entries: revoked.length, der, revokedSha256: revokedSetDigest(revoked) };
 }
 
 /** Store a prepared CRL; call inside the transaction that makes the change it reflects. */
@@ -167,6 +207,10 @@ export function commitCrl(ws: Workspace, crl: PreparedCrl): void {
          next_update = excluded.next_update, entries = excluded.entries, crl_der = excluded.crl_der`,
     )
     .run(crl.crlNumber.toString(), crl.thisUpdate.toISOString(), crl.nextUpdate.toISOString(), crl.entries, crl.der);
+  ws.db
+    .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+    .run(CRL_REVOKED_DIGEST_META_KEY, crl.revokedSha256);
+  ws.integrity.seal('crl');
 }
 
 /**

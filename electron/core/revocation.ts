@@ -20,9 +20,10 @@
  *   new token is handed out only after both are committed.
  * - The revocation list holds `{jti, exp}` of revoked tokens a verifier could
  *   still accept (exp + 60 s leeway ≥ now), is numbered by `meta.revocation_list_seq`
- *   (incremented on every export), and is signed by the active ed25519 key, else
- *   the active es256 key (an HMAC-signed list could be forged by any holder of
- *   the secret).
+ *   (incremented on every export, authenticated by record-integrity.ts), carries `iat` and an
+ *   `exp` 24 h later by default (tokens/revocation-list.ts has the verifier
+ *   rule), and is signed by the active ed25519 key, else the active es256 key
+ *   (an HMAC-signed list could be forged by any holder of the secret).
  */
 import { CastellanError } from '../../shared/errors.ts';
 import { REVOKE_REASONS } from '../../shared/ipc/contract/tokens.ts';
@@ -38,7 +39,12 @@ import {
   type TokenRow,
 } from './token-ledger.ts';
 import { CLOCK_LEEWAY_SECS } from './tokens/inspect.ts';
-import { buildRevocationList, signRevocationList, type RevocationList } from './tokens/revocation-list.ts';
+import {
+  buildRevocationList,
+  REVOCATION_LIST_VALIDITY_SECS,
+  signRevocationList,
+  type RevocationList,
+} from './tokens/revocation-list.ts';
 import type { Workspace } from './workspace.ts';
 
 export type RevokeReason = (typeof REVOKE_REASONS)[number];
@@ -218,10 +224,16 @@ export type SignedRevocationList = { jws: string; list: RevocationList; key_id: 
  * Builds, numbers and signs the revocation list, and audits the export, in one
  * transaction (so two exports never share a sequence number).
  */
-export function exportRevocationList(ws: Workspace, now: number = nowSecs()): SignedRevocationList {
+export function exportRevocationList(
+  ws: Workspace,
+  now: number = nowSecs(),
+  validitySecs: number = REVOCATION_LIST_VALIDITY_SECS,
+): SignedRevocationList {
   ws.vault.requireUnlocked();
   return ws.transaction(() => {
     const key = revocationListSigner(ws);
+    // A number lowered in the file (to replay an older list's number) fails its MAC.
+    ws.integrity.assert('revocation_list', 'number a revocation list from it');
     const row = ws.db.prepare("SELECT value FROM meta WHERE key = 'revocation_list_seq'").get() as
       { value: string } | undefined;
     const seq = (row === undefined ? 0 : Number(row.value)) + 1;
@@ -233,12 +245,13 @@ export function exportRevocationList(ws: Workspace, now: number = nowSecs()): Si
         "INSERT INTO meta (key, value) VALUES ('revocation_list_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       )
       .run(String(seq));
-    const list = buildRevocationList({ seq, generatedAt: now, entries: revocationEntries(ws, now), now });
+    ws.integrity.seal('revocation_list');
+    const list = buildRevocationList({ seq, generatedAt: now, entries: revocationEntries(ws, now), now, validitySecs });
     const jws = signRevocationList(list, { profile: key.profile, pkcs8: key.key, kid: key.kid });
     ws.audit.append({
       action: 'revocations.export',
       target: 'tokens',
-      details: { seq, count: list.entries.length, key_id: key.id, kid: key.kid },
+      details: { seq, count: list.entries.length, key_id: key.id, kid: key.kid, exp: list.exp },
     });
     return { jws, list, key_id: key.id, kid: key.kid };
   });

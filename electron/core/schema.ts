@@ -219,7 +219,6 @@ DROP INDEX IF EXISTS tokens_service;
 DROP INDEX IF EXISTS tokens_profile;
 `;
 
-// migration: vault
 // Failed passphrase unlocks and re-authentications (vault.ts): one row holding the count of
 // consecutive failures and the time (epoch ms) before which the next attempt is refused. It
 // lives in the workspace so restarting the app or running the CLI in a loop does not reset it.
@@ -232,13 +231,32 @@ CREATE TABLE IF NOT EXISTS vault_unlock_failures (
 );
 `;
 
+// Authenticated history and records (record-integrity.ts has the design):
+// - audit.mac: HMAC of the entry's hash under a key derived from the vault's data key, written at
+//   append when the vault is unlocked (NULL for an entry appended while it was locked);
+// - audit_late_mac: the MACs of entries appended while the vault was locked, added by the next
+//   unlock (or unlocked write) after their links were checked: the audit rows stay append-only;
+// - record_macs: one MAC per authenticated record (a signing key, the key set, the token config,
+//   the workspace settings, the CA, the CRL state, the revocation list number).
+const AUDIT_INTEGRITY_V6 = `
+ALTER TABLE audit ADD COLUMN mac TEXT;
+CREATE TABLE IF NOT EXISTS audit_late_mac (
+  seq INTEGER PRIMARY KEY,
+  mac TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_macs (
+  record TEXT PRIMARY KEY,
+  mac    TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
   { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
   { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
-  // migration: vault
   { version: 5, name: 'vault: persisted throttle for failed passphrase attempts', sql: VAULT_UNLOCK_THROTTLE },
+  { version: 6, name: 'authenticated audit log and records', sql: AUDIT_INTEGRITY_V6 },
 ];
 
 /** The newest schema this build can read and write. */

@@ -87,6 +87,8 @@ export const nowSecs = (): number => Math.floor(Date.now() / 1000);
 
 const sealLabel = (id: string): string => `signing_key:${id}`;
 const keyTarget = (id: string): string => `key:${id}`;
+/** Its name in record-integrity.ts. */
+const keyRecord = (id: string): `signing_key:${string}` => `signing_key:${id}`;
 
 function requireProfile(profile: unknown): Profile {
   if (!isProfile(profile)) {
@@ -116,6 +118,7 @@ function setMeta(ws: Workspace, key: string, value: string): void {
 
 /** The workspace's issuer and audience for ed25519/es256 tokens. */
 export function getTokenConfig(ws: Workspace): TokenConfig {
+  ws.integrity.assert('token_config', 'sign or verify tokens with it');
   return {
     issuer: metaValue(ws, 'issuer') ?? DEFAULT_ISSUER,
     audience: metaValue(ws, 'audience') ?? DEFAULT_AUDIENCE,
@@ -154,6 +157,7 @@ export function setTokenConfig(ws: Workspace, patch: Partial<TokenConfig>): Toke
     const after = { issuer: patch.issuer ?? before.issuer, audience: patch.audience ?? before.audience };
     setMeta(ws, 'issuer', after.issuer);
     setMeta(ws, 'audience', after.audience);
+    ws.integrity.seal('token_config');
     ws.audit.append({ action: 'tokens.config', target: 'tokens', details: { before, after } });
     return after;
   });
@@ -234,17 +238,21 @@ function insertKey(
       sealed,
       new Date().toISOString(),
     );
+  ws.integrity.seal(keyRecord(input.id), 'signing_keys');
 }
 
 /** Demotes the active key of a profile to verify-only; returns its id, or null if there was none. */
 function demoteActive(ws: Workspace, profile: Profile, compromised: boolean): string | null {
   const old = activeRow(ws, profile);
   if (old === null) return null;
-  ws.db
-    .prepare(
-      `UPDATE signing_keys SET state = 'verify-only', rotated_at = ?, compromised = max(compromised, ?) WHERE id = ?`,
-    )
-    .run(new Date().toISOString(), compromised ? 1 : 0, old.id);
+  // A key whose record fails its check can still be rotated away from; it stays failed.
+  ws.integrity.change(keyRecord(old.id), () =>
+    ws.db
+      .prepare(
+        `UPDATE signing_keys SET state = 'verify-only', rotated_at = ?, compromised = max(compromised, ?) WHERE id = ?`,
+      )
+      .run(new Date().toISOString(), compromised ? 1 : 0, old.id),
+  );
   return old.id;
 }
 
@@ -266,7 +274,10 @@ export function retireSpentKeys(ws: Workspace, now: number = nowSecs()): string[
     const spent = ws.db.prepare(spentSql).all(threshold) as { id: string; profile: Profile }[];
     const retire = ws.db.prepare(`UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE id = ?`);
     for (const key of spent) {
-      retire.run(new Date().toISOString(), key.id);
+      // Retiring only takes power away, so it also runs while locked (record-integrity.ts accepts
+      // it until the next unlock re-MACs the row); with the vault unlocked it is re-MAC'd here.
+      if (ws.vault.unlocked) ws.integrity.change(keyRecord(key.id), () => retire.run(new Date().toISOString(), key.id));
+      else retire.run(new Date().toISOString(), key.id);
       ws.audit.append({
         action: 'key.retire',
         target: keyTarget(key.id),
@@ -544,6 +555,7 @@ export function activeSigner(ws: Workspace, profile: Profile): ActiveSigner {
         : `there is no active ${profile} key: create one (keys create --profile ${profile})`,
     );
   }
+  ws.integrity.assert(keyRecord(row.id), 'sign with it');
   const signer = createTokenSigner(profile, unsealedKeyObject(ws, row), row.kid ?? undefined);
   return { key: { id: row.id, profile: row.profile, alg: row.alg, kid: row.kid }, signer };
 }
@@ -563,6 +575,7 @@ export function revocationListSigner(ws: Workspace): {
     );
   }
   ws.vault.requireUnlocked();
+  ws.integrity.assert(keyRecord(row.id), 'sign a revocation list with it');
   return { id: row.id, profile: row.profile as 'ed25519' | 'es256', kid: row.kid, key: unsealedKeyObject(ws, row) };
 }
 
@@ -589,6 +602,9 @@ export function verifyKeys(ws: Workspace): {
     findKeyByKid(kid) {
       const row = rows.find((r) => r.kid === kid && r.profile !== 'zlayer');
       if (row === undefined) return null;
+      // A public key swapped in the file must not make a forged token "signed by us": the record
+      // is checked, which needs the vault unlocked.
+      ws.integrity.assertStrict(keyRecord(row.id), 'verify tokens with it');
       if (row.public_jwk === null) throw new CastellanError('INTEGRITY', `key ${row.id} has no public JWK`);
       return record(row, createVerifyKey(row.profile, JSON.parse(row.public_jwk) as PublicJwk));
     },
@@ -601,7 +617,10 @@ export function verifyKeys(ws: Workspace): {
           'this is an HS256 (zlayer) token, and its key is the daemon secret sealed in the vault; unlock the workspace to check it',
         );
       }
-      return hmac.map((row) => record(row, unsealedKeyObject(ws, row)));
+      return hmac.map((row) => {
+        ws.integrity.assert(keyRecord(row.id), 'verify tokens with it');
+        return record(row, unsealedKeyObject(ws, row));
+      });
     },
   };
 }
@@ -609,8 +628,12 @@ export function verifyKeys(ws: Workspace): {
 /** The JWKS of every non-retired asymmetric key (never an HMAC secret). */
 export function workspaceJwks(ws: Workspace, now: number = nowSecs()): Jwks {
   retireSpentKeys(ws, now);
+  const rows = keyRows(ws);
+  // Never publish a key record that fails its check (or one that cannot be checked: locked).
+  ws.integrity.assertStrict('signing_keys', 'publish the JWKS');
+  for (const row of rows) if (row.state !== 'retired') ws.integrity.assertStrict(keyRecord(row.id), 'publish it');
   return buildJwks(
-    keyRows(ws).map((row) => ({
+    rows.map((row) => ({
       profile: row.profile,
       state: row.state,
       publicJwk: row.public_jwk === null ? null : (JSON.parse(row.public_jwk) as PublicJwk),

@@ -2,8 +2,9 @@
  * The inspector wired to the workspace: `inspectToken` (tokens/inspect.ts) with
  * this workspace's keys, its issuer and audience, and its ledger.
  *
- * - Asymmetric keys verify from their public JWKs, so ed25519/es256 tokens can
- *   be inspected while the vault is locked.
+ * - Asymmetric keys verify from their public JWKs, but only once their key
+ *   record passes its authentication check (record-integrity.ts), which needs
+ *   the vault unlocked: while locked an ed25519/es256 token gets LOCKED too.
  * - zlayer keys are the daemon's HMAC secret, sealed in the vault. An HS256
  *   token can only be checked with the vault unlocked: while it is locked the
  *   inspection throws LOCKED ("unlock to check") rather than give a verdict that

@@ -24,6 +24,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  hkdfSync,
   randomBytes,
   randomUUID,
   scrypt,
@@ -93,6 +94,12 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const SALT_BYTES = 16;
 const DEK_CHECK_LABEL = 'castellan vault key check v1';
+// The same check under another label once record-integrity.ts has authenticated the workspace's
+// audit log and records ("sealed" them). Only a holder of the DEK can write either value, so an
+// attacker with the file cannot turn a sealed workspace back into one whose missing
+// authentication codes would be adopted as legitimate (see record-integrity.ts).
+const DEK_CHECK_SEALED_LABEL = 'castellan vault key check v2: records authenticated';
+const HKDF_SALT = 'castellan vault subkey v1';
 const META_DEK_ID = 'vault_dek_id';
 const META_DEK_CHECK = 'vault_dek_check';
 const LOCKED_MESSAGE = 'the workspace vault is locked; unlock it with a passphrase or the OS keychain';
@@ -156,6 +163,7 @@ export class Vault {
   #dek: Buffer | null = null;
   #attemptRunning = false;
   readonly #lockListeners = new Set<() => void>();
+  readonly #unlockListeners = new Set<() => void>();
 
   constructor(deps: VaultDeps, options: VaultOptions = {}) {
     this.#db = deps.db;
@@ -645,9 +653,8 @@ export class Vault {
   }
 
   #adoptDek(dek: Buffer, slotId: number): void {
-    const expected = Buffer.from(this.#meta(META_DEK_CHECK) ?? '', 'hex');
-    const actual = Buffer.from(dekCheck(dek), 'hex');
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+    const stored = this.#meta(META_DEK_CHECK);
+    if (!checkEquals(stored, dekCheck(dek)) && !checkEquals(stored, dekCheck(dek, DEK_CHECK_SEALED_LABEL))) {
       dek.fill(0);
       throw new CastellanError('INTEGRITY', `vault slot ${slotId} holds a key that is not this workspace's data key`);
     }
@@ -660,6 +667,42 @@ export class Vault {
     // A private copy, so callers zeroing their buffer cannot disturb the vault and lock() can zero ours.
     this.#dek = Buffer.alloc(DEK_BYTES);
     dek.copy(this.#dek);
+    // Listeners must not be able to fail an unlock: they catch their own errors.
+    for (const listener of this.#unlockListeners) listener();
+  }
+
+  /**
+   * Called right after every unlock (and after initialize), with the DEK available: the record
+   * integrity layer seals what was appended while the vault was locked. Returns the unsubscribe.
+   */
+  onUnlock(listener: () => void): () => void {
+    this.#unlockListeners.add(listener);
+    return () => this.#unlockListeners.delete(listener);
+  }
+
+  /**
+   * A key derived from the DEK with HKDF-SHA256 for one named purpose (`info`), e.g. the audit
+   * MAC key; LOCKED while locked. Derived keys never leave the main process; zero after use.
+   */
+  deriveKey(info: string, length = 32): Buffer {
+    if (typeof info !== 'string' || info === '') {
+      throw new CastellanError('INTERNAL', 'a derived key needs a non-empty purpose');
+    }
+    return Buffer.from(hkdfSync('sha256', this.#requireDek(), HKDF_SALT, info, length));
+  }
+
+  /** Whether the stored key check says record-integrity.ts has sealed this workspace (unlocked only). */
+  recordsSealed(): boolean {
+    const dek = this.#requireDek();
+    return checkEquals(this.#meta(META_DEK_CHECK), dekCheck(dek, DEK_CHECK_SEALED_LABEL));
+  }
+
+  /** Marks the workspace as sealed (inside the caller's transaction). Irreversible without the DEK. */
+  markRecordsSealed(): void {
+    const dek = this.#requireDek();
+    this.#db
+      .prepare('UPDATE meta SET value = ? WHERE key = ?')
+      .run(dekCheck(dek, DEK_CHECK_SEALED_LABEL), META_DEK_CHECK);
   }
 
   #usableKeychain(): KeychainBackend {
@@ -802,8 +845,14 @@ function sealLabel(aad: string): string {
   return aad;
 }
 
-function dekCheck(dek: Buffer): string {
-  return createHmac('sha256', dek).update(DEK_CHECK_LABEL).digest('hex');
+function dekCheck(dek: Buffer, label: string = DEK_CHECK_LABEL): string {
+  return createHmac('sha256', dek).update(label).digest('hex');
+}
+
+function checkEquals(stored: string | null, computed: string): boolean {
+  const expected = Buffer.from(stored ?? '', 'hex');
+  const actual = Buffer.from(computed, 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 function slotAad(dekId: string): string {

@@ -16,6 +16,8 @@ import type { Workspace } from './workspace.ts';
 const PREFIX = 'setting:';
 
 export function readWorkspaceSettings(ws: Workspace): WorkspaceSettings {
+  // Settings changed in the file (a loosened bound) fail their MAC: refused, never applied.
+  ws.integrity.assert('settings', 'apply them');
   const rows = ws.db.prepare("SELECT key, value FROM meta WHERE key LIKE 'setting:%'").all() as {
     key: string;
     value: string;
@@ -63,6 +65,7 @@ export function updateWorkspaceSettings(ws: Workspace, patch: Partial<WorkspaceS
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     for (const name of changed) upsert.run(PREFIX + name, JSON.stringify(after[name as keyof WorkspaceSettings]));
+    ws.integrity.seal('settings');
     ws.audit.append({
       action: 'workspace.settings',
       target: 'workspace',

@@ -12,6 +12,7 @@ import { CastellanError, isCastellanError } from '../../shared/errors.ts';
 import { assertActor } from './actor.ts';
 import type { Actor } from './actor.ts';
 import { Audit } from './audit.ts';
+import { RecordIntegrity } from './record-integrity.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './schema.ts';
 import { assertVaultOptions, Vault } from './vault.ts';
 import type { KeychainBackend, ScryptCost } from './vault.ts';
@@ -68,6 +69,8 @@ export class Workspace {
   readonly actor: Actor;
   readonly audit: Audit;
   readonly vault: Vault;
+  /** MACs of the audit log and the key/CA/CRL/settings records (record-integrity.ts). */
+  readonly integrity: RecordIntegrity;
   #depth = 0;
   #savepoints = 0;
   #closed = false;
@@ -89,6 +92,12 @@ export class Workspace {
       { db, audit: this.audit, transaction: (fn) => this.transaction(fn), source: this.actor.kind },
       vaultOptions,
     );
+    this.integrity = new RecordIntegrity({
+      db,
+      vault: this.vault,
+      audit: this.audit,
+      transaction: (fn) => this.transaction(fn),
+    });
   }
 
   /** Opens (creating if needed) the workspace in `dir` and brings its schema up to date. */

@@ -36,8 +36,13 @@ test('the audit page verifies the chain, exports it, and names the first tampere
     services.dialogs.saves.push(out);
     await page.getByRole('button', { name: 'Export JSONL' }).click();
     await page.getByText(`Audit log saved to ${out}`).waitFor();
-    const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string });
+    const all = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The last line is the signed checkpoint over the entries before it.
+    const checkpoint = all.pop()!.checkpoint as { count: number; head: string };
+    const lines = all as { seq: number; hash: string }[];
     assert.equal(lines.length, services.ws.audit.verify().count);
+    assert.equal(checkpoint.count, lines.length);
+    assert.equal(checkpoint.head, lines.at(-1)!.hash);
     assert.match(lines[0]!.hash, /^[0-9a-f]{64}$/);
 
     // Someone with the file edits entry 3 behind Castellan's back.

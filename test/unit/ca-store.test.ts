@@ -562,7 +562,9 @@ describe('revocation and the CRL', () => {
   });
 
   test('thousands of revoked certificates: one CRL lists them all and still verifies', async () => {
-    const ws = await workspaceWithCa();
+    // Seeded by SQL before the CA's first CRL, which then lists them: rows revoked in the file
+    // after a CRL was signed are refused (the CRL state records the set it was built from).
+    const ws = workspace();
     const insert = ws.db.prepare(
       `INSERT INTO certificates (serial, node_id, subject, sans, fingerprint_sha256, not_before, not_after, cert_der, issued_at, revoked_at, revocation_reason)
        VALUES (?, ?, ?, '[]', '', ?, ?, x'00', ?, ?, ?)`,
@@ -575,6 +577,7 @@ describe('revocation and the CRL', () => {
         insert.run(bytes.toString('hex'), `bulk-${i}`, `CN=worker-bulk-${i}, O=ZLayer Worker`, '2026-01-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', i % 2 ? 'keyCompromise' : 'superseded');
       }
     });
+    await initCa(ws);
     const signed = await signCsr(ws, { csr: makeCsr(P256), nodeId: 'last' });
     await revokeCertificate(ws, { serial: signed.certificate.serial, reason: 'affiliationChanged' });
     const stored = readStoredCrl(ws)!;

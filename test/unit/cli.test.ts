@@ -14,7 +14,8 @@ import { tempDir } from '../harness/services.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'electron/cli/castellan.ts');
-const SAMPLES = path.resolve(REPO, 'samples');
+// The samples ship in the clone (samples/); tests never read the design folder beside it.
+const SAMPLES = path.join(REPO, 'samples');
 
 const PASSPHRASE = 'correct horse battery staple 7';
 const SECOND_PASSPHRASE = 'a second, different passphrase 8';
@@ -368,29 +369,37 @@ describe('castellan CLI', { concurrency: 2 }, () => {
   // audit
   // ---------------------------------------------------------------------------
 
-  test('audit verify exits 0 and counts the entries', async () => {
+  test('audit verify unlocks, authenticates the entries written while locked, and counts them', async () => {
     const dataDir = workspaceCopy();
-    const run = await expectExit(cli(['audit', 'verify'], { dataDir }), 0);
-    // init + two imports
-    assert.equal(run.stdout, 'audit chain OK: 3 entries\n');
+    const run = await expectExit(cli(['--passphrase-env', 'P', 'audit', 'verify'], { dataDir }), 0);
+    // init + two imports (written without a passphrase: sealed by this unlock)
+    assert.equal(run.stdout, 'audit chain OK: 3 entries, all authenticated; records OK\n');
+    // Without the passphrase nothing can be authenticated: it asks for one rather than say OK.
+    const locked = await expectExit(cli(['audit', 'verify'], { dataDir }), 2);
+    assert.match(locked.stderr, /a secret is needed: pass --passphrase-env VAR/);
   });
 
   test('audit export as CSV and as JSONL: header, one line per entry, the export itself included', async () => {
     const dataDir = workspaceCopy();
     const count = auditCount(dataDir);
 
-    const csv = (await expectExit(cli(['audit', 'export', '--format', 'csv'], { dataDir }), 0)).stdout;
+    const csv = (await expectExit(cli(['--passphrase-env', 'P', 'audit', 'export', '--format', 'csv'], { dataDir }), 0))
+      .stdout;
     const rows = csv.split('\r\n');
     assert.equal(rows.pop(), '', 'the CSV ends with CRLF');
     assert.equal(rows[0], 'seq,ts,actor_user,actor_kind,action,target,details,prev_hash,hash');
-    assert.equal(rows.length, 1 + count + 1);
-    assert.match(rows.at(-1)!, new RegExp(`^${count + 1},[^,]+,[^,]+,cli,audit\\.export,audit,`));
+    // header, the entries, the export itself, and the signed checkpoint row last
+    assert.equal(rows.length, 1 + count + 1 + 1);
+    assert.match(rows.at(-2)!, new RegExp(`^${count + 1},[^,]+,[^,]+,cli,audit\\.export,audit,`));
+    assert.match(rows.at(-1)!, new RegExp(`^checkpoint,[^,]+,,,audit\\.checkpoint,audit,"\\{""count"":${count + 1},`));
 
     const out = path.join(tempDir(), 'audit.jsonl');
-    await expectExit(cli(['audit', 'export', '--format', 'jsonl', '--out', out], { dataDir }), 0);
+    await expectExit(cli(['--passphrase-env', 'P', 'audit', 'export', '--format', 'jsonl', '--out', out], { dataDir }), 0);
     assert.equal(fs.statSync(out).mode & 0o777, 0o600);
     const lines = fs.readFileSync(out, 'utf8').split('\n');
     assert.equal(lines.pop(), '');
+    const checkpoint = (JSON.parse(lines.pop()!) as { checkpoint: { count: number; head: string } }).checkpoint;
+    assert.equal(checkpoint.count, count + 2);
     const entries = lines.map((l) => JSON.parse(l) as { seq: number; action: string; details: unknown });
     assert.deepEqual(
       entries.map((e) => e.seq),
@@ -400,7 +409,11 @@ describe('castellan CLI', { concurrency: 2 }, () => {
       entries.map((e) => e.action),
       ['vault.initialize', 'deployment.import', 'deployment.import', 'audit.export', 'audit.export'],
     );
+    assert.equal(checkpoint.head, (entries.at(-1) as unknown as { hash: string }).hash);
     assert.equal(auditCount(dataDir), count + 2);
+    // A later log extends the export's checkpoint.
+    const against = await expectExit(cli(['--passphrase-env', 'P', 'audit', 'verify', '--against', out], { dataDir }), 0);
+    assert.match(against.stdout, new RegExp(`extends the checkpoint of .* \\(${count + 2} entries\\)`));
   });
 
   test('audit export with a bad or missing --format is a usage error (exit 1) and appends nothing', async () => {

@@ -18,6 +18,7 @@ import type { Workspace } from '../../electron/core/workspace.ts';
 import { tempDir } from '../harness/services.ts';
 import { isError, py, tokenWorkspace } from '../harness/tokens.ts';
 import type { Profile } from '../../electron/core/tokens/key-material.ts';
+import { checkRevocationListFreshness } from '../../electron/core/tokens/revocation-list.ts';
 
 
 function setup(profiles: readonly Profile[] = ['zlayer', 'ed25519']): Promise<Workspace> {
@@ -230,7 +231,7 @@ test('the revocation list: revoked unexpired jtis only, a rising sequence, a JWS
   assert.deepEqual(header, { alg: 'EdDSA', typ: 'castellan-revocations+jwt', kid: second.kid });
   const jwks = createLocalJWKSet(JSON.parse(exportJwks(ws).json) as Parameters<typeof createLocalJWKSet>[0]);
   const { payload } = await jwtVerify(second.jws, jwks, { typ: 'castellan-revocations+jwt', algorithms: ['EdDSA'] });
-  assert.deepEqual(payload, { seq: 2, generated_at: t + 1, entries: expected });
+  assert.deepEqual(payload, { seq: 2, generated_at: t + 1, iat: t + 1, exp: t + 1 + 86_400, entries: expected });
 
   const exports = ws.db.prepare("SELECT details FROM audit WHERE action = 'revocations.export' ORDER BY seq").all() as {
     details: string;
@@ -332,7 +333,11 @@ test('a failed mint never revokes: locked vault, deleted service, no active key'
   before = snapshot(ws);
   assert.throws(() => refreshToken(ws, oldEd.record.jti!), isError('NOT_FOUND', /no active ed25519 key/));
   assert.equal(snapshot(ws), before);
-  assert.equal(inspectWithLedger(ws, oldEd.token).verdict, 'valid');
+  // A key record edited outside Castellan is never used to judge a token.
+  assert.throws(
+    () => inspectWithLedger(ws, oldEd.token),
+    isError('INTEGRITY', /key record ed25519-\w+ fails its authentication check/),
+  );
   ws.close();
 });
 
@@ -387,7 +392,7 @@ test('the inspector through the ledger: valid, revoked, not issued here, expired
   ws.close();
 });
 
-test('a locked vault: HS256 tokens need unlocking (LOCKED); ed25519 tokens and malformed input still inspect', async () => {
+test('a locked vault: HS256 and ed25519 tokens need unlocking (LOCKED); malformed input still inspects', async () => {
   const ws = await setup();
   const z = mint(ws, 'web', 'web-0');
   const e = mint(ws, 'web', 'web-1', { profile: 'ed25519' });
@@ -397,8 +402,50 @@ test('a locked vault: HS256 tokens need unlocking (LOCKED); ed25519 tokens and m
     () => inspectWithLedger(ws, z.token),
     isError('LOCKED', /HS256 \(zlayer\) token.*unlock the workspace/),
   );
-  assert.equal(inspectWithLedger(ws, e.token).verdict, 'valid');
+  // The public key is in the file; while locked its record cannot be authenticated, so no verdict.
+  assert.throws(() => inspectWithLedger(ws, e.token), isError('LOCKED', /unlock it to verify tokens/));
   assert.equal(inspectWithLedger(ws, 'a.b').verdict, 'malformed');
+  ws.vault.unlockWithPassphrase('correct horse battery staple');
+  assert.equal(inspectWithLedger(ws, e.token).verdict, 'valid');
   assert.equal(snapshot(ws), before);
+  ws.close();
+});
+
+test('the revocation list carries iat, a 24 h exp and a rising seq; PyJWT verifies them and the verifier rule refuses a replay', async () => {
+  const ws = await setup(['ed25519']);
+  const t = now() - 60; // both lists signed in the past: PyJWT refuses an iat in the future
+  const first = exportRevocationList(ws, t);
+  const second = exportRevocationList(ws, t + 5);
+  const jwks = exportJwks(ws).jwks;
+  const decode = (token: string, extra: Record<string, unknown> = {}) =>
+    py({ op: 'decode_revocation_list', token, jwks, kid: second.kid, alg: 'EdDSA', ...extra });
+
+  const a = decode(first.jws);
+  const b = decode(second.jws, { last_seq: 1 });
+  assert.equal(a.ok, true, JSON.stringify(a));
+  assert.equal(b.ok, true, JSON.stringify(b));
+  const claimsA = a.claims as { seq: number; iat: number; exp: number };
+  const claimsB = b.claims as { seq: number; iat: number; exp: number };
+  assert.deepEqual([claimsA.seq, claimsA.iat, claimsA.exp], [1, t, t + 86_400]);
+  assert.deepEqual([claimsB.seq, claimsB.iat, claimsB.exp], [2, t + 5, t + 5 + 86_400]);
+
+  // Replaying list #1 to a verifier that has seen #2 is refused; so is any list past its exp.
+  const replay = decode(first.jws, { last_seq: 2 });
+  assert.equal(replay.ok, false);
+  assert.match(String(replay.message), /revocation list #1 is older than #2: refused as a replay/);
+  const stale = decode(second.jws, { now: t + 5 + 86_400 + 1 });
+  assert.deepEqual([stale.ok, stale.error], [false, 'ExpiredSignatureError']);
+
+  // The same rule in Castellan's own code, for its verifiers.
+  assert.equal(checkRevocationListFreshness(second.list, 1, t + 10), 2);
+  assert.throws(() => checkRevocationListFreshness(first.list, 2, t + 10), isError('INVALID_INPUT', /older than #2/));
+  assert.throws(
+    () => checkRevocationListFreshness(second.list, null, t + 5 + 86_401),
+    isError('INVALID_INPUT', /revocation list #2 expired/),
+  );
+  // A validity outside 60 s–30 days is refused before a number is used up.
+  const seqBefore = ws.db.prepare("SELECT value FROM meta WHERE key = 'revocation_list_seq'").get();
+  assert.throws(() => exportRevocationList(ws, t, 10), isError('INVALID_INPUT', /validity of 10 s is invalid/));
+  assert.deepEqual(ws.db.prepare("SELECT value FROM meta WHERE key = 'revocation_list_seq'").get(), seqBefore);
   ws.close();
 });

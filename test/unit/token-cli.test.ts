@@ -113,8 +113,12 @@ test('init, import, keys, mint, list, revoke, inspect, export jwks and revocatio
   assert.match(revoked.stdout, /^verdict: revoked$/m);
   assert.match(revoked.stdout, /^reason: +revoked at .*: leaked$/m);
   assert.equal(revoked.stderr, 'castellan: the token is not valid: revoked\n');
-  // An ed25519 token inspects without unlocking, and as JSON.
-  const edInspect = cli.run(['inspect', '-', '--json'], { input: ed.token });
+  // An ed25519 token needs the vault too: its key record is authenticated with a key held there
+  // (without a passphrase the CLI asks for one); with it, it inspects, and as JSON.
+  const edLocked = cli.run(['inspect', '-', '--json'], { input: ed.token });
+  assert.equal(edLocked.status, 2);
+  assert.match(edLocked.stderr, /a secret is needed: pass --passphrase-env VAR/);
+  const edInspect = cli.run(['--passphrase-env', 'PP', 'inspect', '-', '--json'], { input: ed.token });
   assert.equal(edInspect.status, 0, edInspect.stderr);
   assert.equal((JSON.parse(edInspect.stdout) as { verdict: string }).verdict, 'valid');
 

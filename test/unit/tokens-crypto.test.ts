@@ -527,12 +527,14 @@ test('revocation list: entries past exp + leeway are pruned, duplicates merged, 
   assert.deepEqual(list, {
     seq: 7,
     generated_at: now,
+    iat: now,
+    exp: now + 86_400,
     entries: [
       { jti: 'b-leeway', exp: now - 60 },
       { jti: 'c-live', exp: now + 3600 },
     ],
   });
-  assert.deepEqual(Object.keys(list), ['seq', 'generated_at', 'entries']);
+  assert.deepEqual(Object.keys(list), ['seq', 'generated_at', 'iat', 'exp', 'entries']);
   const strict = buildRevocationList({
     seq: 1,
     generatedAt: now,
@@ -582,7 +584,13 @@ for (const material of [ed, es]) {
       ]),
     );
     const { payload } = await jwtVerify(jws, keySet, { algorithms: [material.alg], typ: REVOCATION_LIST_TYP });
-    assert.deepEqual(payload, { seq: 3, generated_at: now, entries: [{ jti: 'revoked-1', exp: now + 600 }] });
+    assert.deepEqual(payload, {
+      seq: 3,
+      generated_at: now,
+      iat: now,
+      exp: now + 86_400,
+      entries: [{ jti: 'revoked-1', exp: now + 600 }],
+    });
 
     // Tampering with the payload breaks the signature.
     const [h, , s] = jws.split('.');
@@ -598,7 +606,7 @@ test('the revocation list is never HMAC-signed', () => {
   assertCastellanError(
     () =>
       signRevocationList(
-        { seq: 1, generated_at: 1, entries: [] },
+        { seq: 1, generated_at: 1, iat: 1, exp: 2, entries: [] },
         { profile: 'zlayer' as 'ed25519', pkcs8: zl.secret, kid: 'x' },
       ),
     'INVALID_INPUT',

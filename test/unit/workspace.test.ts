@@ -110,7 +110,7 @@ test('a database from a newer Castellan is refused and left untouched', () => {
   ws.transaction(() => setMeta(ws, 'issuer', 'kept'));
   ws.close();
   const raw = new DatabaseSync(path.join(dir, 'castellan.db'));
-  raw.exec('PRAGMA user_version = 7');
+  raw.exec(`PRAGMA user_version = ${LATEST_SCHEMA_VERSION + 1}`);
   raw.close();
   const before = fs.readFileSync(path.join(dir, 'castellan.db'));
 
@@ -118,7 +118,7 @@ test('a database from a newer Castellan is refused and left untouched', () => {
     () => openAt(dir),
     expectError(
       'UNSUPPORTED',
-      `castellan.db was written by a newer Castellan (schema 7; this build knows up to ${LATEST_SCHEMA_VERSION})`,
+      `castellan.db was written by a newer Castellan (schema ${LATEST_SCHEMA_VERSION + 1}; this build knows up to ${LATEST_SCHEMA_VERSION})`,
     ),
   );
 

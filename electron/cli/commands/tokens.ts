@@ -236,10 +236,11 @@ export const tokenCommands: Command[] = [
     usage: 'keys config [--issuer X] [--audience Y] [--json]',
     summary: 'show or set the issuer and audience of ed25519/es256 tokens',
     options: { issuer: { type: 'string' }, audience: { type: 'string' }, json: { type: 'boolean' } },
-    run(ctx) {
+    async run(ctx) {
       const issuer = str(ctx, 'issuer');
       const audience = str(ctx, 'audience');
-      const ws = ctx.workspace();
+      // Setting them re-authenticates the record with a key held in the vault: unlock for a change.
+      const ws = issuer === undefined && audience === undefined ? ctx.workspace() : await ctx.unlocked();
       const config =
         issuer === undefined && audience === undefined ? getTokenConfig(ws) : setTokenConfig(ws, { issuer, audience });
       if (ctx.values.json) return ctx.printJson(config);
@@ -479,11 +480,12 @@ export const tokenCommands: Command[] = [
   {
     path: ['export', 'jwks'],
     usage: 'export jwks [--out FILE]',
-    summary: 'the JWKS of the ed25519/es256 keys (public keys only)',
+    summary: 'the JWKS of the ed25519/es256 keys (public keys only; unlocks to check the key records)',
     options: { out: { type: 'string' } },
-    run(ctx) {
+    async run(ctx) {
       const out = str(ctx, 'out');
-      writeOutput(ctx.io, out, exportJwks(ctx.workspace()).json, 0o644);
+      // Key records are authenticated with a key in the vault: never publish one unchecked.
+      writeOutput(ctx.io, out, exportJwks(await ctx.unlocked()).json, 0o644);
       if (out !== undefined && out !== '-') ctx.io.stderr(`wrote ${out}\n`);
     },
   },

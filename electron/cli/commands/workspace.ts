@@ -1,6 +1,7 @@
 import { CastellanError } from '../../../shared/errors.ts';
 import { UsageError, type Command } from '../cli.ts';
-import { writeOutput } from '../io.ts';
+import { exportAuditWithCheckpoint, parseCheckpoint, verifyWorkspace } from '../../core/record-integrity.ts';
+import { readInput, writeOutput } from '../io.ts';
 
 export const workspaceCommands: Command[] = [
   {
@@ -60,37 +61,48 @@ export const workspaceCommands: Command[] = [
   },
   {
     path: ['audit', 'verify'],
-    usage: 'audit verify [--json]',
-    summary: 'walk the audit hash chain and name the first broken entry',
-    options: { json: { type: 'boolean' } },
-    run(ctx) {
-      const result = ctx.workspace().audit.verify();
+    usage: 'audit verify [--against EXPORT] [--json]',
+    summary:
+      'check the audit log (hash chain, MACs, sealed head) and the key, CA, CRL and settings records, naming the first that fails; --against proves the log extends an earlier export’s signed checkpoint',
+    options: { json: { type: 'boolean' }, against: { type: 'string' } },
+    async run(ctx) {
+      const againstFile = ctx.values.against as string | undefined;
+      if (againstFile === '') throw new UsageError('--against needs a file: an audit export or its checkpoint');
+      // Read (and parse) the checkpoint before asking for a passphrase: a bad file is a quick error.
+      const against =
+        againstFile === undefined ? undefined : parseCheckpoint((await readInput(ctx.io, againstFile)).toString('utf8'));
+      // Nothing can be authenticated without the vault's key.
+      const ws = await ctx.unlocked();
+      const result = verifyWorkspace(ws, against);
       if (ctx.values.json) ctx.printJson(result);
-      else if (result.ok) ctx.print(`audit chain OK: ${result.count} entries`);
+      else if (result.ok) {
+        const extra = result.checkpoint === null ? '' : `; extends the checkpoint of ${result.checkpoint.ts} (${result.checkpoint.count} entries)`;
+        ctx.print(`audit chain OK: ${result.count} entries, all authenticated; records OK${extra}`);
+      }
       if (!result.ok) {
-        throw new CastellanError('INTEGRITY', `audit chain broken at entry ${result.brokenAt}: ${result.reason}`);
+        const where = result.brokenAt === null ? '' : ` at entry ${result.brokenAt}`;
+        throw new CastellanError('INTEGRITY', `audit verification failed${where}: ${result.reason ?? 'unknown'}`);
       }
     },
   },
   {
     path: ['audit', 'export'],
     usage: 'audit export --format jsonl|csv [--out FILE]',
-    summary: 'export the audit log',
+    summary: 'export the audit log, ending with a signed checkpoint (keep it: audit verify --against)',
     options: { format: { type: 'string' }, out: { type: 'string' } },
-    run(ctx) {
+    async run(ctx) {
       const format = ctx.values.format;
       // A bad or missing flag value is a usage error (exit 1), like an unknown flag.
       if (format === undefined) throw new UsageError('--format is required: jsonl or csv');
       if (format !== 'jsonl' && format !== 'csv') {
         throw new UsageError(`--format must be jsonl or csv, not ${JSON.stringify(format)}`);
       }
-      const ws = ctx.workspace();
+      // The checkpoint is signed with a key derived from the vault's: the export needs it unlocked.
+      const ws = await ctx.unlocked();
       // Written inside the transaction: if the file cannot be written, the log does not claim an export.
-      ws.transaction(() => {
-        ws.audit.append({ action: 'audit.export', target: 'audit', details: { format } });
-        const text = format === 'jsonl' ? ws.audit.exportJsonl() : ws.audit.exportCsv();
-        writeOutput(ctx.io, ctx.values.out as string | undefined, text, 0o600);
-      });
+      exportAuditWithCheckpoint(ws, format, (text) =>
+        writeOutput(ctx.io, ctx.values.out as string | undefined, text, 0o600),
+      );
     },
   },
 ];

@@ -1,5 +1,6 @@
 import type { Dialogs } from '../dialogs.ts';
 import { writeFileAtomic } from '../files.ts';
+import { exportAuditWithCheckpoint, verifyWorkspace } from '../record-integrity.ts';
 import type { HandlerMap } from '../ipc-router.ts';
 import { reauthenticateRequest } from './reauth.ts';
 import type { KeychainBackend } from '../vault.ts';
@@ -47,10 +48,30 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
 
     'audit:list': (query) => workspace().audit.list(query),
     'audit:verify': () => {
-      const result = workspace().audit.verify();
-      return result.ok
-        ? { ok: true, count: result.count, brokenAt: null, reason: null }
-        : { ok: false, count: result.count, brokenAt: result.brokenAt, reason: result.reason };
+      const ws = workspace();
+      if (!ws.vault.unlocked) {
+        // The chain alone proves nothing against someone who can edit the file: say so, never "OK".
+        const chain = ws.audit.verify();
+        const why = ws.vault.status().initialized
+          ? 'the vault is locked: the hash chain is intact but cannot be authenticated; unlock to verify'
+          : 'the workspace has no vault yet: the hash chain is intact, but nothing can be authenticated until a vault is created';
+        return {
+          ok: false,
+          count: chain.count,
+          brokenAt: chain.ok ? null : chain.brokenAt,
+          reason: chain.ok ? why : chain.reason,
+        };
+      }
+      const result = verifyWorkspace(ws);
+      return {
+        ok: result.ok,
+        count: result.count,
+        brokenAt: result.brokenAt,
+        reason: result.reason,
+        authenticated: result.authenticated,
+        unauthenticated: result.unauthenticated,
+        records: result.records,
+      };
     },
     'audit:export': async ({ format }) => {
       const file = await dialogs.saveFile({
@@ -59,9 +80,8 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
         filters: [{ name: format.toUpperCase(), extensions: [format] }],
       });
       if (!file) return { cancelled: true, path: null };
-      const ws = workspace();
-      ws.transaction(() => ws.audit.append({ action: 'audit.export', target: 'audit', details: { format } }));
-      writeFileAtomic(file, format === 'jsonl' ? ws.audit.exportJsonl() : ws.audit.exportCsv(), 0o600);
+      // Ends with a checkpoint signed by the vault's checkpoint key (so LOCKED while locked).
+      exportAuditWithCheckpoint(workspace(), format, (text) => writeFileAtomic(file, text, 0o600));
       return { cancelled: false, path: file };
     },
   };

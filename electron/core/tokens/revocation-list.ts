@@ -6,7 +6,7 @@
  * Format: a compact JWS whose protected header is
  * `{"alg":"EdDSA"|"ES256","typ":"castellan-revocations+jwt","kid":…}` and whose
  * payload is the list document itself as a JSON object,
- * `{"seq":…,"generated_at":…,"entries":[{"jti":…,"exp":…},…]}`. Being a JSON
+ * `{"seq":…,"generated_at":…,"iat":…,"exp":…,"entries":[{"jti":…,"exp":…},…]}`. Being a JSON
  * object payload, it verifies with any JWT library (jose `jwtVerify` with
  * `typ: 'castellan-revocations+jwt'`) against the published JWKS. It is only
  * signed with asymmetric keys: an HMAC-signed list could be forged by every
@@ -18,6 +18,14 @@
  * revoked; pass `leewaySecs: 0` for plain `exp < now` pruning. Entries are
  * deduplicated by jti (keeping the latest exp) and sorted by jti, so the same
  * set always yields the same document.
+ *
+ * Replay: `iat` is when the list was signed (= `generated_at`, kept for existing readers), `exp`
+ * its next update — by default REVOCATION_LIST_VALIDITY_SECS (24 h) later: a verifier must fetch a
+ * newer list before then and refuse this one after it (any JWT library does, given `exp`). `seq`
+ * is a monotonic number persisted in the workspace (and authenticated, record-integrity.ts), one
+ * more on every export. The verifier rule (`checkRevocationListFreshness`): refuse a list past its
+ * `exp`, and refuse a list whose `seq` is lower than the highest one already accepted — an old
+ * list replayed to "un-revoke" a token is refused even while its `exp` has not passed.
  */
 import type { KeyObject } from 'node:crypto';
 import { CastellanError } from '../../../shared/errors.ts';
@@ -28,7 +36,12 @@ import { createJwsSigner, protectedHeaderJson } from './sign.ts';
 export const REVOCATION_LIST_TYP = 'castellan-revocations+jwt';
 
 export type RevocationEntry = { jti: string; exp: number };
-export type RevocationList = { seq: number; generated_at: number; entries: RevocationEntry[] };
+export type RevocationList = { seq: number; generated_at: number; iat: number; exp: number; entries: RevocationEntry[] };
+
+/** How long a revocation list is valid by default: its `exp` (next update) is `iat` + this. */
+export const REVOCATION_LIST_VALIDITY_SECS = 24 * 60 * 60;
+/** The longest validity accepted: a list valid for longer could be replayed for longer. */
+export const MAX_REVOCATION_LIST_VALIDITY_SECS = 30 * 24 * 60 * 60;
 
 const isWholeSeconds = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -45,9 +58,18 @@ export function buildRevocationList(input: {
   /** Unix seconds. */
   now: number;
   leewaySecs?: number;
+  /** exp − iat; REVOCATION_LIST_VALIDITY_SECS (24 h) by default. */
+  validitySecs?: number;
 }): RevocationList {
   const seq = requireWhole('seq', input.seq);
   const generatedAt = requireWhole('generatedAt', input.generatedAt);
+  const validity = requireWhole('validitySecs', input.validitySecs ?? REVOCATION_LIST_VALIDITY_SECS);
+  if (validity < 60 || validity > MAX_REVOCATION_LIST_VALIDITY_SECS) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `a revocation list validity of ${validity} s is invalid: use 60 to ${MAX_REVOCATION_LIST_VALIDITY_SECS} s (30 days)`,
+    );
+  }
   const now = requireWhole('now', input.now);
   const leeway = requireWhole('leewaySecs', input.leewaySecs ?? CLOCK_LEEWAY_SECS);
   if (!Array.isArray(input.entries)) throw new CastellanError('INVALID_INPUT', 'entries must be an array');
@@ -64,7 +86,33 @@ export function buildRevocationList(input: {
   const entries = [...latest.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([jti, exp]) => ({ jti, exp }));
-  return { seq, generated_at: generatedAt, entries };
+  return { seq, generated_at: generatedAt, iat: generatedAt, exp: generatedAt + validity, entries };
+}
+
+/**
+ * The verifier rule for a list whose signature already verified: refuse it once past its `exp`
+ * (with `leewaySecs`), and refuse a `seq` lower than the highest the verifier has accepted (a
+ * replayed older list). Equal `seq` is the same list fetched again. Returns the `seq` to remember.
+ */
+export function checkRevocationListFreshness(
+  list: { seq: unknown; iat: unknown; exp: unknown },
+  lastSeenSeq: number | null,
+  now: number,
+  leewaySecs = 0,
+): number {
+  if (!isWholeSeconds(list.seq) || !isWholeSeconds(list.iat) || !isWholeSeconds(list.exp)) {
+    throw new CastellanError('INVALID_INPUT', 'the revocation list has no whole-number seq, iat and exp');
+  }
+  if (list.exp + leewaySecs < now) {
+    throw new CastellanError('INVALID_INPUT', `revocation list #${list.seq} expired at ${list.exp}; fetch a current one`);
+  }
+  if (lastSeenSeq !== null && list.seq < lastSeenSeq) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `revocation list #${list.seq} is older than #${lastSeenSeq}, already seen: refused as a replay`,
+    );
+  }
+  return list.seq;
 }
 
 /** Compact JWS of the list, verifiable with the workspace JWKS. */
@@ -77,11 +125,16 @@ export function signRevocationList(
   }
   requireWhole('seq', doc.seq);
   requireWhole('generated_at', doc.generated_at);
+  requireWhole('iat', doc.iat);
+  requireWhole('exp', doc.exp);
+  if (doc.exp <= doc.iat) throw new CastellanError('INVALID_INPUT', 'the revocation list exp must come after its iat');
   if (!Array.isArray(doc.entries)) throw new CastellanError('INVALID_INPUT', 'entries must be an array');
   // Rebuild so the payload has exactly the documented members, in order.
   const payload: RevocationList = {
     seq: doc.seq,
     generated_at: doc.generated_at,
+    iat: doc.iat,
+    exp: doc.exp,
     entries: doc.entries.map((e, i) => {
       if (typeof e?.jti !== 'string' || e.jti.length === 0) {
         throw new CastellanError('INVALID_INPUT', `revocation entry #${i + 1} has no jti`);

@@ -30,7 +30,12 @@ export function AuditPage() {
       {verify.data &&
         (verify.data.ok ? (
           <Alert color="teal" title="Audit chain verified" role="status" data-testid="chain-status">
-            {verify.data.count} entries; every hash links to the one before.
+            {verify.data.count} entries; every hash links to the one before, and each is authenticated with a key
+            held in the vault. Key, CA, CRL and settings records check out.
+          </Alert>
+        ) : verify.data.brokenAt === null ? (
+          <Alert color="yellow" title="Audit log not verified" role="alert" data-testid="chain-status">
+            {verify.data.reason}
           </Alert>
         ) : (
           <Alert color="red" title="Audit chain broken" role="alert" data-testid="chain-status">

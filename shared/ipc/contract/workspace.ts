@@ -77,6 +77,12 @@ export const workspaceContract = {
       count: z.number().int(),
       brokenAt: z.number().int().nullable(),
       reason: z.string().nullable(),
+      /** Entries covered by a valid MAC; absent while the vault is locked. */
+      authenticated: z.number().int().optional(),
+      /** Entries appended while the vault was locked, not authenticated yet. */
+      unauthenticated: z.strictObject({ from: z.number().int(), to: z.number().int() }).nullable().optional(),
+      /** Key, CA, CRL and settings records that fail their authentication check. */
+      records: z.array(z.strictObject({ record: z.string(), reason: z.string() })).optional(),
     }),
   }),
   'audit:export': defineChannel({

@@ -14,6 +14,11 @@ Operations:
   thumbprint    {jwk} -> RFC 7638 SHA-256 thumbprint, computed by hand.
   encode_hs256  {secret, claims} -> a token as PyJWT mints it (a "foreign" minter).
   key_file_secret {path} -> the daemon's key string for a jwt_secret_zlayer.key file.
+  decode_revocation_list {token, jwks, kid, alg, last_seq?, now?}
+                -> the documented verifier rule for the signed revocation list: the JWS verifies
+                with the JWK of that kid, typ is castellan-revocations+jwt, iat and exp are
+                required and exp has not passed (at `now` if given), and seq is not lower than
+                last_seq (the highest already accepted): an older list is refused as a replay.
 """
 import base64
 import hashlib
@@ -77,6 +82,26 @@ def handle(req):
     if op == "key_file_secret":
         with open(req["path"], "rb") as f:
             return {"secret": f.read().hex()}
+    if op == "decode_revocation_list":
+        token = req["token"]
+        header = jwt.get_unverified_header(token)
+        if header.get("typ") != "castellan-revocations+jwt":
+            raise ValueError("not a Castellan revocation list (typ %r)" % header.get("typ"))
+        jwkset = jwt.PyJWKSet.from_dict(req["jwks"])
+        matches = [k for k in jwkset.keys if k.key_id == req["kid"]]
+        if len(matches) != 1:
+            raise LookupError("expected exactly one JWK with kid %s, found %d" % (req["kid"], len(matches)))
+        options = {"require": ["exp", "iat"]}
+        if "now" in req:
+            # PyJWT checks exp against the wall clock; a test moves "now" by checking it here instead.
+            options["verify_exp"] = False
+        claims = jwt.decode(token, key=matches[0].key, algorithms=[req["alg"]], options=options)
+        if "now" in req and claims["exp"] < req["now"]:
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        last = req.get("last_seq")
+        if last is not None and claims["seq"] < last:
+            raise ValueError("revocation list #%d is older than #%d: refused as a replay" % (claims["seq"], last))
+        return {"claims": claims, "header": header}
     raise ValueError("unknown op %r" % op)
 
 
