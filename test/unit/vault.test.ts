@@ -102,8 +102,10 @@ function snapshot(ws: Workspace): unknown {
 function snapshotBesidesFailures(ws: Workspace): unknown {
   return {
     ...(snapshot(ws) as object),
-    // The audit head in meta moves with every entry, the failure entries included.
-    meta: ws.db.prepare("SELECT * FROM meta WHERE key NOT LIKE 'audit_head_%' ORDER BY key").all(),
+    // The audit head and its sealed MAC in meta move with every entry, the failure entries included.
+    meta: ws.db
+      .prepare("SELECT * FROM meta WHERE key NOT LIKE 'audit_head_%' AND key <> 'audit_seal' ORDER BY key")
+      .all(),
     audit: ws.db.prepare("SELECT * FROM audit WHERE action NOT LIKE 'vault.%.failed' ORDER BY seq").all(),
   };
 }
@@ -377,7 +379,12 @@ test('removing a slot retires its passphrase and is audited', () => {
     ws.vault.lock();
     assert.throws(() => ws.vault.unlockWithPassphrase(PASSPHRASE), expectError('BAD_REQUEST', 'wrong passphrase'));
     ws.vault.unlockWithPassphrase('second passphrase');
-    assert.deepEqual(auditActions(ws), ['vault.initialize', 'vault.slot.add', 'vault.slot.remove', 'vault.unlock.failed']);
+    assert.deepEqual(auditActions(ws), [
+      'vault.initialize',
+      'vault.slot.add',
+      'vault.slot.remove',
+      'vault.unlock.failed',
+    ]);
     assert.deepEqual(ws.audit.verify(), { ok: true, count: 4 });
   } finally {
     ws.close();
@@ -513,7 +520,10 @@ test('a damaged passphrase slot is reported, but does not stop another slot unlo
       expectError('INTEGRITY', /vault slot 1 has unreadable/),
     );
     assert.deepEqual(snapshotBesidesFailures(ws), before);
-    assert.deepEqual(failures(ws).map((f) => f.action), ['vault.unlock.failed']);
+    assert.deepEqual(
+      failures(ws).map((f) => f.action),
+      ['vault.unlock.failed'],
+    );
     ws.vault.unlockWithPassphrase('second passphrase');
     assert.equal(ws.vault.status().unlocked, true);
   } finally {
@@ -564,7 +574,9 @@ test('a keychain that can no longer decrypt its slot is refused and changes noth
     assert.throws(() => again.vault.unlockWithKeychain(), expectError('BAD_REQUEST', /could not decrypt vault slot 2/));
     assert.deepEqual(snapshotBesidesFailures(again), before);
     // Audited, but not counted towards the passphrase throttle: the keychain answers no guesses.
-    assert.deepEqual(failures(again), [{ action: 'vault.unlock.failed', details: { kind: 'keychain', source: 'app' } }]);
+    assert.deepEqual(failures(again), [
+      { action: 'vault.unlock.failed', details: { kind: 'keychain', source: 'app' } },
+    ]);
     assert.equal(again.db.prepare('SELECT * FROM vault_unlock_failures').get(), undefined);
   } finally {
     again.close();
@@ -696,8 +708,7 @@ test('the throttle delays grow from the fourth failure: 1 s, 2 s, 4 s … capped
 
 function throttleRow(ws: Workspace): { failures: number; retry_at: number; last_failed_at: string } | undefined {
   return ws.db.prepare('SELECT failures, retry_at, last_failed_at FROM vault_unlock_failures').get() as
-    | { failures: number; retry_at: number; last_failed_at: string }
-    | undefined;
+    { failures: number; retry_at: number; last_failed_at: string } | undefined;
 }
 
 test('failed unlocks are counted in the workspace; once throttled, an attempt is refused at once, even after a restart or from the CLI', () => {
@@ -705,7 +716,10 @@ test('failed unlocks are counted in the workspace; once throttled, an attempt is
   initialized(dir).close();
   const ws = openWorkspace(dir);
   for (let i = 0; i < 3; i++) {
-    assert.throws(() => ws.vault.unlockWithPassphrase(`wrong guess ${i}!`), expectError('BAD_REQUEST', 'wrong passphrase'));
+    assert.throws(
+      () => ws.vault.unlockWithPassphrase(`wrong guess ${i}!`),
+      expectError('BAD_REQUEST', 'wrong passphrase'),
+    );
   }
   const row = throttleRow(ws)!;
   assert.equal(row.failures, 3);
@@ -722,18 +736,17 @@ test('failed unlocks are counted in the workspace; once throttled, an attempt is
   ws.close();
 
   // Pin the window far enough ahead that the assertions below do not depend on the clock.
-  const pin = (w: Workspace) =>
-    w.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() + 60_000);
+  const pin = (w: Workspace) => w.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() + 60_000);
   const cli = Workspace.open(dir, { actor: { user: 'alice', kind: 'cli' }, kdf: FAST_KDF, allowWeakKdfInTests: true });
   try {
     pin(cli);
-    const before = { ...snapshot(cli) as object, throttle: throttleRow(cli) };
+    const before = { ...(snapshot(cli) as object), throttle: throttleRow(cli) };
     // Even the right passphrase is refused while the window runs; nothing is written.
     assert.throws(
       () => cli.vault.unlockWithPassphrase(PASSPHRASE),
       expectError('BAD_REQUEST', /^too many failed passphrase attempts \(3\); try again in ([1-5]?[0-9]|60) s$/),
     );
-    assert.deepEqual({ ...snapshot(cli) as object, throttle: throttleRow(cli) }, before);
+    assert.deepEqual({ ...(snapshot(cli) as object), throttle: throttleRow(cli) }, before);
     assert.equal(cli.vault.status().unlocked, false);
   } finally {
     cli.close();
@@ -743,7 +756,10 @@ test('failed unlocks are counted in the workspace; once throttled, an attempt is
   try {
     // The window has passed: a wrong attempt is counted on top (4 → 2 s), a right one resets.
     again.db.prepare('UPDATE vault_unlock_failures SET retry_at = ?').run(Date.now() - 1);
-    assert.throws(() => again.vault.unlockWithPassphrase('wrong guess 4!'), expectError('BAD_REQUEST', 'wrong passphrase'));
+    assert.throws(
+      () => again.vault.unlockWithPassphrase('wrong guess 4!'),
+      expectError('BAD_REQUEST', 'wrong passphrase'),
+    );
     const fourth = throttleRow(again)!;
     assert.equal(fourth.failures, 4);
     assert.equal(fourth.retry_at - Date.parse(fourth.last_failed_at), 2000);
@@ -780,7 +796,10 @@ test('the async unlock opens the vault, refuses a wrong passphrase (audited), an
   initialized(dir).close();
   const ws = openWorkspace(dir);
   try {
-    await assert.rejects(ws.vault.unlockWithPassphraseAsync('wrong passphrase!'), expectError('BAD_REQUEST', 'wrong passphrase'));
+    await assert.rejects(
+      ws.vault.unlockWithPassphraseAsync('wrong passphrase!'),
+      expectError('BAD_REQUEST', 'wrong passphrase'),
+    );
     await assert.rejects(ws.vault.unlockWithPassphraseAsync(''), expectError('BAD_REQUEST', 'wrong passphrase'));
     assert.equal(ws.vault.status().unlocked, false);
     assert.equal(failures(ws).length, 1);
@@ -867,7 +886,10 @@ test('reauthenticate: the current passphrase or keychain passes; a wrong one is 
       ws.vault.reauthenticate({ passphrase: 'attacker guess' }),
       expectError('BAD_REQUEST', 're-authentication failed: wrong passphrase (or keychain slot)'),
     );
-    await assert.rejects(ws.vault.reauthenticate({ passphrase: '' }), expectError('BAD_REQUEST', /re-authentication failed/));
+    await assert.rejects(
+      ws.vault.reauthenticate({ passphrase: '' }),
+      expectError('BAD_REQUEST', /re-authentication failed/),
+    );
     for (const missing of [undefined, null, {}, { keychain: false }, 'x']) {
       await assert.rejects(
         ws.vault.reauthenticate(missing as never),
@@ -882,8 +904,14 @@ test('reauthenticate: the current passphrase or keychain passes; a wrong one is 
     const reset = openWorkspace(ws.dir, new TestKeychain());
     try {
       reset.vault.unlockWithPassphrase(PASSPHRASE);
-      await assert.rejects(reset.vault.reauthenticate({ keychain: true }), expectError('BAD_REQUEST', /re-authentication failed/));
-      assert.deepEqual(failures(reset).at(-1), { action: 'vault.reauth.failed', details: { kind: 'keychain', source: 'app' } });
+      await assert.rejects(
+        reset.vault.reauthenticate({ keychain: true }),
+        expectError('BAD_REQUEST', /re-authentication failed/),
+      );
+      assert.deepEqual(failures(reset).at(-1), {
+        action: 'vault.reauth.failed',
+        details: { kind: 'keychain', source: 'app' },
+      });
     } finally {
       reset.close();
     }
