@@ -74,8 +74,11 @@ class Ledger {
     this.rows.push(row);
     return row;
   }
-  lookup(jti: string | null, sha256: string): Row | null {
-    return this.rows.find((r) => (jti !== null && r.jti === jti) || r.sha256 === sha256) ?? null;
+  bySha256(sha256: string): Row | null {
+    return this.rows.find((r) => r.sha256 === sha256) ?? null;
+  }
+  byJti(jti: string): Row | null {
+    return this.rows.find((r) => r.jti === jti) ?? null;
   }
 }
 
@@ -91,7 +94,8 @@ function inspect(
     findKeyByKid: (kid) =>
       ALL_KEYS.find((k) => k.kid === kid || (opts.kidLookupAlsoById === true && k.id === kid)) ?? null,
     hmacKeys: () => ALL_KEYS.filter((k) => k.profile === 'zlayer' && k.state !== 'retired'),
-    lookupLedger: (jti, sha) => ledger.lookup(jti, sha),
+    ledgerBySha256: (sha) => ledger.bySha256(sha),
+    ledgerByJti: (jti) => ledger.byJti(jti),
     issuer: 'issuer' in opts ? opts.issuer : ISSUER,
     audience: 'audience' in opts ? opts.audience : AUDIENCE,
   };
@@ -465,6 +469,8 @@ test('precedence: malformed beats unknown_key, unknown_key beats bad_signature',
     'malformed',
     'unknown_key',
     'bad_signature',
+    'forged',
+    'compromised_key',
     'revoked',
     'expired',
     'not_issued_here',
@@ -481,7 +487,8 @@ test('a key record whose verify key does not fit its profile is a programming er
         now: NOW,
         findKeyByKid: () => broken,
         hmacKeys: () => [],
-        lookupLedger: () => null,
+        ledgerBySha256: () => null,
+        ledgerByJti: () => null,
         issuer: ISSUER,
         audience: AUDIENCE,
       }),

@@ -14,7 +14,9 @@ import {
   createKey,
   exportJwks,
   exportZlayerSecretFile,
+  forceRetireKey,
   importZlayerSecret,
+  keyExposure,
   listKeys,
   readZlayerKeyFile,
   rotateKey,
@@ -116,5 +118,9 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
     },
 
     'tokens:stats': ({ expiring_within_secs }) => tokenStats(workspace(), expiring_within_secs),
+
+    'keys:exposure': ({ id }) => keyExposure(workspace(), id),
+    // forceRetireKey re-authenticates (await ws.vault.reauthenticate(reauth)) before anything changes.
+    'keys:retire': ({ id, reauth }) => forceRetireKey(workspace(), id, reauth),
   };
 }

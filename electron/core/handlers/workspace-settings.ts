@@ -1,0 +1,19 @@
+/**
+ * IPC handlers for workspaceSettings:*. A change re-authenticates first (the passphrase or
+ * the keychain slot from the same request), so a compromised renderer with an unlocked
+ * vault cannot loosen the workspace's policy; nothing is written when that fails.
+ */
+import type { HandlerMap } from '../ipc-router.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../workspace-settings.ts';
+import type { Workspace } from '../workspace.ts';
+
+export function workspaceSettingsHandlers(workspace: () => Workspace): HandlerMap {
+  return {
+    'workspaceSettings:get': () => readWorkspaceSettings(workspace()),
+    'workspaceSettings:set': async ({ patch, reauth }) => {
+      const ws = workspace();
+      await ws.vault.reauthenticate(reauth);
+      return updateWorkspaceSettings(ws, patch);
+    },
+  };
+}
