@@ -666,9 +666,7 @@ export function keyExposure(ws: Workspace, id: string, now: number = nowSecs()):
   const key = getKey(ws, id, now);
   const side = (withJti: boolean) => {
     const where = `key_id = ? AND revoked_at IS NULL AND expires_at >= ? AND jti IS ${withJti ? 'NOT ' : ''}NULL`;
-    const agg = ws.db
-      .prepare(`SELECT count(*) AS n FROM tokens WHERE ${where}`)
-      .get(id, now) as { n: number };
+    const agg = ws.db.prepare(`SELECT count(*) AS n FROM tokens WHERE ${where}`).get(id, now) as { n: number };
     const rows = tokenRows(
       ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE ${where} ORDER BY expires_at DESC, id DESC LIMIT ?`),
       id,
@@ -720,7 +718,9 @@ export async function forceRetireKey(
       throw new CastellanError('CONFLICT', `key ${id} is already retired (since ${row.retired_at ?? 'unknown'})`);
     }
     const exposure = keyExposure(ws, id, now);
-    ws.db.prepare(`UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE id = ?`).run(new Date().toISOString(), id);
+    ws.db
+      .prepare(`UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE id = ?`)
+      .run(new Date().toISOString(), id);
     ws.audit.append({
       action: 'key.retire',
       target: keyTarget(id),

@@ -287,7 +287,10 @@ function resolveScopes(
 type ResolvedTtl = { ttl_secs: number; ttl_secs_exact: string; diagnostics: Diagnostic[] };
 
 function resolveTtl(raw: string | undefined): ResolvedTtl {
-  const byDefault = { ttl_secs: DEFAULT_CONTAINER_TOKEN_TTL_SECS, ttl_secs_exact: String(DEFAULT_CONTAINER_TOKEN_TTL_SECS) };
+  const byDefault = {
+    ttl_secs: DEFAULT_CONTAINER_TOKEN_TTL_SECS,
+    ttl_secs_exact: String(DEFAULT_CONTAINER_TOKEN_TTL_SECS),
+  };
   if (raw === undefined) return { ...byDefault, diagnostics: [] };
   const value = rustTrim(raw);
   const parsed = parseRustU64(value);

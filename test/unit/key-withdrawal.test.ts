@@ -123,8 +123,15 @@ test('a key rotated as compromised leaves the JWKS at once and is never publishe
   const minted = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0', profile: 'ed25519' });
   const { issuer, audience } = { issuer: 'castellan', audience: 'zlayer-api' };
   const verifies = (): boolean =>
-    py({ op: 'decode_jwks', token: minted.token, jwks: exportJwks(ws).jwks, kid: minted.record.kid, alg: 'EdDSA', issuer, audience })
-      .ok;
+    py({
+      op: 'decode_jwks',
+      token: minted.token,
+      jwks: exportJwks(ws).jwks,
+      kid: minted.record.kid,
+      alg: 'EdDSA',
+      issuer,
+      audience,
+    }).ok;
   assert.equal(verifies(), true, 'before: an independent verifier accepts it with the published JWKS');
 
   const plain = (await rotateKey(ws, 'ed25519')).previous!;
@@ -141,11 +148,22 @@ test('a key rotated as compromised leaves the JWKS at once and is never publishe
   const kids = exportJwks(ws2).jwks.keys.map((k) => k.kid);
   assert.equal(kids.includes(previous.kid), false, 'the compromised key is not published');
   assert.ok(kids.includes(key.kid!));
-  const refused = py({ op: 'decode_jwks', token: t2.token, jwks: exportJwks(ws2).jwks, kid: t2.record.kid, alg: 'EdDSA', issuer, audience });
+  const refused = py({
+    op: 'decode_jwks',
+    token: t2.token,
+    jwks: exportJwks(ws2).jwks,
+    kid: t2.record.kid,
+    alg: 'EdDSA',
+    issuer,
+    audience,
+  });
   assert.equal(refused.ok, false, 'the independent verifier no longer finds the key');
   // Nor later: after more rotations, and while its token is still active.
   await rotateKey(ws2, 'ed25519');
-  assert.equal(workspaceJwks(ws2).keys.some((k) => k.kid === previous.kid), false);
+  assert.equal(
+    workspaceJwks(ws2).keys.some((k) => k.kid === previous.kid),
+    false,
+  );
   assert.equal(getKey(ws2, previous.id).tokens.active, 1);
   ws.close();
   ws2.close();
@@ -189,7 +207,10 @@ test('keys retire --force (core): re-authenticated, audited, any state; a wrong 
   const id = previous!.id;
   const auditBefore = ws.audit.list({ limit: 1000 }).total;
 
-  await assert.rejects(forceRetireKey(ws, id, { passphrase: 'not the passphrase' }), isError('BAD_REQUEST', /re-authentication failed/));
+  await assert.rejects(
+    forceRetireKey(ws, id, { passphrase: 'not the passphrase' }),
+    isError('BAD_REQUEST', /re-authentication failed/),
+  );
   assert.equal(getKey(ws, id).state, 'verify-only');
   assert.ok(ws.audit.list({ limit: 1000 }).total >= auditBefore);
   await assert.rejects(forceRetireKey(ws, 'zlayer-nope', { passphrase: TEST_PASSPHRASE }), isError('NOT_FOUND'));
@@ -211,7 +232,9 @@ test('keys retire --force (core): re-authenticated, audited, any state; a wrong 
   await assert.rejects(forceRetireKey(ws, id, { passphrase: TEST_PASSPHRASE }), isError('CONFLICT', /already retired/));
 
   // An active key too: its profile then has no signing key until one is created.
-  const activeEd = ws.db.prepare("SELECT id FROM signing_keys WHERE profile = 'ed25519' AND state = 'active'").get() as {
+  const activeEd = ws.db
+    .prepare("SELECT id FROM signing_keys WHERE profile = 'ed25519' AND state = 'active'")
+    .get() as {
     id: string;
   };
   await forceRetireKey(ws, activeEd.id, { passphrase: TEST_PASSPHRASE });
@@ -265,7 +288,8 @@ test('CLI: the issue’s sequence: mint --no-jti, rotate --compromised, revoke -
     WRONG: 'not the passphrase',
   };
   delete env.NODE_TEST_CONTEXT;
-  const run = (args: string[], input = '') => spawnSync(process.execPath, [CLI, ...args], { env, input, encoding: 'utf8' });
+  const run = (args: string[], input = '') =>
+    spawnSync(process.execPath, [CLI, ...args], { env, input, encoding: 'utf8' });
   const ok = (args: string[], input = '') => {
     const r = run(['--passphrase-env', 'PP', ...args], input);
     assert.equal(r.status, 0, `castellan ${args.join(' ')}: ${r.stderr}`);
@@ -284,7 +308,11 @@ test('CLI: the issue’s sequence: mint --no-jti, rotate --compromised, revoke -
   assert.match(revoke, /1 matching token\(s\) were minted without a jti/);
 
   const jwks = JSON.parse(ok(['export', 'jwks']).stdout) as { keys: { kid: string }[] };
-  assert.equal(jwks.keys.some((k) => k.kid === old.kid), false, 'the compromised key left the JWKS');
+  assert.equal(
+    jwks.keys.some((k) => k.kid === old.kid),
+    false,
+    'the compromised key left the JWKS',
+  );
 
   const inspect = run(['inspect', '-'], token);
   assert.equal(inspect.status, 2);
@@ -292,7 +320,10 @@ test('CLI: the issue’s sequence: mint --no-jti, rotate --compromised, revoke -
 
   const exposure = ok(['keys', 'exposure', old.id]).stdout;
   assert.match(exposure, /0 active token\(s\) can be revoked/);
-  assert.match(exposure, /1 active token\(s\) have no jti and cannot be revoked; they stay usable until \d{4}-\d\d-\d\dT/);
+  assert.match(
+    exposure,
+    /1 active token\(s\) have no jti and cannot be revoked; they stay usable until \d{4}-\d\d-\d\dT/,
+  );
   assert.match(exposure, new RegExp(`castellan keys retire ${old.id} --force`));
 
   const noForce = run(['--passphrase-env', 'PP', 'keys', 'retire', old.id]);

@@ -47,17 +47,41 @@ test('max_token_ttl_secs caps every mint, forced or not, with a clear error and 
   assert.equal(readWorkspaceSettings(ws).max_token_ttl_secs, 30 * DAY_SECS);
   const before = counts(ws);
   assert.throws(
-    () => mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0', ttlSecs: TEN_YEARS, force: true, noJti: true }),
-    isError('INVALID_INPUT', /a TTL of 315360000 s .* \(forced\), longer than this workspace's maximum token lifetime of 2592000 s .*max_token_ttl_secs.*forced or not/),
+    () =>
+      mintToken(ws, {
+        deployment: 'storefront',
+        service: 'web',
+        container: 'web-0',
+        ttlSecs: TEN_YEARS,
+        force: true,
+        noJti: true,
+      }),
+    isError(
+      'INVALID_INPUT',
+      /a TTL of 315360000 s .* \(forced\), longer than this workspace's maximum token lifetime of 2592000 s .*max_token_ttl_secs.*forced or not/,
+    ),
   );
   assert.throws(
-    () => mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0', ttlSecs: 2 ** 53 - 2 ** 32, force: true }),
+    () =>
+      mintToken(ws, {
+        deployment: 'storefront',
+        service: 'web',
+        container: 'web-0',
+        ttlSecs: 2 ** 53 - 2 ** 32,
+        force: true,
+      }),
     isError('INVALID_INPUT', /maximum token lifetime/),
   );
   assert.deepEqual(counts(ws), before, 'a refused mint writes nothing');
 
   // Up to the cap, a forced TTL still mints (and is still recorded as forced).
-  const atCap = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0', ttlSecs: 30 * DAY_SECS, force: true });
+  const atCap = mintToken(ws, {
+    deployment: 'storefront',
+    service: 'web',
+    container: 'web-0',
+    ttlSecs: 30 * DAY_SECS,
+    force: true,
+  });
   assert.equal(atCap.record.expires_at - atCap.record.issued_at, 30 * DAY_SECS);
   assert.equal(atCap.record.forced_ttl, true);
 
@@ -67,8 +91,14 @@ test('max_token_ttl_secs caps every mint, forced or not, with a clear error and 
     () => mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-1' }),
     isError('INVALID_INPUT', /the policy of storefront\/web asks for 86400 s .*maximum token lifetime of 3600 s/),
   );
-  assert.throws(() => mintBatch(ws, { deployment: 'storefront', service: 'web', containers: ['a', 'b'] }), isError('INVALID_INPUT', /maximum token lifetime/));
-  assert.equal(mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-1', ttlSecs: 3600 }).record.forced_ttl, false);
+  assert.throws(
+    () => mintBatch(ws, { deployment: 'storefront', service: 'web', containers: ['a', 'b'] }),
+    isError('INVALID_INPUT', /maximum token lifetime/),
+  );
+  assert.equal(
+    mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-1', ttlSecs: 3600 }).record.forced_ttl,
+    false,
+  );
   ws.close();
 });
 
@@ -76,7 +106,14 @@ test('an exp beyond what the ledger and the console can show (year 9999) is refu
   const ws = await tokenWorkspace(['zlayer']);
   const before = counts(ws);
   assert.throws(
-    () => mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0', ttlSecs: 3600, now: MAX_SHOWN_UNIX_SECS - 60 }),
+    () =>
+      mintToken(ws, {
+        deployment: 'storefront',
+        service: 'web',
+        container: 'web-0',
+        ttlSecs: 3600,
+        now: MAX_SHOWN_UNIX_SECS - 60,
+      }),
     isError('INVALID_INPUT', /would expire at \d+ s since the epoch, after 9999-12-31T23:59:59Z/),
   );
   assert.deepEqual(counts(ws), before);
@@ -122,7 +159,9 @@ test('over IPC: the renderer’s ttl_secs near 2^53 is refused; workspaceSetting
   assert.ok(set.ok, JSON.stringify(set));
   assert.equal(set.data.max_token_ttl_secs, 7 * DAY_SECS);
   const entry = ws.audit.list({ action: 'workspace.settings', limit: 5 }).rows[0];
-  assert.deepEqual(entry?.details.changes, [{ setting: 'max_token_ttl_secs', before: 30 * DAY_SECS, after: 7 * DAY_SECS }]);
+  assert.deepEqual(entry?.details.changes, [
+    { setting: 'max_token_ttl_secs', before: 30 * DAY_SECS, after: 7 * DAY_SECS },
+  ]);
   assert.ok(!JSON.stringify(set).includes(TEST_PASSPHRASE));
   ws.close();
 });
@@ -151,9 +190,14 @@ function seedExtremeRows(ws: Workspace): { id: number; stored: string }[] {
 
 test('rows with extreme exp (2^53, 2^62, int64 max, 1e300, negative) list and show via core, the IPC router and the CLI', async () => {
   const dir = tempDir();
-  const env: NodeJS.ProcessEnv = { ...process.env, CASTELLAN_DATA_DIR: path.join(dir, 'ws'), PP: 'cli passphrase for ttl' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CASTELLAN_DATA_DIR: path.join(dir, 'ws'),
+    PP: 'cli passphrase for ttl',
+  };
   delete env.NODE_TEST_CONTEXT;
-  const run = (args: string[]) => spawnSync(process.execPath, [CLI, '--passphrase-env', 'PP', ...args], { env, encoding: 'utf8' });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, '--passphrase-env', 'PP', ...args], { env, encoding: 'utf8' });
   const ok = (args: string[]) => {
     const r = run(args);
     assert.equal(r.status, 0, `castellan ${args.join(' ')}: ${r.stderr}`);
@@ -174,7 +218,10 @@ test('rows with extreme exp (2^53, 2^62, int64 max, 1e300, negative) list and sh
   for (const { id, stored } of seeded) {
     const row = page.rows.find((r) => r.id === id);
     assert.ok(row, stored);
-    assert.ok(Number.isSafeInteger(row.expires_at) && row.expires_at >= 0 && row.expires_at <= MAX_SHOWN_UNIX_SECS, stored);
+    assert.ok(
+      Number.isSafeInteger(row.expires_at) && row.expires_at >= 0 && row.expires_at <= MAX_SHOWN_UNIX_SECS,
+      stored,
+    );
     const detail = getToken(ws, id);
     assert.equal(detail.record.id, id);
   }
@@ -230,14 +277,27 @@ test('CLI: mint --ttl 315360000 --force is refused; settings get/set max_token_t
   ok(['deployments', 'import', SAMPLES_DIR]);
   ok(['keys', 'create', '--profile', 'zlayer']);
 
-  const refused = run(['--passphrase-env', 'PP', 'mint', 'storefront', 'web', 'web-0', '--ttl', String(TEN_YEARS), '--force', '--no-jti']);
+  const refused = run([
+    '--passphrase-env',
+    'PP',
+    'mint',
+    'storefront',
+    'web',
+    'web-0',
+    '--ttl',
+    String(TEN_YEARS),
+    '--force',
+    '--no-jti',
+  ]);
   assert.equal(refused.status, 2);
   assert.equal(refused.stdout, '', 'no token printed');
   assert.match(refused.stderr, /maximum token lifetime of 2592000 s \(30 d, setting max_token_ttl_secs\)/);
   assert.equal(JSON.parse(ok(['tokens', 'list', '--json']).stdout).total, 0);
 
   assert.match(ok(['settings', 'get']).stdout, /^max_token_ttl_secs = 2592000 /m);
-  assert.deepEqual(JSON.parse(ok(['settings', 'get', 'max_token_ttl_secs', '--json']).stdout), { max_token_ttl_secs: 2592000 });
+  assert.deepEqual(JSON.parse(ok(['settings', 'get', 'max_token_ttl_secs', '--json']).stdout), {
+    max_token_ttl_secs: 2592000,
+  });
   const unknown = run(['settings', 'get', 'max_ttl']);
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /unknown workspace setting "max_ttl"; the settings are max_token_ttl_secs/);
@@ -284,10 +344,16 @@ test('a label TTL of u64::MAX is carried exactly (policy show --json, policy:get
   assert.equal(policy.access.ttl_secs, Number.MAX_SAFE_INTEGER);
   assert.equal(policy.access.diagnostics[0]?.code, 'ttl-too-large');
   const call = router(ws);
-  const got = await call<{ access: { ttl_secs_exact: string } }>('policy:get', { deployment: 'storefront', service: 'web' });
+  const got = await call<{ access: { ttl_secs_exact: string } }>('policy:get', {
+    deployment: 'storefront',
+    service: 'web',
+  });
   assert.ok(got.ok, JSON.stringify(got));
   assert.equal(got.data.access.ttl_secs_exact, '18446744073709551615');
   // Such a policy mints nothing: it is far beyond the workspace's maximum.
-  assert.throws(() => mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0' }), isError('INVALID_INPUT', /maximum token lifetime/));
+  assert.throws(
+    () => mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0' }),
+    isError('INVALID_INPUT', /maximum token lifetime/),
+  );
   ws.close();
 });

@@ -5,4 +5,10 @@ import { settingsCommands } from './settings.ts';
 import { tokenCommands } from './tokens.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands, ...tokenCommands, ...caCommands, ...settingsCommands];
+export const COMMANDS: Command[] = [
+  ...workspaceCommands,
+  ...deploymentCommands,
+  ...tokenCommands,
+  ...caCommands,
+  ...settingsCommands,
+];
