@@ -502,3 +502,55 @@ test('no inspection result ever contains the HMAC secret', () => {
     assert.ok(!JSON.stringify({ reason: r.reason, header: r.header, claims: r.claims }).includes(zlSecret));
   }
 });
+
+// ---------------------------------------------------------------- forged and compromised_key (issue 11)
+
+test('forged: a known jti on bytes that are not the recorded token (re-signed with the real secret, wider scopes, 10-year exp)', () => {
+  const ledger = new Ledger();
+  const real = signToken('zlayer', zl.secret, zClaims());
+  const row = ledger.record(real, 'jti-z');
+  const wider = zClaims({
+    exp: NOW + 10 * 365 * 86_400,
+    scopes: [
+      { resource_kind: 'deployment', resource_id: null, level: 'write' },
+      { resource_kind: 'secret', resource_id: null, level: 'write' },
+    ],
+  });
+  const forged = rawZ(wider);
+  const r = inspect(forged, { ledger });
+  expectVerdict(r, 'forged', new RegExp(`^reuses the id of token #${row.id} \\(jti "jti-z"\\)`));
+  assert.equal(r.ledger, null);
+  // Revoked or expired, the real row does not turn a forgery into "revoked" or "expired".
+  row.revoked_at = NOW - 1;
+  expectVerdict(inspect(forged, { ledger }), 'forged');
+  expectVerdict(inspect(forged, { ledger, now: NOW + 11 * 365 * 86_400 }), 'forged');
+  // The recorded bytes themselves are still judged by their row.
+  expectVerdict(inspect(real, { ledger }), 'revoked');
+  // Without a jti, a token is only ever bound by its SHA-256: unknown bytes are not_issued_here.
+  expectVerdict(inspect(rawZ(zClaims({}, null)), { ledger }), 'not_issued_here');
+});
+
+test('compromised_key: a good signature by a compromised key is never valid, by kid and by HMAC, retired or not', () => {
+  const ledger = new Ledger();
+  const edToken = signToken('ed25519', ed.secret, aClaims(), ed.kid);
+  const zlToken = signToken('zlayer', zl.secret, zClaims());
+  ledger.record(edToken, 'jti-a');
+  ledger.record(zlToken, 'jti-z');
+  for (const state of ['verify-only', 'retired'] as const) {
+    const edBad: KeyRecord = { ...KEYS.ed, state, compromised: true };
+    const zlBad: KeyRecord = { ...KEYS.zl, state, compromised: true };
+    const ctx = {
+      now: NOW,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      findKeyByKid: (kid: string) => (kid === ed.kid ? edBad : null),
+      hmacKeys: () => [zlBad],
+      ledgerBySha256: (sha: string) => ledger.bySha256(sha),
+      ledgerByJti: (jti: string) => ledger.byJti(jti),
+    };
+    expectVerdict(inspectToken(edToken, ctx), 'compromised_key', /signed by key key-ed, which is marked compromised/);
+    expectVerdict(inspectToken(zlToken, ctx), 'compromised_key', /signed by key key-zl/);
+    // A signature that does not verify is still bad_signature: the key did not sign it.
+    expectVerdict(inspectToken(rawZ(zClaims(), zl2.secret), ctx), 'bad_signature');
+  }
+});
