@@ -120,7 +120,7 @@ test('an exp beyond what the ledger and the console can show (year 9999) is refu
   ws.close();
 });
 
-test('over IPC: the renderer’s ttl_secs near 2^53 is refused; workspaceSettings:set needs reauth and is audited', async () => {
+test('over IPC: the renderer’s ttl_secs near 2^53 is refused; workspace:setSettings needs reauth and is audited', async () => {
   const ws = await tokenWorkspace(['zlayer']);
   const call = router(ws);
   const huge = await call('tokens:mint', {
@@ -133,26 +133,26 @@ test('over IPC: the renderer’s ttl_secs near 2^53 is refused; workspaceSetting
   assert.equal(huge.ok, false);
   assert.match((huge as { error: { message: string } }).error.message, /maximum token lifetime/);
 
-  const got = await call<{ max_token_ttl_secs: number }>('workspaceSettings:get', {});
+  const got = await call<{ max_token_ttl_secs: number }>('workspace:settings', {});
   assert.ok(got.ok);
   assert.equal(got.data.max_token_ttl_secs, 30 * DAY_SECS);
 
-  const noReauth = await call('workspaceSettings:set', { patch: { max_token_ttl_secs: 365 * DAY_SECS } });
+  const noReauth = await call('workspace:setSettings', { patch: { max_token_ttl_secs: 365 * DAY_SECS } });
   assert.equal(noReauth.ok, false);
-  const wrong = await call('workspaceSettings:set', {
+  const wrong = await call('workspace:setSettings', {
     patch: { max_token_ttl_secs: 365 * DAY_SECS },
     reauth: { passphrase: 'not it' },
   });
   assert.equal(wrong.ok, false);
   assert.equal((wrong as { error: { code: string } }).error.code, 'BAD_REQUEST');
-  const outOfBounds = await call('workspaceSettings:set', {
+  const outOfBounds = await call('workspace:setSettings', {
     patch: { max_token_ttl_secs: 366 * DAY_SECS },
     reauth: { passphrase: TEST_PASSPHRASE },
   });
   assert.equal(outOfBounds.ok, false);
   assert.equal(readWorkspaceSettings(ws).max_token_ttl_secs, 30 * DAY_SECS, 'nothing changed');
 
-  const set = await call<{ max_token_ttl_secs: number }>('workspaceSettings:set', {
+  const set = await call<{ max_token_ttl_secs: number }>('workspace:setSettings', {
     patch: { max_token_ttl_secs: 7 * DAY_SECS },
     reauth: { passphrase: TEST_PASSPHRASE },
   });

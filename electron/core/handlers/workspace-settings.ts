@@ -1,5 +1,5 @@
 /**
- * IPC handlers for workspaceSettings:*. A change re-authenticates first (the passphrase or
+ * IPC handlers for workspace:settings and workspace:setSettings. A change re-authenticates first (the passphrase or
  * the keychain slot from the same request), so a compromised renderer with an unlocked
  * vault cannot loosen the workspace's policy; nothing is written when that fails.
  */
@@ -9,8 +9,8 @@ import type { Workspace } from '../workspace.ts';
 
 export function workspaceSettingsHandlers(workspace: () => Workspace): HandlerMap {
   return {
-    'workspaceSettings:get': () => readWorkspaceSettings(workspace()),
-    'workspaceSettings:set': async ({ patch, reauth }) => {
+    'workspace:settings': () => readWorkspaceSettings(workspace()),
+    'workspace:setSettings': async ({ patch, reauth }) => {
       const ws = workspace();
       await ws.vault.reauthenticate(reauth);
       return updateWorkspaceSettings(ws, patch);

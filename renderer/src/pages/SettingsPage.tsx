@@ -60,7 +60,7 @@ export function SettingsPage({ settings, onChange }: { settings: Settings; onCha
  * longer maximum loosens policy; the change is audited.
  */
 function WorkspaceSecurityCard() {
-  const current = useChannel('workspaceSettings:get', {});
+  const current = useChannel('workspace:settings', {});
   const [days, setDays] = useState<number | string>('');
   const [passphrase, setPassphrase] = useState('');
   const [saved, setSaved] = useState<string | null>(null);
@@ -68,7 +68,7 @@ function WorkspaceSecurityCard() {
   const draftSecs = typeof days === 'number' ? Math.round(days * DAY_SECS) : null;
   const save = useAction(async () => {
     if (draftSecs === null) return;
-    const after = await call('workspaceSettings:set', {
+    const after = await call('workspace:setSettings', {
       patch: { max_token_ttl_secs: draftSecs },
       reauth: { passphrase },
     });

@@ -9,12 +9,12 @@ import { empty, reauthSchema } from './schemas.ts';
  * lifetime), so a change carries the current passphrase (or the keychain slot).
  */
 export const workspaceSettingsContract = {
-  'workspaceSettings:get': defineChannel({
+  'workspace:settings': defineChannel({
     summary: 'the workspace’s security settings (e.g. max_token_ttl_secs)',
     input: empty,
     output: workspaceSettingsSchema,
   }),
-  'workspaceSettings:set': defineChannel({
+  'workspace:setSettings': defineChannel({
     summary: 'change workspace security settings; re-authenticates, audited',
     input: z.strictObject({ patch: workspaceSettingsPatchSchema, reauth: reauthSchema }),
     output: workspaceSettingsSchema,
