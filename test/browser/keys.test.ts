@@ -7,6 +7,7 @@ import { importDeployments, readSpecFiles } from '../../electron/core/deployment
 import { mintToken } from '../../electron/core/minting.ts';
 import { createKey, getKey, listKeys, rotateKey } from '../../electron/core/signing-keys.ts';
 import { listTokens } from '../../electron/core/token-ledger.ts';
+import { readWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
 import { SAMPLES_DIR } from '../harness/seed.ts';
@@ -265,6 +266,37 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       await row.getByText('retired', { exact: true }).waitFor();
       assert.equal(await panel.getByRole('button', { name: 'Force-retire key…' }).count(), 0);
       assert.equal(await page.getByRole('button', { name: `Force-retire key ${oldId}` }).count(), 0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('Settings: the workspace’s maximum token lifetime changes only with the passphrase, and caps mints', async () => {
+    const services = testServices();
+    const passphrase = 'correct horse battery';
+    services.ws.vault.initialize(passphrase);
+    importDeployments(services.ws, readSpecFiles(SAMPLES));
+    await createKey(services.ws, 'zlayer');
+    const app = await openApp(browser, { router: testRouter(services), hash: '#/settings' });
+    try {
+      const { page } = app;
+      const card = page.getByRole('region', { name: 'Workspace security' });
+      await card.getByTestId('max-token-ttl').filter({ hasText: '(2592000 s)' }).waitFor();
+      await card.getByLabel('New maximum token lifetime (days)').fill('0.5');
+      await card.getByLabel('Current passphrase').fill('wrong');
+      await card.getByRole('button', { name: 'Save maximum lifetime' }).click();
+      await card.getByRole('alert').filter({ hasText: 're-authentication failed' }).waitFor();
+      assert.equal(readWorkspaceSettings(services.ws).max_token_ttl_secs, 2_592_000);
+
+      await card.getByLabel('Current passphrase').fill(passphrase);
+      await card.getByRole('button', { name: 'Save maximum lifetime' }).click();
+      await card.getByRole('status').filter({ hasText: 'The maximum token lifetime is now 12 h.' }).waitFor();
+      await card.getByTestId('max-token-ttl').filter({ hasText: '(43200 s)' }).waitFor();
+      assert.equal(readWorkspaceSettings(services.ws).max_token_ttl_secs, 43_200);
+      assert.throws(
+        () => mintToken(services.ws, { deployment: 'storefront', service: 'web', container: 'web-0' }),
+        /maximum token lifetime of 43200 s/,
+      );
     } finally {
       await app.close();
     }
