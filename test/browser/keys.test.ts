@@ -228,7 +228,7 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
     await createKey(services.ws, 'ed25519');
     const mint = (container: string, noJti: boolean) =>
       mintToken(services.ws, { deployment: 'storefront', service: 'web', container, profile: 'ed25519', noJti });
-    mint('web-0', false);
+    const withJti = mint('web-0', false);
     const stuck = mint('web-1', true);
     const oldId = (await rotateKey(services.ws, 'ed25519', { compromised: true })).previous!.id;
     const app = await openApp(browser, { router: testRouter(services), hash: '#/keys' });
@@ -241,10 +241,14 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
       await unrevocable
         .filter({ hasText: /1 token cannot be revoked \(minted without a jti\); they stay usable until \d{4}-/ })
         .waitFor();
-      const rows = panel.getByRole('table', { name: `Tokens of key ${oldId} that cannot be revoked` }).getByRole('row');
+      const rows = panel.getByRole('table', { name: `Active tokens of key ${oldId}` }).getByRole('row');
       await rows
         .filter({ hasText: `#${stuck.record.id}` })
-        .filter({ hasText: 'web-1' })
+        .filter({ hasText: 'no (no jti)' })
+        .waitFor();
+      await rows
+        .filter({ hasText: `#${withJti.record.id}` })
+        .filter({ hasText: 'yes' })
         .waitFor();
 
       await panel.getByRole('button', { name: 'Force-retire key…' }).click();

@@ -235,6 +235,8 @@ export function CompromisedKeyPanel({
       color="red"
       variant="light"
       title={`Key ${id} is compromised`}
+      role="region"
+      aria-label={`Compromised key ${id}`}
       data-testid="compromised-key-panel"
       data-key-id={id}
       mt="sm"
@@ -256,22 +258,24 @@ export function CompromisedKeyPanel({
               <strong>{plural(exposure.unrevocable)}</strong> cannot be revoked (minted without a jti)
               {exposure.unrevocable_until !== null && <>; they stay usable until {when(exposure.unrevocable_until)}</>}.
             </Text>
-            {exposure.unrevocable_tokens.length > 0 && (
-              <Table aria-label={`Tokens of key ${id} that cannot be revoked`} withTableBorder>
+            {exposure.revocable + exposure.unrevocable > 0 && (
+              <Table aria-label={`Active tokens of key ${id}`} withTableBorder>
                 <Table.Thead>
                   <Table.Tr>
                     <Table.Th>Ledger</Table.Th>
                     <Table.Th>Container</Table.Th>
+                    <Table.Th>Can be revoked</Table.Th>
                     <Table.Th>Expires</Table.Th>
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
-                  {exposure.unrevocable_tokens.map((t) => (
-                    <Table.Tr key={t.id}>
+                  {[...exposure.unrevocable_tokens, ...exposure.revocable_tokens].map((t) => (
+                    <Table.Tr key={t.id} data-revocable={t.jti !== null}>
                       <Table.Td>#{t.id}</Table.Td>
                       <Table.Td>
                         {t.deployment}/{t.service} · {t.container}
                       </Table.Td>
+                      <Table.Td>{t.jti === null ? 'no (no jti)' : 'yes'}</Table.Td>
                       <Table.Td>{when(t.expires_at)}</Table.Td>
                     </Table.Tr>
                   ))}
