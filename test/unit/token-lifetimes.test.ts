@@ -18,6 +18,7 @@ import { MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
 import { DAY_SECS } from '../../shared/workspace-settings.ts';
 import { servicePolicy, setLabel } from '../../electron/core/deployments.ts';
 import { mintBatch, mintToken } from '../../electron/core/minting.ts';
+import { exportRevocationList } from '../../electron/core/revocation.ts';
 import { nowSecs } from '../../electron/core/signing-keys.ts';
 import { getToken, listTokens, tokenStats } from '../../electron/core/token-ledger.ts';
 import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
@@ -206,6 +207,7 @@ test('rows with extreme exp (2^53, 2^62, int64 max, 1e300, negative) list and sh
   ok(['init']);
   ok(['deployments', 'import', SAMPLES_DIR]);
   ok(['keys', 'create', '--profile', 'zlayer']);
+  ok(['keys', 'create', '--profile', 'ed25519']);
   ok(['mint', 'storefront', 'web', 'web-0']);
 
   const { Workspace } = await import('../../electron/core/workspace.ts');
@@ -245,6 +247,12 @@ test('rows with extreme exp (2^53, 2^62, int64 max, 1e300, negative) list and sh
   }
   const stats = await call('tokens:stats', { expiring_within_secs: 10 ** 12 });
   assert.ok(stats.ok, JSON.stringify(stats));
+  // The signed revocation list lists the revoked int64-max row (as year 9999) instead of failing.
+  const revocations = exportRevocationList(ws);
+  assert.deepEqual(
+    revocations.list.entries.find((e) => e.jti === 'extreme-3'),
+    { jti: 'extreme-3', exp: MAX_SHOWN_UNIX_SECS },
+  );
   ws.close();
 
   // The CLI.
