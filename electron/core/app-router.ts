@@ -4,6 +4,7 @@ import { caHandlers } from './handlers/ca.ts';
 import { deploymentHandlers } from './handlers/deployments.ts';
 import { tokenHandlers } from './handlers/tokens.ts';
 import { workspaceHandlers } from './handlers/workspace.ts';
+import { workspaceSettingsHandlers } from './handlers/workspace-settings.ts';
 import { createRouter, type Router } from './ipc-router.ts';
 import type { SettingsStore } from './settings.ts';
 import type { KeychainBackend } from './vault.ts';
@@ -38,6 +39,7 @@ export function createAppRouter(options: {
       ...deploymentHandlers(services.workspace, services.dialogs),
       ...tokenHandlers(services.workspace, services.dialogs),
       ...caHandlers(services.workspace, services.dialogs, services.settings),
+      ...workspaceSettingsHandlers(services.workspace, services.dialogs),
       'settings:get': () => services.settings.get(),
       'settings:set': (patch) => services.settings.set(patch),
     },

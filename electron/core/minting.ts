@@ -13,6 +13,10 @@
  *   audit entry says `no_jti: true`.
  * - A TTL override may only shorten the policy's TTL, unless `force`; a forced
  *   longer TTL sets `forced_ttl` on the row and in the audit entry.
+ * - The workspace's `max_token_ttl_secs` (workspace-settings.ts, default 30 days)
+ *   caps every mint, forced or not, and a policy TTL above it too: nothing mints a
+ *   token that outlives it. And no token may expire after MAX_SHOWN_UNIX_SECS
+ *   (year 9999), the last time the ledger, the CLI and the UI can all show.
  * - A batch (every replica `<service>-<n>`, ZLayer's container naming, or an
  *   explicit list) is one transaction: all rows or none, with progress
  *   reported from inside it and the tokens returned only after COMMIT.
@@ -21,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import { formatTtl } from '../../shared/policy/index.ts';
+import { isoFromUnixSecs, MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
 import type { AuditDetails } from './audit.ts';
 import { getService, policyOf, type ServicePolicy } from './deployments.ts';
 import { activeSigner, getTokenConfig, nowSecs, type ActiveSigner } from './signing-keys.ts';
@@ -29,6 +34,7 @@ import { asymmetricClaims, normalizeScopes, zlayerClaims, type TokenScope } from
 import { isProfile, PROFILES, type Profile } from './tokens/key-material.ts';
 import { tokenSha256 } from './tokens/sign.ts';
 import type { Workspace } from './workspace.ts';
+import { readWorkspaceSettings } from './workspace-settings.ts';
 
 export const MAX_BATCH = 100_000;
 const CONTAINER_ID = /^[^\s:\p{Cc}]{1,253}$/u;
@@ -127,6 +133,19 @@ function plan(
     }
     ttlSecs = input.ttlSecs;
   }
+  const maxTtl = readWorkspaceSettings(ws).max_token_ttl_secs;
+  if (ttlSecs > maxTtl) {
+    const asked =
+      input.ttlSecs === undefined
+        ? `the policy of ${deployment}/${service} asks for ${ttlSecs} s (${formatTtl(ttlSecs)})`
+        : `a TTL of ${ttlSecs} s (${formatTtl(ttlSecs)}) was asked for${input.force === true ? ' (forced)' : ''}`;
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `${asked}, longer than this workspace's maximum token lifetime of ${maxTtl} s (${formatTtl(maxTtl)}, ` +
+        'setting max_token_ttl_secs); no mint may exceed it, forced or not. Ask for a shorter TTL, ' +
+        'or raise the maximum (castellan settings set max_token_ttl_secs N, audited)',
+    );
+  }
   const config = profile === 'zlayer' ? null : getTokenConfig(ws);
   return {
     deployment,
@@ -147,6 +166,20 @@ function plan(
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
+}
+
+/** Refuses a mint whose exp could not be shown by the ledger, the CLI or the UI. */
+function requireShownExp(p: MintPlan, now: number): void {
+  if (typeof now !== 'number' || !Number.isSafeInteger(now) || now < 0) {
+    throw new CastellanError('INVALID_INPUT', 'the mint time must be whole seconds since the epoch');
+  }
+  if (now + p.ttlSecs > MAX_SHOWN_UNIX_SECS) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `the token would expire at ${now + p.ttlSecs} s since the epoch, after ${isoFromUnixSecs(MAX_SHOWN_UNIX_SECS)}, ` +
+        'the last time the ledger and the console can show; nothing was minted',
+    );
+  }
 }
 
 /**
@@ -254,6 +287,7 @@ export function mintToken(ws: Workspace, options: MintOptions): Minted {
   const p = plan(ws, options);
   const container = requireContainer(options.container);
   const now = options.now ?? nowSecs();
+  requireShownExp(p, now);
   return ws.transaction(() => signAndRecord(ws, p, container, now, options.noJti === true));
 }
 
@@ -264,9 +298,9 @@ export function mintToken(ws: Workspace, options: MintOptions): Minted {
 export function mintTokenInTransaction(ws: Workspace, options: MintOptions, extra: Extra = {}): Minted {
   if (!ws.db.isTransaction) throw new CastellanError('INTERNAL', 'mintTokenInTransaction needs an open transaction');
   const p = plan(ws, options);
-  return signAndRecord(ws, p, requireContainer(options.container), options.now ?? nowSecs(), options.noJti === true, {
-    extra,
-  });
+  const now = options.now ?? nowSecs();
+  requireShownExp(p, now);
+  return signAndRecord(ws, p, requireContainer(options.container), now, options.noJti === true, { extra });
 }
 
 /** The containers of a batch: the explicit list, or every replica by ZLayer's naming. */
@@ -330,6 +364,7 @@ export function mintBatch(ws: Workspace, options: BatchOptions): Minted[] {
   });
   const containers = batchContainers(ws, p.deployment, p.service, options.containers);
   const now = options.now ?? nowSecs();
+  requireShownExp(p, now);
   const total = containers.length;
   const step = Math.max(1, Math.ceil(total / 100));
   return ws.transaction(() => {

@@ -27,6 +27,7 @@
  */
 import { CastellanError } from '../../shared/errors.ts';
 import { REVOKE_REASONS } from '../../shared/ipc/contract/tokens.ts';
+import { MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
 import { mintTokenInTransaction, type Minted } from './minting.ts';
 import { nowSecs, revocationListSigner } from './signing-keys.ts';
 import {
@@ -213,7 +214,9 @@ function quoteOf(row: TokenRow): string {
 export function revocationEntries(ws: Workspace, now: number): { jti: string; exp: number }[] {
   return ws.db
     .prepare(
-      'SELECT jti, expires_at AS exp FROM tokens WHERE revoked_at IS NOT NULL AND jti IS NOT NULL AND expires_at >= ? ORDER BY jti',
+      // min(): a stored exp beyond year 9999 (a row edited in the file) is listed as 9999, not a read error.
+      `SELECT jti, min(expires_at, ${MAX_SHOWN_UNIX_SECS}) AS exp FROM tokens
+       WHERE revoked_at IS NOT NULL AND jti IS NOT NULL AND expires_at >= ? ORDER BY jti`,
     )
     .all(now - CLOCK_LEEWAY_SECS) as { jti: string; exp: number }[];
 }

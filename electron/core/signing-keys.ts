@@ -12,7 +12,17 @@
  *
  * A key rotated as compromised is flagged and stays verify-only: the caller is
  * told how many active tokens it signed so it can offer the bulk revoke by
- * `key_id`; once those are revoked the key retires on the next use.
+ * `key_id`; once those are revoked the key retires on the next use. It leaves
+ * the JWKS at once and is never published again (whoever stole it can sign
+ * anything a verifier would accept with it), and the inspector judges every
+ * token it signed `compromised_key`. `keyExposure` tells the admin which of its
+ * tokens can still be revoked and which cannot (minted without a jti), and
+ * until when those stay usable against a verifier that still trusts the key.
+ *
+ * `forceRetireKey` retires any key at once, whatever its tokens (an active key
+ * too: its profile then has no signing key until one is created). It is the
+ * admin's last resort, so it needs the current passphrase (or keychain slot) in
+ * the same request, and it is audited with what it cut off.
  *
  * Issuer and audience for the ed25519/es256 profiles live in `meta` (`issuer`,
  * `audience`), defaulting to `castellan` and `zlayer-api`. zlayer tokens always
@@ -46,7 +56,9 @@ import {
   zlayerSecretFromKeyFile,
   zlayerSecretFromLiteral,
 } from './tokens/zlayer-secret.ts';
+import type { Reauthentication } from './vault.ts';
 import type { Workspace } from './workspace.ts';
+import { recordOf, TOKEN_COLUMNS, tokenRows, type TokenRecord } from './token-ledger.ts';
 
 export const DEFAULT_ISSUER = 'castellan';
 export const DEFAULT_AUDIENCE = 'zlayer-api';
@@ -596,6 +608,7 @@ export function verifyKeys(ws: Workspace): {
     alg: PROFILE_ALG[row.profile],
     state: row.state,
     kid: row.kid,
+    compromised: row.compromised !== 0,
     verify,
   });
   return {
@@ -609,7 +622,8 @@ export function verifyKeys(ws: Workspace): {
       return record(row, createVerifyKey(row.profile, JSON.parse(row.public_jwk) as PublicJwk));
     },
     hmacKeys() {
-      const hmac = rows.filter((r) => r.profile === 'zlayer' && r.state !== 'retired');
+      // A compromised key is kept even when retired, so its tokens are named compromised_key.
+      const hmac = rows.filter((r) => r.profile === 'zlayer' && (r.state !== 'retired' || r.compromised !== 0));
       if (hmac.length === 0) return [];
       if (!ws.vault.unlocked) {
         throw new CastellanError(
@@ -625,7 +639,7 @@ export function verifyKeys(ws: Workspace): {
   };
 }
 
-/** The JWKS of every non-retired asymmetric key (never an HMAC secret). */
+/** The JWKS of every non-retired, uncompromised asymmetric key (never an HMAC secret). */
 export function workspaceJwks(ws: Workspace, now: number = nowSecs()): Jwks {
   retireSpentKeys(ws, now);
   const rows = keyRows(ws);
@@ -636,6 +650,7 @@ export function workspaceJwks(ws: Workspace, now: number = nowSecs()): Jwks {
     rows.map((row) => ({
       profile: row.profile,
       state: row.state,
+      compromised: row.compromised !== 0,
       publicJwk: row.public_jwk === null ? null : (JSON.parse(row.public_jwk) as PublicJwk),
     })),
   );
@@ -648,4 +663,103 @@ export function exportJwks(ws: Workspace, now: number = nowSecs()): { jwks: Jwks
     ws.audit.append({ action: 'keys.export_jwks', target: 'keys', details: { kids: jwks.keys.map((k) => k.kid) } }),
   );
   return { jwks, json: `${JSON.stringify(jwks, null, 2)}\n` };
+}
+
+// ---------------------------------------------------------------------------
+// Withdrawing a key
+
+/** How many tokens of a key a verifier could still accept, and what the admin can do about them. */
+export type KeyExposure = {
+  key: SigningKeyInfo;
+  /** Active tokens with a jti: the bulk revoke by key covers them. */
+  revocable: number;
+  /** Active tokens minted without a jti: no verifier can be told to refuse them. */
+  unrevocable: number;
+  /** The latest expiry (unix seconds) among the revocable / unrevocable ones, or null. */
+  revocable_until: number | null;
+  unrevocable_until: number | null;
+  /** The longest-lived of each kind (at most EXPOSURE_LIST each), latest expiry first. */
+  revocable_tokens: TokenRecord[];
+  unrevocable_tokens: TokenRecord[];
+};
+
+export const EXPOSURE_LIST = 50;
+
+export function keyExposure(ws: Workspace, id: string, now: number = nowSecs()): KeyExposure {
+  const key = getKey(ws, id, now);
+  const side = (withJti: boolean) => {
+    const where = `key_id = ? AND revoked_at IS NULL AND expires_at >= ? AND jti IS ${withJti ? 'NOT ' : ''}NULL`;
+    const agg = ws.db.prepare(`SELECT count(*) AS n FROM tokens WHERE ${where}`).get(id, now) as { n: number };
+    const rows = tokenRows(
+      ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE ${where} ORDER BY expires_at DESC, id DESC LIMIT ?`),
+      id,
+      now,
+      EXPOSURE_LIST,
+    );
+    // Ordered by expiry, latest first: the first row's (clamped) expiry is the latest.
+    return { n: agg.n, until: rows[0]?.expires_at ?? null, rows: rows.map((r) => recordOf(r, now)) };
+  };
+  const yes = side(true);
+  const no = side(false);
+  return {
+    key,
+    revocable: yes.n,
+    unrevocable: no.n,
+    revocable_until: yes.until,
+    unrevocable_until: no.until,
+    revocable_tokens: yes.rows,
+    unrevocable_tokens: no.rows,
+  };
+}
+
+/**
+ * Retires a key now, whatever state it is in and whatever its tokens: it leaves the
+ * JWKS, and every token it signed stops being accepted by the inspector (retired,
+ * or compromised_key when flagged). Re-authenticates first (the passphrase or the
+ * keychain slot, from the same request); nothing changes when that fails. Retiring
+ * a retired key is a CONFLICT. Audited with what the retirement cut off.
+ */
+export async function forceRetireKey(
+  ws: Workspace,
+  id: string,
+  reauth: Reauthentication,
+  now: number = nowSecs(),
+): Promise<SigningKeyInfo> {
+  ws.vault.requireUnlocked();
+  if (typeof id !== 'string' || id.length === 0 || id.length > 100) {
+    throw new CastellanError('INVALID_INPUT', 'a key id is required');
+  }
+  if (keyRow(ws, id) === null) {
+    throw new CastellanError('NOT_FOUND', `no signing key "${id.slice(0, 64)}" in this workspace`);
+  }
+  await ws.vault.reauthenticate(reauth);
+  ws.transaction(() => {
+    // Read again under the write lock: another process may have changed it meanwhile.
+    const row = keyRow(ws, id);
+    if (row === null) throw new CastellanError('NOT_FOUND', `no signing key "${id.slice(0, 64)}" in this workspace`);
+    if (row.state === 'retired') {
+      throw new CastellanError('CONFLICT', `key ${id} is already retired (since ${row.retired_at ?? 'unknown'})`);
+    }
+    const exposure = keyExposure(ws, id, now);
+    // The key's record MAC moves with it (record-integrity.ts): only code that changes a record re-MACs it.
+    ws.integrity.change(keyRecord(id), () =>
+      ws.db
+        .prepare(`UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE id = ?`)
+        .run(new Date().toISOString(), id),
+    );
+    ws.audit.append({
+      action: 'key.retire',
+      target: keyTarget(id),
+      details: {
+        profile: row.profile,
+        why: 'forced by an admin',
+        forced: true,
+        previous_state: row.state,
+        compromised: row.compromised !== 0,
+        still_active: exposure.revocable + exposure.unrevocable,
+        unrevocable: exposure.unrevocable,
+      },
+    });
+  });
+  return getKey(ws, id, now);
 }

@@ -9,8 +9,10 @@
  *   token can only be checked with the vault unlocked: while it is locked the
  *   inspection throws LOCKED ("unlock to check") rather than give a verdict that
  *   would be a guess. A malformed token still gets its verdict while locked.
- * - The ledger is looked up by the token's exact SHA-256 first, then by its
- *   jti (a revocation by jti covers every token bearing that jti).
+ * - The ledger row is bound by the token's exact SHA-256. A token whose jti is
+ *   in the ledger but whose SHA-256 is not that row's is `forged` (it reuses a
+ *   real id with claims Castellan never signed), never valid nor revoked.
+ * - A token signed by a key marked compromised is `compromised_key`, never valid.
  */
 import { describeScopes } from '../../shared/policy/index.ts';
 import { getTokenConfig, nowSecs, retireSpentKeys, verifyKeys } from './signing-keys.ts';
@@ -43,9 +45,8 @@ export function inspectWithLedger(ws: Workspace, token: string, now: number = no
     audience,
     findKeyByKid: keys.findKeyByKid,
     hmacKeys: keys.hmacKeys,
-    lookupLedger(jti, sha256) {
-      return tokenRowBySha256(ws, sha256) ?? (jti === null ? null : tokenRowByJti(ws, jti));
-    },
+    ledgerBySha256: (sha256) => tokenRowBySha256(ws, sha256),
+    ledgerByJti: (jti) => tokenRowByJti(ws, jti),
   });
   const scopes = result.scopes ?? [];
   return {

@@ -19,6 +19,7 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import { TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../shared/ipc/contract/tokens.ts';
 import { describeScopes } from '../../shared/policy/index.ts';
+import { MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
 import { nowSecs } from './signing-keys.ts';
 import { asymmetricClaims, zlayerClaims, type TokenScope } from './tokens/claims.ts';
 import { isProfile, PROFILES, type Profile } from './tokens/key-material.ts';
@@ -82,6 +83,45 @@ export const DEFAULT_TOKEN_PAGE = 200;
 export const TOKEN_COLUMNS =
   'id, jti, subject, deployment, service, container, profile, key_id, kid, scopes, issued_at, expires_at, ' +
   'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq';
+
+/** A stored time brought into 0 ... MAX_SHOWN_UNIX_SECS (whole seconds); NULL stays null. */
+function shownTime(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v > BigInt(MAX_SHOWN_UNIX_SECS) ? MAX_SHOWN_UNIX_SECS : v < 0n ? 0 : Number(v);
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 0;
+    return Math.min(MAX_SHOWN_UNIX_SECS, Math.max(0, Math.trunc(v)));
+  }
+  return 0; // text or a blob where a time belongs: no mint writes that
+}
+
+const wholeOrNull = (v: unknown): number | null =>
+  v === null || v === undefined ? null : typeof v === 'bigint' ? Number(v) : (v as number);
+
+/**
+ * Reads ledger rows from `st` with 64-bit integers intact (node:sqlite throws on an
+ * integer beyond 2^53 otherwise) and brings every time into the range the ledger, the
+ * CLI and the UI can show (0 ... MAX_SHOWN_UNIX_SECS, shared/time.ts). Minting never
+ * writes anything else, but a row edited in the file (or written by another tool) may
+ * hold 2^60, 1e300 or text as its expiry; without this, one such row makes every page it
+ * is on fail. Only what is read is clamped; filters and sorts use the stored values.
+ */
+export function tokenRows(st: StatementSync, ...params: SQLInputValue[]): TokenRow[] {
+  st.setReadBigInts(true);
+  return (st.all(...params) as Record<string, unknown>[]).map(tokenRowOf);
+}
+
+function tokenRowOf(raw: Record<string, unknown>): TokenRow {
+  return {
+    ...(raw as unknown as TokenRow),
+    id: wholeOrNull(raw.id)!,
+    issued_at: shownTime(raw.issued_at) ?? 0,
+    expires_at: shownTime(raw.expires_at) ?? 0,
+    revoked_at: shownTime(raw.revoked_at),
+    forced_ttl: wholeOrNull(raw.forced_ttl) ?? 0,
+    revoke_audit_seq: wholeOrNull(raw.revoke_audit_seq),
+  };
+}
 
 export function statusOf(row: { revoked_at: number | null; expires_at: number }, now: number): TokenStatus {
   if (row.revoked_at !== null) return 'revoked';
@@ -376,7 +416,7 @@ export function listTokens(
     const byId = cachedStatement(ws.db, `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`);
     const rows: TokenRecord[] = [];
     for (const { id } of ids) {
-      const row = byId.get(id) as TokenRow | undefined;
+      const [row] = tokenRows(byId, id);
       if (row !== undefined) rows.push(recordOf(row, now));
     }
     return { rows, total };
@@ -386,18 +426,15 @@ export function listTokens(
 }
 
 export function tokenRowById(ws: Workspace, id: number): TokenRow | null {
-  return (ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`).get(id) as TokenRow | undefined) ?? null;
+  return tokenRows(ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`), id)[0] ?? null;
 }
 
 export function tokenRowByJti(ws: Workspace, jti: string): TokenRow | null {
-  return (ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = ?`).get(jti) as TokenRow | undefined) ?? null;
+  return tokenRows(ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = ?`), jti)[0] ?? null;
 }
 
 export function tokenRowBySha256(ws: Workspace, sha256: string): TokenRow | null {
-  return (
-    (ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_sha256 = ?`).get(sha256) as TokenRow | undefined) ??
-    null
-  );
+  return tokenRows(ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_sha256 = ?`), sha256)[0] ?? null;
 }
 
 /** The row for a jti, or NOT_FOUND (the jti is quoted only if it looks like one). */
@@ -469,9 +506,17 @@ export function getToken(ws: Workspace, id: number, now: number = nowSecs()): To
     if (batch) entries.unshift(batch);
   }
   const record = recordOf(row, now);
+  let claims: Record<string, unknown>;
+  try {
+    claims = claimsOf(row);
+  } catch (err) {
+    // A row no mint could have written (e.g. times edited in the file): show the record, not a crash.
+    if (!(err instanceof CastellanError)) throw err;
+    claims = {};
+  }
   return {
     record,
-    claims: claimsOf(row),
+    claims,
     scopes_in_words: describeScopes(record.scopes),
     history: entries.map((e) => ({
       ts: e.ts,
@@ -493,12 +538,15 @@ export function tokenStats(
   wholeNumber('expiring_within_secs', withinSecs, 1, Number.MAX_SAFE_INTEGER);
   const n = (sql: string, ...params: SQLInputValue[]): number =>
     (ws.db.prepare(`SELECT count(*) AS n FROM tokens WHERE ${sql}`).get(...params) as { n: number }).n;
-  const soon = ws.db
-    .prepare(
+  const soon = tokenRows(
+    ws.db.prepare(
       `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL AND expires_at >= ? AND expires_at <= ?
        ORDER BY expires_at, id LIMIT ?`,
-    )
-    .all(now, now + withinSecs, MAX_EXPIRING_SOON) as unknown as TokenRow[];
+    ),
+    now,
+    now + withinSecs,
+    MAX_EXPIRING_SOON,
+  );
   return {
     active: n('revoked_at IS NULL AND expires_at >= ?', now),
     expired: n('revoked_at IS NULL AND expires_at < ?', now),

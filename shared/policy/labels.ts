@@ -39,8 +39,18 @@ export type ScopesSource = 'default' | 'label' | 'default-fallback';
 
 export type ContainerAccess = {
   scopes: TokenScope[];
-  /** Clamped to Number.MAX_SAFE_INTEGER; a diagnostic carries the exact value. */
+  /**
+   * The TTL to compute with: exact up to Number.MAX_SAFE_INTEGER, clamped to it above
+   * (a `ttl-too-large` diagnostic says so). Never show it on its own beyond 2^53: show
+   * `ttl_secs_exact`.
+   */
   ttl_secs: number;
+  /**
+   * The TTL exactly as the daemon reads it (a u64, `u64::from_str`), in decimal:
+   * `"18446744073709551615"` stays that, where `ttl_secs` would be 9007199254740991.
+   * The default's value (`"86400"`) when the label is absent or falls back.
+   */
+  ttl_secs_exact: string;
   mount_socket: boolean;
   /** `null` when the label is absent: the reference leaves that case undefined. */
   docker_socket: boolean | null;
@@ -274,12 +284,18 @@ function resolveScopes(
   return { scopes: parsed, source: 'label', diagnostics };
 }
 
-function resolveTtl(raw: string | undefined): { ttl_secs: number; diagnostics: Diagnostic[] } {
-  if (raw === undefined) return { ttl_secs: DEFAULT_CONTAINER_TOKEN_TTL_SECS, diagnostics: [] };
+type ResolvedTtl = { ttl_secs: number; ttl_secs_exact: string; diagnostics: Diagnostic[] };
+
+function resolveTtl(raw: string | undefined): ResolvedTtl {
+  const byDefault = {
+    ttl_secs: DEFAULT_CONTAINER_TOKEN_TTL_SECS,
+    ttl_secs_exact: String(DEFAULT_CONTAINER_TOKEN_TTL_SECS),
+  };
+  if (raw === undefined) return { ...byDefault, diagnostics: [] };
   const value = rustTrim(raw);
   const parsed = parseRustU64(value);
-  const fallback = (code: string, why: string): { ttl_secs: number; diagnostics: Diagnostic[] } => ({
-    ttl_secs: DEFAULT_CONTAINER_TOKEN_TTL_SECS,
+  const fallback = (code: string, why: string): ResolvedTtl => ({
+    ...byDefault,
     diagnostics: [
       {
         label: LABEL_API_TOKEN_TTL,
@@ -309,17 +325,18 @@ function resolveTtl(raw: string | undefined): { ttl_secs: number; diagnostics: D
   if (parsed.value > BigInt(Number.MAX_SAFE_INTEGER)) {
     return {
       ttl_secs: Number.MAX_SAFE_INTEGER,
+      ttl_secs_exact: parsed.value.toString(),
       diagnostics: [
         {
           label: LABEL_API_TOKEN_TTL,
           severity: 'error',
           code: 'ttl-too-large',
-          message: `the daemon accepts ${parsed.value} s, but Castellan holds it clamped to ${Number.MAX_SAFE_INTEGER} s, the largest exact number it has. The daemon mints exp as now + ttl with Duration arithmetic: when ttl is within the current Unix time (about 1.8e9 s) of ${U64_MAX}, that addition overflows and the daemon panics; below that, the token in practice never expires`,
+          message: `the daemon accepts ${parsed.value} s (shown exactly as ttl_secs_exact; Castellan computes with at most ${Number.MAX_SAFE_INTEGER} s, and no mint here may exceed the workspace's maximum token lifetime). The daemon mints exp as now + ttl with Duration arithmetic: when ttl is within the current Unix time (about 1.8e9 s) of ${U64_MAX}, that addition overflows and the daemon panics; below that, the token in practice never expires`,
         },
       ],
     };
   }
-  return { ttl_secs: Number(parsed.value), diagnostics: [] };
+  return { ttl_secs: Number(parsed.value), ttl_secs_exact: parsed.value.toString(), diagnostics: [] };
 }
 
 /**
@@ -392,6 +409,7 @@ export function resolveContainerAccess(deployment: string, labels: Record<string
   return {
     scopes: scopes.scopes,
     ttl_secs: ttl.ttl_secs,
+    ttl_secs_exact: ttl.ttl_secs_exact,
     mount_socket: daemonSocket.on === true,
     docker_socket: dockerSocket.on,
     scopes_source: scopes.source,

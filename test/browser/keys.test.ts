@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { listKeys } from '../../electron/core/signing-keys.ts';
+import { mintToken } from '../../electron/core/minting.ts';
+import { createKey, getKey, listKeys, rotateKey } from '../../electron/core/signing-keys.ts';
 import { listTokens } from '../../electron/core/token-ledger.ts';
+import { readWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
 import { SAMPLES_DIR } from '../harness/seed.ts';
@@ -240,6 +242,92 @@ describe('keys: signing keys, the ZLayer secret, JWKS and the vault', () => {
         .first()
         .waitFor();
       assert.equal(services.ws.vault.status().unlocked, false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a compromised key’s panel: what can be revoked, what cannot (no jti) and until when; force-retire asks for the passphrase', async () => {
+    const services = testServices();
+    const passphrase = 'correct horse battery';
+    services.ws.vault.initialize(passphrase);
+    importDeployments(services.ws, readSpecFiles(SAMPLES));
+    await createKey(services.ws, 'ed25519');
+    const mint = (container: string, noJti: boolean) =>
+      mintToken(services.ws, { deployment: 'storefront', service: 'web', container, profile: 'ed25519', noJti });
+    const withJti = mint('web-0', false);
+    const stuck = mint('web-1', true);
+    const oldId = (await rotateKey(services.ws, 'ed25519', { compromised: true })).previous!.id;
+    const app = await openApp(browser, { router: testRouter(services), hash: '#/keys' });
+    try {
+      const { page } = app;
+      const panel = page.getByTestId('compromised-key-panel');
+      await panel.getByText(`Key ${oldId} is compromised`).waitFor();
+      await panel.getByTestId('revocable').filter({ hasText: '1 token can be revoked' }).waitFor();
+      const unrevocable = panel.getByTestId('unrevocable');
+      await unrevocable
+        .filter({ hasText: /1 token cannot be revoked \(minted without a jti\); they stay usable until \d{4}-/ })
+        .waitFor();
+      const rows = panel.getByRole('table', { name: `Active tokens of key ${oldId}` }).getByRole('row');
+      await rows
+        .filter({ hasText: `#${stuck.record.id}` })
+        .filter({ hasText: 'no (no jti)' })
+        .waitFor();
+      await rows
+        .filter({ hasText: `#${withJti.record.id}` })
+        .filter({ hasText: 'yes' })
+        .waitFor();
+
+      await panel.getByRole('button', { name: 'Force-retire key…' }).click();
+      const dialog = page.getByRole('dialog', { name: `Force-retire key ${oldId}` });
+      const field = dialog.getByLabel('Current passphrase');
+      await field.fill('not the passphrase');
+      await dialog.getByRole('button', { name: 'Retire key' }).click();
+      await dialog.getByRole('alert').filter({ hasText: 're-authentication failed' }).waitFor();
+      assert.equal(getKey(services.ws, oldId).state, 'verify-only', 'a wrong passphrase retires nothing');
+
+      await field.fill(passphrase);
+      await dialog.getByRole('button', { name: 'Retire key' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Retired key ${oldId}.` })
+        .waitFor();
+      assert.equal(getKey(services.ws, oldId).state, 'retired');
+      const row = page.locator(`tr[data-key-id="${oldId}"]`);
+      await row.getByText('retired', { exact: true }).waitFor();
+      assert.equal(await panel.getByRole('button', { name: 'Force-retire key…' }).count(), 0);
+      assert.equal(await page.getByRole('button', { name: `Force-retire key ${oldId}` }).count(), 0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('Settings: the workspace’s maximum token lifetime changes only with the passphrase, and caps mints', async () => {
+    const services = testServices();
+    const passphrase = 'correct horse battery';
+    services.ws.vault.initialize(passphrase);
+    importDeployments(services.ws, readSpecFiles(SAMPLES));
+    await createKey(services.ws, 'zlayer');
+    const app = await openApp(browser, { router: testRouter(services), hash: '#/settings' });
+    try {
+      const { page } = app;
+      const card = page.getByRole('region', { name: 'Workspace security' });
+      await card.getByTestId('max-token-ttl').filter({ hasText: '(2592000 s)' }).waitFor();
+      await card.getByLabel('New maximum token lifetime (days)').fill('0.5');
+      await card.getByLabel('Current passphrase').fill('wrong');
+      await card.getByRole('button', { name: 'Save maximum lifetime' }).click();
+      await card.getByRole('alert').filter({ hasText: 're-authentication failed' }).waitFor();
+      assert.equal(readWorkspaceSettings(services.ws).max_token_ttl_secs, 2_592_000);
+
+      await card.getByLabel('Current passphrase').fill(passphrase);
+      await card.getByRole('button', { name: 'Save maximum lifetime' }).click();
+      await card.getByRole('status').filter({ hasText: 'The maximum token lifetime is now 12 h.' }).waitFor();
+      await card.getByTestId('max-token-ttl').filter({ hasText: '(43200 s)' }).waitFor();
+      assert.equal(readWorkspaceSettings(services.ws).max_token_ttl_secs, 43_200);
+      assert.throws(
+        () => mintToken(services.ws, { deployment: 'storefront', service: 'web', container: 'web-0' }),
+        /maximum token lifetime of 43200 s/,
+      );
     } finally {
       await app.close();
     }

@@ -74,8 +74,11 @@ class Ledger {
     this.rows.push(row);
     return row;
   }
-  lookup(jti: string | null, sha256: string): Row | null {
-    return this.rows.find((r) => (jti !== null && r.jti === jti) || r.sha256 === sha256) ?? null;
+  bySha256(sha256: string): Row | null {
+    return this.rows.find((r) => r.sha256 === sha256) ?? null;
+  }
+  byJti(jti: string): Row | null {
+    return this.rows.find((r) => r.jti === jti) ?? null;
   }
 }
 
@@ -91,7 +94,8 @@ function inspect(
     findKeyByKid: (kid) =>
       ALL_KEYS.find((k) => k.kid === kid || (opts.kidLookupAlsoById === true && k.id === kid)) ?? null,
     hmacKeys: () => ALL_KEYS.filter((k) => k.profile === 'zlayer' && k.state !== 'retired'),
-    lookupLedger: (jti, sha) => ledger.lookup(jti, sha),
+    ledgerBySha256: (sha) => ledger.bySha256(sha),
+    ledgerByJti: (jti) => ledger.byJti(jti),
     issuer: 'issuer' in opts ? opts.issuer : ISSUER,
     audience: 'audience' in opts ? opts.audience : AUDIENCE,
   };
@@ -465,6 +469,8 @@ test('precedence: malformed beats unknown_key, unknown_key beats bad_signature',
     'malformed',
     'unknown_key',
     'bad_signature',
+    'forged',
+    'compromised_key',
     'revoked',
     'expired',
     'not_issued_here',
@@ -481,7 +487,8 @@ test('a key record whose verify key does not fit its profile is a programming er
         now: NOW,
         findKeyByKid: () => broken,
         hmacKeys: () => [],
-        lookupLedger: () => null,
+        ledgerBySha256: () => null,
+        ledgerByJti: () => null,
         issuer: ISSUER,
         audience: AUDIENCE,
       }),
@@ -493,5 +500,57 @@ test('no inspection result ever contains the HMAC secret', () => {
   assert.ok(seen.length > 40);
   for (const r of seen) {
     assert.ok(!JSON.stringify({ reason: r.reason, header: r.header, claims: r.claims }).includes(zlSecret));
+  }
+});
+
+// ---------------------------------------------------------------- forged and compromised_key (issue 11)
+
+test('forged: a known jti on bytes that are not the recorded token (re-signed with the real secret, wider scopes, 10-year exp)', () => {
+  const ledger = new Ledger();
+  const real = signToken('zlayer', zl.secret, zClaims());
+  const row = ledger.record(real, 'jti-z');
+  const wider = zClaims({
+    exp: NOW + 10 * 365 * 86_400,
+    scopes: [
+      { resource_kind: 'deployment', resource_id: null, level: 'write' },
+      { resource_kind: 'secret', resource_id: null, level: 'write' },
+    ],
+  });
+  const forged = rawZ(wider);
+  const r = inspect(forged, { ledger });
+  expectVerdict(r, 'forged', new RegExp(`^reuses the id of token #${row.id} \\(jti "jti-z"\\)`));
+  assert.equal(r.ledger, null);
+  // Revoked or expired, the real row does not turn a forgery into "revoked" or "expired".
+  row.revoked_at = NOW - 1;
+  expectVerdict(inspect(forged, { ledger }), 'forged');
+  expectVerdict(inspect(forged, { ledger, now: NOW + 11 * 365 * 86_400 }), 'forged');
+  // The recorded bytes themselves are still judged by their row.
+  expectVerdict(inspect(real, { ledger }), 'revoked');
+  // Without a jti, a token is only ever bound by its SHA-256: unknown bytes are not_issued_here.
+  expectVerdict(inspect(rawZ(zClaims({}, null)), { ledger }), 'not_issued_here');
+});
+
+test('compromised_key: a good signature by a compromised key is never valid, by kid and by HMAC, retired or not', () => {
+  const ledger = new Ledger();
+  const edToken = signToken('ed25519', ed.secret, aClaims(), ed.kid);
+  const zlToken = signToken('zlayer', zl.secret, zClaims());
+  ledger.record(edToken, 'jti-a');
+  ledger.record(zlToken, 'jti-z');
+  for (const state of ['verify-only', 'retired'] as const) {
+    const edBad: KeyRecord = { ...KEYS.ed, state, compromised: true };
+    const zlBad: KeyRecord = { ...KEYS.zl, state, compromised: true };
+    const ctx = {
+      now: NOW,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      findKeyByKid: (kid: string) => (kid === ed.kid ? edBad : null),
+      hmacKeys: () => [zlBad],
+      ledgerBySha256: (sha: string) => ledger.bySha256(sha),
+      ledgerByJti: (jti: string) => ledger.byJti(jti),
+    };
+    expectVerdict(inspectToken(edToken, ctx), 'compromised_key', /signed by key key-ed, which is marked compromised/);
+    expectVerdict(inspectToken(zlToken, ctx), 'compromised_key', /signed by key key-zl/);
+    // A signature that does not verify is still bad_signature: the key did not sign it.
+    expectVerdict(inspectToken(rawZ(zClaims(), zl2.secret), ctx), 'bad_signature');
   }
 });

@@ -517,9 +517,14 @@ describe('diagnostics', () => {
     for (const v of ['abc', '0', '-5', '']) assert.match(why(v), /default of 86400 s/);
   });
 
-  test('a TTL beyond 2^53 is accepted, clamped and explained', () => {
+  test('a TTL beyond 2^53 is carried exactly (ttl_secs_exact), clamped only for arithmetic, and explained', () => {
     const access = resolveContainerAccess('d', { [LABEL_API_TOKEN_TTL]: '18446744073709551615' });
     assert.equal(access.ttl_secs, Number.MAX_SAFE_INTEGER);
+    assert.equal(access.ttl_secs_exact, '18446744073709551615', 'not 9007199254740991');
+    assert.equal(resolveContainerAccess('d', { [LABEL_API_TOKEN_TTL]: ' +9007199254740993 ' }).ttl_secs_exact, '9007199254740993');
+    assert.equal(resolveContainerAccess('d', { [LABEL_API_TOKEN_TTL]: '3600' }).ttl_secs_exact, '3600');
+    assert.equal(resolveContainerAccess('d', { [LABEL_API_TOKEN_TTL]: 'abc' }).ttl_secs_exact, '86400');
+    assert.equal(resolveContainerAccess('d', {}).ttl_secs_exact, '86400');
     const [d] = access.diagnostics;
     assert.equal(d?.severity, 'error');
     assert.match(d?.message ?? '', /18446744073709551615 s/, 'carries the exact value');

@@ -21,6 +21,7 @@ function policyJson(p: ServicePolicy) {
     service: p.service,
     scopes: p.access.scopes,
     ttl_secs: p.access.ttl_secs,
+    ttl_secs_exact: p.access.ttl_secs_exact,
     mount_socket: p.access.mount_socket,
     docker_socket: p.access.docker_socket,
     scopes_source: p.access.scopes_source,
@@ -33,7 +34,7 @@ function printPolicy(ctx: CommandContext, p: ServicePolicy): void {
   ctx.print(`${p.deployment}/${p.service}`);
   ctx.print(`  scopes:  ${p.access.scopes.map((s) => `${s.resource_kind}:${s.resource_id ?? '*'}:${s.level}`).join(', ')}${p.access.scopes_source === 'label' ? '' : ` (${p.access.scopes_source})`}`);
   ctx.print(`           ${describeScopes(p.access.scopes)}`);
-  ctx.print(`  ttl:     ${p.access.ttl_secs} s (${formatTtl(p.access.ttl_secs)})`);
+  ctx.print(`  ttl:     ${p.access.ttl_secs_exact} s (${formatTtl(p.access.ttl_secs)})`);
   ctx.print(`  daemon socket: ${p.access.mount_socket ? 'MOUNTED (full daemon admin)' : 'off'}`);
   for (const d of p.access.diagnostics) ctx.print(`  ${d.severity}: ${d.label}: ${d.message}`);
   for (const f of p.findings) ctx.print(`  finding [${f.severity}] ${f.title}: ${f.detail}`);

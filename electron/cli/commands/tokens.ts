@@ -13,6 +13,7 @@
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { REVOKE_REASONS, TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/index.ts';
+import { isoFromUnixSecs } from '../../../shared/time.ts';
 import { mintBatch, mintToken, type Minted } from '../../core/minting.ts';
 import {
   exportRevocationList,
@@ -25,8 +26,10 @@ import {
   createKey,
   exportJwks,
   exportZlayerSecretFile,
+  forceRetireKey,
   getTokenConfig,
   importZlayerSecret,
+  keyExposure,
   listKeys,
   readZlayerKeyFile,
   rotateKey,
@@ -36,6 +39,7 @@ import {
 import { getToken, listTokens, type TokenFilter, type TokenRecord } from '../../core/token-ledger.ts';
 import { inspectWithLedger, type TokenInspection } from '../../core/token-inspection.ts';
 import { isProfile, PROFILES, type Profile } from '../../core/tokens/key-material.ts';
+import type { Workspace } from '../../core/workspace.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
 import { readInput, writeOutput } from '../io.ts';
 
@@ -72,7 +76,8 @@ function reasonOption(ctx: CommandContext): RevokeReason {
   return r as RevokeReason;
 }
 
-const when = (secs: number): string => new Date(secs * 1000).toISOString().replace('.000Z', 'Z');
+// Never throws, whatever a row or a pasted token holds (a far exp is printed as a number).
+const when = (secs: number): string => isoFromUnixSecs(secs);
 
 function keyLine(k: SigningKeyInfo): string {
   const flags = [k.state, k.compromised ? 'COMPROMISED' : null].filter(Boolean).join(', ');
@@ -139,6 +144,20 @@ async function containersOption(ctx: CommandContext): Promise<string[] | undefin
       .filter((c) => c !== '');
   }
   return undefined;
+}
+
+/**
+ * The workspace unlocked with the passphrase (--passphrase-env or a prompt), and that
+ * passphrase, for a command whose core function re-authenticates in the same request.
+ */
+export async function reauthenticating(ctx: CommandContext): Promise<{ ws: Workspace; passphrase: string }> {
+  const ws = ctx.workspace();
+  if (!ws.vault.status().initialized) {
+    throw new CastellanError('LOCKED', 'the workspace has no vault yet; run `castellan init` first');
+  }
+  const passphrase = await ctx.secret('passphrase-env', 'Workspace passphrase (to confirm): ');
+  if (!ws.vault.unlocked) ws.vault.unlockWithPassphrase(passphrase);
+  return { ws, passphrase };
 }
 
 export const tokenCommands: Command[] = [
@@ -506,6 +525,50 @@ export const tokenCommands: Command[] = [
       ctx.io.stderr(
         `revocation list #${signed.list.seq}: ${signed.list.entries.length} entr${signed.list.entries.length === 1 ? 'y' : 'ies'}, signed by ${signed.key_id}\n`,
       );
+    },
+  },
+  {
+    path: ['keys', 'exposure'],
+    usage: 'keys exposure KEY_ID [--json]',
+    summary: 'which active tokens of a key can be revoked, which cannot (no jti), and until when they are usable',
+    positionals: 1,
+    options: { json: { type: 'boolean' } },
+    run(ctx) {
+      const exposure = keyExposure(ctx.workspace(), ctx.args[0]!);
+      if (ctx.values.json) return ctx.printJson(exposure);
+      ctx.print(keyLine(exposure.key));
+      ctx.print(
+        `${exposure.revocable} active token(s) can be revoked` +
+          (exposure.revocable_until === null ? '' : ` (the last expires ${when(exposure.revocable_until)})`) +
+          (exposure.revocable > 0 ? `: castellan revoke --key ${exposure.key.id} --reason key_compromise` : ''),
+      );
+      ctx.print(
+        `${exposure.unrevocable} active token(s) have no jti and cannot be revoked` +
+          (exposure.unrevocable_until === null ? '' : `; they stay usable until ${when(exposure.unrevocable_until)}`) +
+          (exposure.unrevocable > 0 && exposure.key.state !== 'retired'
+            ? ` unless the key is retired: castellan keys retire ${exposure.key.id} --force`
+            : ''),
+      );
+      for (const t of exposure.unrevocable_tokens) ctx.print(`  ${tokenLine(t)}`);
+    },
+  },
+  {
+    path: ['keys', 'retire'],
+    usage: 'keys retire KEY_ID --force [--json]',
+    summary: 'retire any key now, whatever its tokens (asks for the passphrase again; audited)',
+    positionals: 1,
+    options: { force: { type: 'boolean' }, json: { type: 'boolean' } },
+    async run(ctx) {
+      if (!ctx.values.force) {
+        throw new UsageError(
+          'retiring a key by hand needs --force (keys retire on their own once every token they signed is revoked or expired)',
+        );
+      }
+      const { ws, passphrase } = await reauthenticating(ctx);
+      const key = await forceRetireKey(ws, ctx.args[0]!, { passphrase });
+      if (ctx.values.json) return ctx.printJson(key);
+      ctx.print(`retired ${keyLine(key)}`);
+      ctx.print('it is no longer published in the JWKS, and the inspector accepts none of its tokens');
     },
   },
 ];

@@ -14,7 +14,9 @@ import {
   createKey,
   exportJwks,
   exportZlayerSecretFile,
+  forceRetireKey,
   importZlayerSecret,
+  keyExposure,
   listKeys,
   readZlayerKeyFile,
   rotateKey,
@@ -125,5 +127,14 @@ export function tokenHandlers(workspace: () => Workspace, dialogs: Dialogs): Han
     },
 
     'tokens:stats': ({ expiring_within_secs }) => tokenStats(workspace(), expiring_within_secs),
+
+    'keys:exposure': ({ id }) => keyExposure(workspace(), id),
+    // forceRetireKey re-authenticates before anything changes; a keychain credential also needs the
+    // admin's yes in a native dialog (reauth.ts), which the core cannot ask for.
+    'keys:retire': async ({ id, reauth }) => {
+      const ws = workspace();
+      if ('keychain' in reauth) await reauthenticateRequest(ws, dialogs, reauth, `force-retire signing key ${id}`);
+      return forceRetireKey(ws, id, reauth);
+    },
   };
 }

@@ -4,7 +4,8 @@
  *
  * Verdict precedence (the first that applies wins; checks run in this order):
  *
- *   malformed > unknown_key > bad_signature > revoked > expired > not_issued_here > valid
+ *   malformed > unknown_key > bad_signature > forged > compromised_key > revoked > expired
+ *     > not_issued_here > valid
  *
  * - malformed: not a compact JWS we can read (size, segments, base64url, JSON),
  *   unsigned (`alg: none` is always malformed, never "bad signature"), or claims
@@ -15,7 +16,15 @@
  *   falls back to trying other keys.
  * - bad_signature: the key's algorithm differs from the header's (algorithm
  *   confusion, e.g. HS256 with an EdDSA key's kid), or the signature does not verify.
- * - revoked: the ledger row (by jti or by SHA-256) is revoked.
+ * - forged: the signature verifies, the token's jti names a ledger row, but its
+ *   SHA-256 is not that row's: it is not the token Castellan minted under that id
+ *   (e.g. re-signed with a leaked HS256 secret, with wider scopes or a later exp).
+ *   A jti alone never vouches for a token; only the exact bytes (SHA-256) do.
+ * - compromised_key: the signature verifies with a key rotated (or flagged) as
+ *   compromised: whoever holds that key could have made this token, so no
+ *   verifier path accepts it, whatever the ledger says. A retired compromised key
+ *   still gets this verdict (not unknown_key), so the admin sees why.
+ * - revoked: the ledger row (by SHA-256, the exact token) is revoked.
  * - expired: `exp + 60 < now` (the daemon's 60 s leeway).
  * - not_issued_here: the signature is good but the ledger has no row, e.g. a
  *   token the daemon minted itself with the shared secret.
@@ -42,6 +51,8 @@ export const VERDICTS = [
   'malformed',
   'unknown_key',
   'bad_signature',
+  'forged',
+  'compromised_key',
   'revoked',
   'expired',
   'not_issued_here',
@@ -61,11 +72,15 @@ export type KeyRecord = {
   alg: SigningAlg;
   state: KeyState;
   kid?: string | null;
+  /** Rotated or flagged as compromised: nothing it signed is ever valid. */
+  compromised?: boolean;
   verify: KeyObject;
 };
 
 /** The least the inspector needs from a ledger row; the storage layer may add anything. */
 export type LedgerView = {
+  /** The ledger's own number for the row, named when a forgery reuses its jti. */
+  id: number | string;
   revoked_at: number | null;
   revoke_reason?: string | null;
 };
@@ -74,9 +89,12 @@ export type InspectContext<L extends LedgerView = LedgerView> = {
   /** Unix seconds. */
   now: number;
   findKeyByKid(kid: string): KeyRecord | null;
-  /** zlayer-profile keys in any non-retired state. */
+  /** zlayer-profile keys in any non-retired state, and compromised ones in any state. */
   hmacKeys(): readonly KeyRecord[];
-  lookupLedger(jti: string | null, sha256: string): L | null;
+  /** The ledger row of exactly this token (by its SHA-256), or null. */
+  ledgerBySha256(sha256: string): L | null;
+  /** The ledger row that holds this jti, or null; consulted only when the SHA-256 is unknown. */
+  ledgerByJti(jti: string): L | null;
   /** The workspace's issuer and audience, required to accept ed25519/es256 tokens. */
   issuer?: string;
   audience?: string;
@@ -316,7 +334,7 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
       return result('unknown_key', `no key with kid ${show(kid)} is held by this workspace`, base);
     }
     const keyInfo = { ...base, keyId: key.id, profile: key.profile };
-    if (key.state === 'retired') {
+    if (key.state === 'retired' && key.compromised !== true) {
       return result('unknown_key', `key ${key.id} is retired; tokens it signed are no longer accepted`, keyInfo);
     }
     if (key.alg !== alg) {
@@ -328,7 +346,7 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
     }
     candidates = [key];
   } else if (alg === 'HS256') {
-    candidates = ctx.hmacKeys().filter((k) => k.state !== 'retired');
+    candidates = ctx.hmacKeys().filter((k) => k.state !== 'retired' || k.compromised === true);
     candidates.forEach(assertRecordConsistent);
     if (candidates.some((k) => k.alg !== 'HS256')) {
       throw new CastellanError('INTERNAL', 'hmacKeys() returned a key that is not a zlayer HMAC key');
@@ -365,7 +383,28 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
   const verified = { ...base, keyId: signer.id, profile: signer.profile };
 
   const jti = typeof claims.jti === 'string' ? claims.jti : null;
-  const ledger = ctx.lookupLedger(jti, sha256);
+  // Only the exact token (its SHA-256) is bound to a ledger row. A known jti on other
+  // bytes is a forgery reusing a real id, never that token.
+  const ledger = ctx.ledgerBySha256(sha256);
+  if (ledger === null && jti !== null) {
+    const claimed = ctx.ledgerByJti(jti);
+    if (claimed !== null) {
+      return result(
+        'forged',
+        `reuses the id of token #${claimed.id} (jti ${show(jti)}), but is not the token Castellan minted under it: ` +
+          `its SHA-256 differs from the ledger's, so its claims (scopes, exp) were not issued here`,
+        { ...verified, ledger: null },
+      );
+    }
+  }
+  if (signer.compromised === true) {
+    return result(
+      'compromised_key',
+      `signed by key ${signer.id}, which is marked compromised: anyone holding it could have made this token, ` +
+        'so it is never accepted; revoke what it signed and retire it',
+      { ...verified, ledger },
+    );
+  }
   const exp = claims.exp as number; // checked by claimProblem
   if (ledger !== null && ledger.revoked_at !== null && ledger.revoked_at !== undefined) {
     const why = ledger.revoke_reason ? `: ${ledger.revoke_reason}` : '';

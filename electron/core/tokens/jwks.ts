@@ -6,6 +6,9 @@
  *   must keep verifying the tokens it signed until they expire.
  * - `retired` keys are left out: retiring a key is how an admin stops every
  *   token it signed, so publishing it would undo that.
+ * - compromised keys are left out from the moment they are flagged, whatever
+ *   their state: a thief can sign anything with them, so a verifier must stop
+ *   trusting them at once, even if that also refuses the genuine tokens they signed.
  * - zlayer (HMAC) keys are never published: their "public key" is the secret.
  *
  * Each JWK is rebuilt from its public members, so a private member (`d`) in the
@@ -18,6 +21,7 @@ export type JwksInput = {
   profile: Profile;
   publicJwk?: PublicJwk | null;
   state: KeyState;
+  compromised?: boolean;
 };
 
 export type Jwks = { keys: PublicJwk[] };
@@ -45,7 +49,7 @@ export function buildJwks(keys: readonly JwksInput[]): Jwks {
   const out: PublicJwk[] = [];
   const seen = new Set<string>();
   for (const key of keys) {
-    if (key.profile === 'zlayer' || key.state === 'retired') continue;
+    if (key.profile === 'zlayer' || key.state === 'retired' || key.compromised === true) continue;
     if (!key.publicJwk) {
       throw new CastellanError('INTEGRITY', `an ${key.profile} key has no public JWK to publish`);
     }

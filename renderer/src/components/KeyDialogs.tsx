@@ -1,8 +1,10 @@
-import { Alert, Button, Checkbox, Group, Loader, Modal, Stack, Text } from '@mantine/core';
+import { Alert, Button, Checkbox, Group, Loader, Modal, PasswordInput, Stack, Table, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
+import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
+import { isoFromUnixSecs } from '../../../shared/time.ts';
 import { useAction } from '../hooks.ts';
 import { call, errorMessage } from '../ipc.ts';
-import { ErrorAlert } from './common.tsx';
+import { ErrorAlert, relativeTime } from './common.tsx';
 import { ReauthFields, useReauth } from './Reauth.tsx';
 import { RevokeDialog } from './RevokeDialog.tsx';
 import type { RevokeReason, SigningKey } from './TokenBits.tsx';
@@ -194,6 +196,175 @@ export function KeyExportSecretDialog({ onClose, onSaved }: { onClose: () => voi
             </Button>
             <Button type="submit" color="red" loading={exportSecret.busy} disabled={!reauth.ready}>
               Export secret…
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+type Exposure = ChannelOutput<'keys:exposure'>;
+
+function when(unix: number | null): string {
+  if (unix === null) return '—';
+  return `${isoFromUnixSecs(unix)} (${relativeTime(unix)})`;
+}
+
+/**
+ * For a compromised key: which of its active tokens can still be revoked (they carry a
+ * jti), which cannot (minted without one) and until when each kind stays usable against a
+ * verifier that still trusts the key, with the actions that end it: revoke what can be
+ * revoked, and force-retire the key.
+ */
+export function CompromisedKeyPanel({
+  signingKey,
+  onRevoke,
+  onRetire,
+}: {
+  signingKey: SigningKey;
+  onRevoke: () => void;
+  onRetire: () => void;
+}) {
+  const [exposure, setExposure] = useState<Exposure | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const { id, state, tokens } = signingKey;
+  useEffect(() => {
+    let live = true;
+    call('keys:exposure', { id }).then(
+      (answer) => live && setExposure(answer),
+      (err: unknown) => live && setError(errorMessage(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, state, tokens.active, tokens.revoked]);
+  const plural = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'}`;
+  return (
+    <Alert
+      color="red"
+      variant="light"
+      title={`Key ${id} is compromised`}
+      role="region"
+      aria-label={`Compromised key ${id}`}
+      data-testid="compromised-key-panel"
+      data-key-id={id}
+      mt="sm"
+    >
+      <Stack gap="xs">
+        <Text size="sm">
+          It is no longer published in the JWKS, and the inspector accepts none of its tokens.
+          {state === 'retired' ? ' It is retired.' : ' Verifiers that cached it may still accept what it signed:'}
+        </Text>
+        <ErrorAlert error={error} title="Could not read the key’s tokens" />
+        {exposure === null && !error && <Loader size="sm" aria-label="Reading the key’s tokens" />}
+        {exposure && (
+          <>
+            <Text size="sm" data-testid="revocable">
+              <strong>{plural(exposure.revocable)}</strong> can be revoked
+              {exposure.revocable_until !== null && <> (the last expires {when(exposure.revocable_until)})</>}.
+            </Text>
+            <Text size="sm" data-testid="unrevocable">
+              <strong>{plural(exposure.unrevocable)}</strong> cannot be revoked (minted without a jti)
+              {exposure.unrevocable_until !== null && <>; they stay usable until {when(exposure.unrevocable_until)}</>}.
+            </Text>
+            {exposure.revocable + exposure.unrevocable > 0 && (
+              <Table aria-label={`Active tokens of key ${id}`} withTableBorder>
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Ledger</Table.Th>
+                    <Table.Th>Container</Table.Th>
+                    <Table.Th>Can be revoked</Table.Th>
+                    <Table.Th>Expires</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {[...exposure.unrevocable_tokens, ...exposure.revocable_tokens].map((t) => (
+                    <Table.Tr key={t.id} data-revocable={t.jti !== null}>
+                      <Table.Td>#{t.id}</Table.Td>
+                      <Table.Td>
+                        {t.deployment}/{t.service} · {t.container}
+                      </Table.Td>
+                      <Table.Td>{t.jti === null ? 'no (no jti)' : 'yes'}</Table.Td>
+                      <Table.Td>{when(t.expires_at)}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            )}
+            <Group gap="xs">
+              {exposure.revocable > 0 && (
+                <Button size="xs" color="red" variant="light" onClick={onRevoke}>
+                  Revoke {plural(exposure.revocable)}…
+                </Button>
+              )}
+              {state !== 'retired' && (
+                <Button size="xs" color="red" onClick={onRetire}>
+                  Force-retire key…
+                </Button>
+              )}
+            </Group>
+          </>
+        )}
+      </Stack>
+    </Alert>
+  );
+}
+
+/** Retire a key now, whatever its tokens: the request carries the current passphrase. */
+export function KeyRetireDialog({
+  signingKey,
+  onClose,
+  onRetired,
+}: {
+  signingKey: SigningKey;
+  onClose: () => void;
+  onRetired: (key: SigningKey) => void;
+}) {
+  const [passphrase, setPassphrase] = useState('');
+  const retire = useAction(async () => {
+    const key = await call('keys:retire', { id: signingKey.id, force: true, reauth: { passphrase } });
+    setPassphrase('');
+    onRetired(key);
+  });
+  return (
+    <Modal
+      opened
+      closeButtonProps={{ 'aria-label': 'Close' }}
+      onClose={onClose}
+      title={`Force-retire key ${signingKey.id}`}
+      size="lg"
+    >
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void retire.run();
+        }}
+      >
+        <Stack>
+          <Alert color="red" title="Every token this key signed stops being accepted">
+            The key leaves the JWKS and is never published again; the inspector refuses all its tokens, including the{' '}
+            {signingKey.tokens.active.toLocaleString('en-US')} still active.
+            {signingKey.state === 'active' &&
+              ` It is the active ${signingKey.profile} key: nothing can be minted with that profile until you create a new key.`}{' '}
+            The retirement is recorded in the audit log.
+          </Alert>
+          <PasswordInput
+            label="Current passphrase"
+            description="Retiring a key by force needs the workspace passphrase again."
+            value={passphrase}
+            onChange={(e) => setPassphrase(e.currentTarget.value)}
+            autoComplete="current-password"
+            required
+            data-autofocus
+          />
+          <ErrorAlert error={retire.error} title="Not retired" />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" color="red" loading={retire.busy} disabled={passphrase === ''}>
+              Retire key
             </Button>
           </Group>
         </Stack>

@@ -38,6 +38,9 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
   const ttlSecs = ttl.trim() === '' ? undefined : Number(ttl);
   const ttlInvalid = ttlSecs !== undefined && !(Number.isInteger(ttlSecs) && ttlSecs > 0);
   const overPolicy = ttlSecs !== undefined && svc !== undefined && ttlSecs > svc.policy.access.ttl_secs;
+  // The workspace's maximum caps every mint, forced or not (the main process enforces it).
+  const maxTtl = useChannel('workspace:settings', {}).data?.max_token_ttl_secs;
+  const overMax = maxTtl !== undefined && (ttlSecs ?? svc?.policy.access.ttl_secs ?? 0) > maxTtl;
 
   const chooseService = (name: string) => {
     setService(name);
@@ -168,7 +171,16 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
                 inputMode="numeric"
                 value={ttl}
                 onChange={(e) => setTtl(e.currentTarget.value)}
-                error={ttlInvalid ? 'a whole number of seconds above 0' : undefined}
+                error={
+                  ttlInvalid
+                    ? 'a whole number of seconds above 0'
+                    : overMax
+                      ? ttlSecs === undefined
+                        ? `the policy’s ${formatTtl(svc?.policy.access.ttl_secs ?? 0)} is longer than this workspace’s maximum of ${formatTtl(maxTtl)}: ask for a shorter TTL`
+                        : `longer than this workspace’s maximum of ${formatTtl(maxTtl)}: refused, forced or not`
+                      : undefined
+                }
+                description={maxTtl !== undefined ? `at most ${formatTtl(maxTtl)} (the workspace maximum)` : undefined}
                 placeholder={svc ? String(svc.policy.access.ttl_secs) : 'policy default'}
               />
             </Group>
@@ -184,7 +196,7 @@ export function MintDialog({ onClose, onMinted }: { onClose: () => void; onMinte
             />
             <Checkbox
               label="Mint without a jti"
-              description="A token without a jti cannot be revoked on its own, only by rotating its key. Use it only for consumers that refuse the claim."
+              description="A token without a jti cannot be revoked on its own, only stopped by withdrawing its key (rotate it as compromised, or force-retire it). Use it only for consumers that refuse the claim."
               checked={noJti}
               onChange={(e) => setNoJti(e.currentTarget.checked)}
             />

@@ -44,7 +44,12 @@ export function PolicyCard({ policy }: { policy: Policy }) {
         <div>
           <Group justify="space-between">
             <Text size="sm" fw={600}>
-              Token lifetime: <span data-testid="ttl">{formatTtl(access.ttl_secs)}</span>
+              Token lifetime:{' '}
+              <span data-testid="ttl">
+                {access.ttl_secs_exact === String(access.ttl_secs)
+                  ? formatTtl(access.ttl_secs)
+                  : `${access.ttl_secs_exact} s (as the daemon reads it)`}
+              </span>
             </Text>
             <Text size="xs" c="dimmed">
               default 24 h

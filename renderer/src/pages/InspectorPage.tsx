@@ -19,6 +19,8 @@ const VERDICT_WORDS: Record<Verdict, string> = {
   unknown_key: 'Unknown key',
   malformed: 'Malformed',
   not_issued_here: 'Not issued here',
+  forged: 'Forged',
+  compromised_key: 'Compromised key',
 };
 const VERDICT_COLORS: Record<Verdict, string> = {
   valid: 'teal',
@@ -28,6 +30,8 @@ const VERDICT_COLORS: Record<Verdict, string> = {
   unknown_key: 'orange',
   malformed: 'orange',
   not_issued_here: 'yellow',
+  forged: 'red',
+  compromised_key: 'red',
 };
 
 export function InspectorPage() {

@@ -3,7 +3,13 @@ import { useEffect, useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { PROFILES } from '../../../shared/ipc/contract/tokens.ts';
 import { ErrorAlert, Muted, relativeTime } from '../components/common.tsx';
-import { KeyExportSecretDialog, KeyRevokeTokensDialog, KeyRotateDialog } from '../components/KeyDialogs.tsx';
+import {
+  CompromisedKeyPanel,
+  KeyExportSecretDialog,
+  KeyRetireDialog,
+  KeyRevokeTokensDialog,
+  KeyRotateDialog,
+} from '../components/KeyDialogs.tsx';
 import { KeyVault } from '../components/KeyVault.tsx';
 import { ReauthFields, useReauth } from '../components/Reauth.tsx';
 import { PROFILE_LABELS, type SigningKey } from '../components/TokenBits.tsx';
@@ -20,7 +26,15 @@ function since(iso: string | null): string {
   return relativeTime(Date.parse(iso) / 1000);
 }
 
-function KeyRows({ keys, onRevokeTokens }: { keys: SigningKey[]; onRevokeTokens: (key: SigningKey) => void }) {
+function KeyRows({
+  keys,
+  onRevokeTokens,
+  onRetire,
+}: {
+  keys: SigningKey[];
+  onRevokeTokens: (key: SigningKey) => void;
+  onRetire: (key: SigningKey) => void;
+}) {
   return (
     <Table aria-label="Signing keys" striped>
       <Table.Thead>
@@ -79,6 +93,17 @@ function KeyRows({ keys, onRevokeTokens }: { keys: SigningKey[]; onRevokeTokens:
                   Revoke its tokens…
                 </Button>
               )}
+              {k.state !== 'retired' && (
+                <Button
+                  size="compact-xs"
+                  color="red"
+                  variant="subtle"
+                  aria-label={`Force-retire key ${k.id}`}
+                  onClick={() => onRetire(k)}
+                >
+                  Force-retire…
+                </Button>
+              )}
             </Table.Td>
           </Table.Tr>
         ))}
@@ -98,6 +123,7 @@ export function KeysPage({
   const [message, setMessage] = useState<string | null>(null);
   const [rotating, setRotating] = useState<{ profile: Profile; active: SigningKey } | null>(null);
   const [revokingKey, setRevokingKey] = useState<SigningKey | null>(null);
+  const [retiringKey, setRetiringKey] = useState<SigningKey | null>(null);
   const [exportingSecret, setExportingSecret] = useState(false);
   const [secret, setSecret] = useState('');
 
@@ -179,8 +205,18 @@ export function KeysPage({
             {ofProfile.length === 0 ? (
               <Muted>{keys.loading ? 'Loading…' : `No ${profile} key yet.`}</Muted>
             ) : (
-              <KeyRows keys={ofProfile} onRevokeTokens={setRevokingKey} />
+              <KeyRows keys={ofProfile} onRevokeTokens={setRevokingKey} onRetire={setRetiringKey} />
             )}
+            {ofProfile
+              .filter((k) => k.compromised)
+              .map((k) => (
+                <CompromisedKeyPanel
+                  key={k.id}
+                  signingKey={k}
+                  onRevoke={() => setRevokingKey(k)}
+                  onRetire={() => setRetiringKey(k)}
+                />
+              ))}
             {profile === 'zlayer' && (
               <Stack gap="xs" mt="md" aria-label="ZLayer secret">
                 <Text size="sm" fw={600}>
@@ -254,6 +290,16 @@ export function KeysPage({
           onDone={(n) => {
             setRevokingKey(null);
             done(`Revoked ${n.toLocaleString('en-US')} ${n === 1 ? 'token' : 'tokens'} of key ${revokingKey.id}.`);
+          }}
+        />
+      )}
+      {retiringKey && (
+        <KeyRetireDialog
+          signingKey={retiringKey}
+          onClose={() => setRetiringKey(null)}
+          onRetired={(key) => {
+            setRetiringKey(null);
+            done(`Retired key ${key.id}.`);
           }}
         />
       )}

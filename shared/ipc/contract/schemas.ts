@@ -32,6 +32,8 @@ export const findingSchema = z.strictObject({
 export const accessSchema = z.strictObject({
   scopes: z.array(TokenScopeSchema),
   ttl_secs: z.number().int().nonnegative(),
+  /** The TTL exactly as the daemon reads it (u64, decimal); ttl_secs is clamped to 2^53-1. */
+  ttl_secs_exact: z.string().regex(/^[0-9]{1,20}$/),
   mount_socket: z.boolean(),
   docker_socket: z.boolean().nullable(),
   scopes_source: z.enum(['default', 'label', 'default-fallback']),

@@ -8,7 +8,19 @@ export const KEY_STATES = ['active', 'verify-only', 'retired'] as const;
 export const TOKEN_STATUSES = ['active', 'expired', 'revoked'] as const;
 export const REVOKE_REASONS = ['key_compromise', 'leaked', 'superseded', 'decommissioned', 'other'] as const;
 export const revokeReasonSchema = z.enum(REVOKE_REASONS);
-export const VERDICTS = ['valid', 'expired', 'revoked', 'bad_signature', 'unknown_key', 'malformed', 'not_issued_here'] as const;
+export const VERDICTS = [
+  'valid',
+  'expired',
+  'revoked',
+  'bad_signature',
+  'unknown_key',
+  'malformed',
+  'not_issued_here',
+  /** A known jti on a token whose SHA-256 is not the ledger row's: never valid. */
+  'forged',
+  /** Signed by a key marked compromised: never valid. */
+  'compromised_key',
+] as const;
 export const TOKEN_SORT_COLUMNS = [
   'issued_at',
   'expires_at',
@@ -93,6 +105,16 @@ export const inspectionSchema = z.strictObject({
   scopes: z.array(TokenScopeSchema),
   scopes_in_words: z.string(),
   record: tokenRecordSchema.nullable(),
+});
+
+export const keyExposureSchema = z.strictObject({
+  key: signingKeySchema,
+  revocable: z.number().int(),
+  unrevocable: z.number().int(),
+  revocable_until: z.number().int().nullable(),
+  unrevocable_until: z.number().int().nullable(),
+  revocable_tokens: z.array(tokenRecordSchema),
+  unrevocable_tokens: z.array(tokenRecordSchema),
 });
 
 export const tokensContract = {
@@ -186,6 +208,16 @@ export const tokensContract = {
     summary: 'save the signed revocation list',
     input: empty,
     output: savedFileSchema,
+  }),
+  'keys:exposure': defineChannel({
+    summary: 'which active tokens of a key can be revoked, which cannot (no jti), and until when',
+    input: z.strictObject({ id: z.string().min(1).max(100) }),
+    output: keyExposureSchema,
+  }),
+  'keys:retire': defineChannel({
+    summary: 'retire any key now (force); re-authenticates, audited',
+    input: z.strictObject({ id: z.string().min(1).max(100), force: z.literal(true), reauth: reauthSchema }),
+    output: signingKeySchema,
   }),
   'tokens:stats': defineChannel({
     summary: 'counts and what expires soon',
