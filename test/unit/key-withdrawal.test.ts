@@ -314,7 +314,8 @@ test('CLI: the issue’s sequence: mint --no-jti, rotate --compromised, revoke -
     'the compromised key left the JWKS',
   );
 
-  const inspect = run(['inspect', '-'], token);
+  // Inspecting an ed25519 token authenticates the key record first, so the vault is unlocked.
+  const inspect = run(['--passphrase-env', 'PP', 'inspect', '-'], token);
   assert.equal(inspect.status, 2);
   assert.match(inspect.stdout, /^verdict: compromised_key$/m);
 
