@@ -1,10 +1,11 @@
-import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title, createTheme } from '@mantine/core';
+import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
 import { VaultGate } from './components/VaultGate.tsx';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
+import { cssVariablesResolver, theme } from './theme.ts';
 import { AuditPage } from './pages/AuditPage.tsx';
 import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
 import { InspectorPage } from './pages/InspectorPage.tsx';
@@ -15,7 +16,6 @@ import { SettingsPage } from './pages/SettingsPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
 import { WorkersPage } from './pages/WorkersPage.tsx';
 
-const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 
@@ -71,11 +71,13 @@ export function App() {
   const ctx: PageContext = { settings, setSettings, vault, setVault, navigate };
 
   return (
-    <MantineProvider theme={theme} defaultColorScheme="auto" forceColorScheme={settings.theme === 'system' ? undefined : settings.theme}>
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto" forceColorScheme={settings.theme === 'system' ? undefined : settings.theme}>
       <AppShell header={{ height: 52 }} navbar={{ width: 220, breakpoint: 0 }} padding="md">
         <AppShell.Header>
           <Group h="100%" px="md" justify="space-between">
-            <Title order={3}>Castellan</Title>
+            <Text fw={700} size="lg" component="span">
+              Castellan
+            </Text>
             <Group gap="xs">
               {vault && (
                 <Badge color={vault.unlocked ? 'teal' : 'yellow'} variant="light" data-testid="vault-badge">
@@ -105,7 +107,7 @@ export function App() {
             </div>
           )}
           <VaultGate status={vault} onChange={setVault} />
-          <Title order={2} mb="md">
+          <Title order={1} size="h2" mb="md">
             {page.label}
           </Title>
           {page.render(ctx)}

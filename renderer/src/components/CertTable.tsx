@@ -67,7 +67,7 @@ export function CertTable({
   return (
     <Card withBorder component="section" aria-labelledby="certs-title">
       <Group justify="space-between" mb="sm">
-        <Title order={4} id="certs-title">
+        <Title order={2} size="h4" id="certs-title">
           Issued certificates
         </Title>
         <Text size="sm" c="dimmed" data-testid="cert-count">

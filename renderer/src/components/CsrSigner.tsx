@@ -121,7 +121,7 @@ export function CsrSigner({
 
   return (
     <Card withBorder component="section" aria-labelledby="csr-title">
-      <Title order={4} id="csr-title" mb="sm">
+      <Title order={2} size="h4" id="csr-title" mb="sm">
         Sign a worker CSR
       </Title>
       <Stack gap="sm">

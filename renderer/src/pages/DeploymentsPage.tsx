@@ -1,14 +1,44 @@
 import { Alert, Badge, Button, Grid, Group, NavLink, Paper, ScrollArea, Stack, Text } from '@mantine/core';
-import { useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useState, type DragEvent } from 'react';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
 import { ErrorAlert, Muted } from '../components/common.tsx';
 import { LabelEditor } from '../components/LabelEditor.tsx';
 import { PolicyCard } from '../components/PolicyCard.tsx';
 
+/** `#/deployments?service=<deployment>/<service>` selects that service. */
+function selectionFromHash(): { deployment: string; service: string } | null {
+  const query = window.location.hash.split('?')[1];
+  const value = query ? new URLSearchParams(query).get('service') : null;
+  const slash = value ? value.indexOf('/') : -1;
+  if (!value || slash <= 0) return null;
+  return { deployment: value.slice(0, slash), service: value.slice(slash + 1) };
+}
+
 export function DeploymentsPage() {
   const list = useChannel('deployments:list', {});
-  const [selected, setSelected] = useState<{ deployment: string; service: string } | null>(null);
+  const [selected, setSelected] = useState<{ deployment: string; service: string } | null>(selectionFromHash);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (name: string) =>
+    setCollapsed((c) => {
+      const next = new Set(c);
+      if (!next.delete(name)) next.add(name);
+      return next;
+    });
+  const select = useCallback((s: { deployment: string; service: string }) => {
+    setSelected(s);
+    // The choice lives in the address, so the command palette (and Back) can jump to a service.
+    const hash = `#/deployments?service=${encodeURIComponent(`${s.deployment}/${s.service}`)}`;
+    if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
+  }, []);
+  useEffect(() => {
+    const onHash = () => {
+      const fromHash = selectionFromHash();
+      if (fromHash) setSelected(fromHash);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
   const [message, setMessage] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -85,33 +115,67 @@ export function DeploymentsPage() {
           <ScrollArea h="70vh">
             <nav aria-label="Deployments and services">
               {deployments.length === 0 && !list.loading && <Muted>No deployments yet. Import a ZLayer spec.</Muted>}
-              {deployments.map((d) => (
-                <NavLink key={d.name} label={d.name} defaultOpened childrenOffset={12} description={`${d.services.length} services`}>
-                  {d.services.map((s) => {
-                    const worst = s.policy.findings[0]?.severity;
-                    return (
-                      <NavLink
-                        key={s.name}
-                        component="button"
-                        aria-label={`${d.name}/${s.name}`}
-                        label={s.name}
-                        active={selected?.deployment === d.name && selected.service === s.name}
-                        onClick={() => setSelected({ deployment: d.name, service: s.name })}
-                        rightSection={
-                          <Group gap={4}>
-                            {s.policy.access.diagnostics.some((x) => x.severity !== 'info') && <Badge size="xs" color="orange">diag</Badge>}
+              {deployments.map((d) => {
+                const open = !collapsed.has(d.name);
+                return (
+                  // A button, not a bare <a>: every row of the tree is reachable with Tab and toggles with Enter/Space.
+                  <NavLink
+                    key={d.name}
+                    component="button"
+                    label={d.name}
+                    description={`${d.services.length} services`}
+                    opened={open}
+                    onChange={() => toggle(d.name)}
+                    aria-expanded={open}
+                    childrenOffset={12}
+                    data-deployment={d.name}
+                  >
+                    {d.services.map((s) => {
+                      const worst = s.policy.findings[0]?.severity;
+                      const active = selected?.deployment === d.name && selected.service === s.name;
+                      const diagnostics = s.policy.access.diagnostics.filter((x) => x.severity !== 'info').length;
+                      return (
+                        // The badges sit beside the button, not in it, so its name holds its visible label;
+                        // what they say is in the name too.
+                        <div key={s.name} style={{ position: 'relative' }}>
+                          <NavLink
+                            component="button"
+                            aria-label={[
+                              `${d.name}/${s.name}`,
+                              diagnostics > 0 ? `${diagnostics} diagnostics` : '',
+                              worst ? `${s.policy.findings.length} findings, worst ${worst}` : '',
+                            ]
+                              .filter(Boolean)
+                              .join(', ')}
+                            label={s.name}
+                            active={active}
+                            aria-current={active ? 'true' : undefined}
+                            data-service={`${d.name}/${s.name}`}
+                            onClick={() => select({ deployment: d.name, service: s.name })}
+                            pr={72}
+                          />
+                          <Group
+                            gap={4}
+                            aria-hidden="true"
+                            style={{ position: 'absolute', right: 8, top: '50%', transform: 'translateY(-50%)', pointerEvents: 'none' }}
+                          >
+                            {diagnostics > 0 && (
+                              <Badge size="xs" color="orange">
+                                diag
+                              </Badge>
+                            )}
                             {worst && (
                               <Badge size="xs" color={worst === 'critical' ? 'red' : worst === 'high' ? 'orange' : 'gray'}>
                                 {s.policy.findings.length}
                               </Badge>
                             )}
                           </Group>
-                        }
-                      />
-                    );
-                  })}
-                </NavLink>
-              ))}
+                        </div>
+                      );
+                    })}
+                  </NavLink>
+                );
+              })}
             </nav>
           </ScrollArea>
         </Grid.Col>

@@ -107,7 +107,7 @@ export function InspectorPage() {
               </Button>
             )}
           </Alert>
-          <Title order={4}>Explanation</Title>
+          <Title order={2} size="h4">Explanation</Title>
           <Stack gap={6}>
             <ScopeChips scopes={result.scopes} />
             <Text size="sm" aria-label="Scopes in words">
@@ -147,7 +147,7 @@ export function InspectorPage() {
           )}
           <Grid>
             <Grid.Col span={{ base: 12, md: 5 }}>
-              <Title order={5} mb={4}>
+              <Title order={3} size="h5" mb={4}>
                 Header
               </Title>
               {result.header === null ? (
@@ -157,7 +157,7 @@ export function InspectorPage() {
               )}
             </Grid.Col>
             <Grid.Col span={{ base: 12, md: 7 }}>
-              <Title order={5} mb={4}>
+              <Title order={3} size="h5" mb={4}>
                 Claims
               </Title>
               {result.claims === null ? (

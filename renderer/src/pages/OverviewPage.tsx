@@ -43,7 +43,7 @@ export function OverviewPage({ settings }: { settings: Settings }) {
 
       <SimpleGrid cols={{ base: 1, lg: 2 }}>
         <Card withBorder aria-label="Risk findings">
-          <Title order={4} mb="xs">
+          <Title order={2} size="h4" mb="xs">
             Risk findings
           </Title>
           {findings.error && <Muted>{findings.error}</Muted>}
@@ -64,7 +64,7 @@ export function OverviewPage({ settings }: { settings: Settings }) {
         </Card>
 
         <Card withBorder aria-label="Expiring soon">
-          <Title order={4} mb="xs">
+          <Title order={2} size="h4" mb="xs">
             Expiring soon
           </Title>
           <Stack gap={4}>
@@ -92,7 +92,7 @@ export function OverviewPage({ settings }: { settings: Settings }) {
       </SimpleGrid>
 
       <Card withBorder aria-label="Recent audit entries">
-        <Title order={4} mb="xs">
+        <Title order={2} size="h4" mb="xs">
           Recent audit entries
         </Title>
         <Table>
