@@ -7,9 +7,21 @@
  * (light scheme) or lightened (dark scheme) just enough to reach 4.5:1 against the background
  * each one is drawn on, with a small margin for hover tints.
  */
-import { DEFAULT_THEME, createTheme, type CSSVariablesResolver, type MantineColorsTuple } from '@mantine/core';
+import { Badge, DEFAULT_THEME, createTheme, type CSSVariablesResolver, type MantineColorsTuple } from '@mantine/core';
 
-export const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
+export const theme = createTheme({
+  primaryColor: 'indigo',
+  defaultRadius: 'sm',
+  components: {
+    // A badge never shrinks to an ellipsis ("CRITI…"): it keeps its word and the row wraps instead.
+    Badge: Badge.extend({
+      styles: {
+        root: { flexShrink: 0, maxWidth: 'none', overflow: 'visible' },
+        label: { overflow: 'visible', textOverflow: 'clip' },
+      },
+    }),
+  },
+});
 
 /** The ratio every pair is brought to: AA's 4.5:1 plus a margin for hover and striped-row tints. */
 export const TARGET_CONTRAST = 4.7;
