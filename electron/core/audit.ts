@@ -35,7 +35,10 @@ export type AuditVerification =
   { ok: true; count: number } | { ok: false; count: number; brokenAt: number; reason: string };
 
 export interface AuditQuery {
+  /** The exact action name. */
   action?: string;
+  /** Case-insensitive substring of the action name ("token" finds token.issue, token.revoke, …). */
+  action_contains?: string;
   target?: string;
   /** The acting OS user name. */
   actor?: string;
@@ -408,6 +411,10 @@ export class Audit {
       where.push('action = ?');
       params.push(query.action);
     }
+    if (query.action_contains !== undefined && query.action_contains !== '') {
+      where.push("action LIKE ? ESCAPE '\\'");
+      params.push(`%${likeEscape(query.action_contains)}%`);
+    }
     if (query.target !== undefined) {
       where.push('target = ?');
       params.push(query.target);
@@ -417,7 +424,7 @@ export class Audit {
       params.push(query.actor);
     }
     if (query.text !== undefined && query.text !== '') {
-      const like = `%${query.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = `%${likeEscape(query.text)}%`;
       where.push(
         "(action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR actor_user LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')",
       );
@@ -475,6 +482,11 @@ function requireText(value: unknown, name: string): string {
     throw new CastellanError('INTERNAL', `audit ${name} must be a non-empty string`);
   }
   return value;
+}
+
+/** `text` as a LIKE pattern matching itself literally (with ESCAPE '\\'). */
+function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function parseDetails(text: string): AuditDetails | null {

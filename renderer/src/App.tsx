@@ -2,7 +2,9 @@ import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea,
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
+import { CommandPalette } from './components/CommandPalette.tsx';
 import { VaultGate } from './components/VaultGate.tsx';
+import { installFocusReturn } from './focus-return.ts';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
 import { cssVariablesResolver, theme } from './theme.ts';
@@ -56,6 +58,7 @@ export function App() {
   const [vault, setVault] = useState<VaultStatus | null>(null);
   const progress = useProgress();
 
+  useEffect(() => installFocusReturn(), []);
   useEffect(() => {
     const onHash = () => setPageId(pageFromHash());
     window.addEventListener('hashchange', onHash);
@@ -79,6 +82,7 @@ export function App() {
               Castellan
             </Text>
             <Group gap="xs">
+              <CommandPalette pages={PAGES} />
               {vault && (
                 <Badge color={vault.unlocked ? 'teal' : 'yellow'} variant="light" data-testid="vault-badge">
                   {vault.initialized ? (vault.unlocked ? 'vault unlocked' : 'vault locked') : 'no vault'}

@@ -55,7 +55,7 @@ export async function runAxe(
   );
   const parsed = JSON.parse(results) as AxeResults;
   return parsed.violations
-    .filter((v: Result) => RANK[v.impact ?? 'minor']! >= RANK[minImpact]!)
+    .filter((v: Result) => RANK[v.impact ?? 'minor']! >= RANK[minImpact ?? 'serious']!)
     .map((v: Result) => ({
       id: v.id,
       impact: v.impact,

@@ -6,13 +6,24 @@ import { ErrorAlert, Muted } from '../components/common.tsx';
 import { LabelEditor } from '../components/LabelEditor.tsx';
 import { PolicyCard } from '../components/PolicyCard.tsx';
 
+function hashParams(): URLSearchParams {
+  return new URLSearchParams(window.location.hash.split('?')[1] ?? '');
+}
+
 /** `#/deployments?service=<deployment>/<service>` selects that service. */
 function selectionFromHash(): { deployment: string; service: string } | null {
-  const query = window.location.hash.split('?')[1];
-  const value = query ? new URLSearchParams(query).get('service') : null;
+  const value = hashParams().get('service');
   const slash = value ? value.indexOf('/') : -1;
   if (!value || slash <= 0) return null;
   return { deployment: value.slice(0, slash), service: value.slice(slash + 1) };
+}
+
+/** The tree row the address names (`?service=` or `?deployment=`), as a selector. */
+function focusTargetFromHash(): string | null {
+  const service = hashParams().get('service');
+  if (service) return `[data-service="${CSS.escape(service)}"]`;
+  const deployment = hashParams().get('deployment');
+  return deployment ? `[data-deployment="${CSS.escape(deployment)}"]` : null;
 }
 
 export function DeploymentsPage() {
@@ -31,10 +42,13 @@ export function DeploymentsPage() {
     const hash = `#/deployments?service=${encodeURIComponent(`${s.deployment}/${s.service}`)}`;
     if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
   }, []);
+  // A jump (command palette, a finding's link) names a row: open its deployment and focus it.
+  const [focusTarget, setFocusTarget] = useState<string | null>(focusTargetFromHash);
   useEffect(() => {
     const onHash = () => {
       const fromHash = selectionFromHash();
       if (fromHash) setSelected(fromHash);
+      setFocusTarget(focusTargetFromHash());
     };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
@@ -72,6 +86,19 @@ export function DeploymentsPage() {
   };
 
   const deployments = list.data ?? [];
+  useEffect(() => {
+    if (!focusTarget || !list.data) return;
+    const name = hashParams().get('deployment') ?? selectionFromHash()?.deployment;
+    if (name && collapsed.has(name)) {
+      setCollapsed((c) => new Set([...c].filter((n) => n !== name)));
+      return;
+    }
+    const el = document.querySelector<HTMLElement>(focusTarget);
+    if (el) {
+      el.focus();
+      setFocusTarget(null);
+    }
+  }, [focusTarget, list.data, collapsed]);
   const current = selected
     ? deployments.find((d) => d.name === selected.deployment)?.services.find((s) => s.name === selected.service)
     : undefined;
@@ -183,7 +210,7 @@ export function DeploymentsPage() {
           {current && selected ? (
             <Stack>
               <PolicyCard policy={current.policy} />
-              <Paper withBorder p="md">
+              <Paper withBorder p="md" data-focus-anchor="label-editor">
                 <LabelEditor
                   key={`${selected.deployment}/${selected.service}/${JSON.stringify(current.policy.labels)}`}
                   deployment={selected.deployment}
