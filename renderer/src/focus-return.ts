@@ -27,6 +27,11 @@ interface Anchor {
   element: Element;
 }
 
+/** What a control is called, to find "the same button" again in a re-rendered row. */
+function controlName(el: Element): string {
+  return (el.getAttribute('aria-label') ?? el.textContent ?? '').trim();
+}
+
 function anchorOf(el: Element | null): Anchor | null {
   for (let node = el; node; node = node.parentElement) {
     for (const attribute of ANCHOR_ATTRIBUTES) {
@@ -49,11 +54,15 @@ function visible(el: Element): boolean {
   return el.getClientRects().length > 0;
 }
 
-/** Focuses `anchor`'s first usable control, or the anchor itself; false if it is not on the page. */
-export function focusAnchor(attribute: string, value: string): boolean {
+/**
+ * Focuses, inside the anchor, the usable control called `name` (the opener, re-rendered), else its
+ * first usable control, else the anchor itself; false if the anchor is not on the page.
+ */
+export function focusAnchor(attribute: string, value: string, name?: string): boolean {
   const target = document.querySelector(`[${attribute}="${CSS.escape(value)}"]`);
   if (!(target instanceof HTMLElement) || !visible(target)) return false;
-  const control = [...target.querySelectorAll<HTMLElement>(FOCUSABLE)].find(visible);
+  const controls = [...target.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(visible);
+  const control = (name ? controls.find((c) => controlName(c) === name) : undefined) ?? controls[0];
   if (control) {
     control.focus();
   } else {
@@ -85,7 +94,7 @@ export function installFocusReturn(): () => void {
   let before: { anchor: Anchor | null; element: Element } | null = null;
   let lastOutside: Element | null = null;
   /** Set while a dialog is open and for GRACE_MS after it closed. */
-  let pending: { anchor: Anchor | null; element: Element; until: number } | null = null;
+  let pending: { anchor: Anchor | null; element: Element; until: number; fellBack: Element | null } | null = null;
 
   const onFocusIn = (event: FocusEvent) => {
     const target = event.target instanceof Element ? event.target : null;
@@ -94,7 +103,7 @@ export function installFocusReturn(): () => void {
       // A new dialog (not focus moving inside the open one): remember where focus came from.
       if ((!pending || pending.until !== Number.POSITIVE_INFINITY) && lastOutside) {
         before = { anchor: anchorOf(lastOutside), element: lastOutside };
-        pending = { ...before, until: Number.POSITIVE_INFINITY };
+        pending = { ...before, until: Number.POSITIVE_INFINITY, fellBack: null };
       }
       return;
     }
@@ -110,16 +119,23 @@ export function installFocusReturn(): () => void {
       return;
     }
     const active = document.activeElement;
-    if (active && active !== document.body && active.isConnected) return;
+    const onFallback = pending.fellBack !== null && active === pending.fellBack;
+    if (active && active !== document.body && active.isConnected && !onFallback) return;
     const { anchor, element } = pending;
-    // The opener if it is still there, else the same row or panel, else the page's heading. The
-    // watch stays on for the grace period: the opener may vanish a moment later, when the list the
+    // The opener if it is still there, else the same control in the same row or panel. The watch
+    // stays on for the grace period: the opener may vanish a moment later, when the list the
     // dialog changed is reloaded, and then the row is focused.
-    void (
+    const back =
       (element instanceof HTMLElement && element.isConnected && visible(element) && (element.focus(), document.activeElement === element)) ||
-      (anchor !== null && focusAnchor(anchor.attribute, anchor.value)) ||
-      focusPageHeading()
-    );
+      (anchor !== null && focusAnchor(anchor.attribute, anchor.value, controlName(element)));
+    if (back) {
+      pending.fellBack = null;
+      return;
+    }
+    // The row is not (yet) on the page, e.g. while its list reloads: the page's heading meanwhile,
+    // never <body>, and look again shortly.
+    if (!onFallback && focusPageHeading()) pending.fellBack = document.activeElement;
+    if (anchor !== null) setTimeout(restore, 100);
   };
 
   // A pointer press means the user chose where to go next: leave focus alone from then on.

@@ -39,26 +39,25 @@ type Deployments = ChannelOutput<'deployments:list'>;
 type TokenRows = ChannelOutput<'tokens:list'>['rows'];
 type CertRows = ChannelOutput<'ca:certs'>['rows'];
 
-/** Goes to `hash`; unless `focus` is given, puts focus on the new page's h1 once it shows. */
-function go(hash: string, focus?: () => void): void {
+/**
+ * Goes to `hash` and, once that page shows (its h1 is the page's label), runs `focus`, or puts
+ * focus on the h1 when there is none.
+ */
+function go(hash: string, focus: () => void = focusPageHeading): void {
   focusHandled();
   const pageId = hash.replace(/^#\/?/, '').split('?')[0];
   window.location.hash = hash;
-  if (focus) {
-    focus();
-    return;
-  }
-  const deadline = Date.now() + 2000;
+  const deadline = Date.now() + 3000;
   const attempt = () => {
     const label = document.querySelector(`a[href="#/${pageId}"]`)?.textContent?.trim();
     const h1 = document.querySelector<HTMLElement>('main h1');
     if (h1 && label && h1.textContent?.trim() === label) {
-      focusPageHeading();
+      focus();
       return;
     }
     if (Date.now() < deadline) requestAnimationFrame(attempt);
   };
-  requestAnimationFrame(attempt);
+  attempt();
 }
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -76,6 +75,8 @@ export function CommandPalette({ pages }: { pages: readonly { id: string; label:
   const listRef = useRef<HTMLDivElement>(null);
 
   const open = useCallback(() => {
+    // Reset only here: Mantine returns focus whenever returnFocus turns true on a closed modal.
+    setJumping(false);
     setQuery('');
     setActive(0);
     setOpened(true);
@@ -191,7 +192,6 @@ export function CommandPalette({ pages }: { pages: readonly { id: string; label:
         requestAnimationFrame(later);
         return;
       }
-      setJumping(false);
       item.run();
     };
     requestAnimationFrame(later);
