@@ -50,6 +50,8 @@ export function findingsFor(deployment: string, service: string, access: Contain
   const usesDefaults = access.scopes_source !== 'label';
   for (const scope of access.scopes) {
     if (scope.level !== 'write' || scope.resource_id !== null) continue;
+    // Write on every deployment is reported once, as reaching beyond the container's deployment.
+    if (scope.resource_kind === 'deployment') continue;
     if (usesDefaults) {
       const why =
         access.scopes_source === 'default-fallback'

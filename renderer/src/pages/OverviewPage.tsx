@@ -1,4 +1,4 @@
-import { Anchor, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Box, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { countBySeverity, FINDING_SEVERITIES, rankFindings } from '../../../shared/policy/findings.ts';
@@ -49,7 +49,10 @@ function RiskFindings({ findings, error }: { findings: Findings | null; error: s
         <Stack component="ol" gap={6} aria-label="Findings, worst first" m={0} p={0} style={{ listStyle: 'none' }}>
           {shown.map((f, i) => (
             <Group component="li" key={`${f.deployment}/${f.service}/${f.code}/${i}`} gap="xs" wrap="nowrap" align="flex-start" data-severity={f.severity}>
-              <SeverityBadge severity={f.severity} />
+              {/* A column as wide as the widest word, so titles line up. */}
+              <Box miw="5.5rem">
+                <SeverityBadge severity={f.severity} />
+              </Box>
               <Text size="sm">
                 <Anchor href={`#/deployments?service=${encodeURIComponent(`${f.deployment}/${f.service}`)}`} fw={600} size="sm">
                   {f.deployment}/{f.service}
