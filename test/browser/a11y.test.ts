@@ -1,7 +1,8 @@
 /**
  * Issue 12, point 4: axe-core on every page of the console, light and dark, on a seeded
  * workspace: zero serious or critical violations. Also the headings rule the console keeps:
- * one h1 per page, no skipped levels.
+ * one h1 per page, no skipped levels. Then the dialogs: the command palette, minting, a token's
+ * details and a revoke.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +78,37 @@ describe('accessibility: axe-core on all nine pages, light and dark', () => {
               failures.push(`${scheme} ${id}: heading "${levels[i]!.text}" (h${levels[i]!.level}) follows h${levels[i - 1]!.level} "${levels[i - 1]!.text}"`);
             }
           }
+        }
+        // Dialogs too: the command palette, minting, a token's details, a revoke.
+        const page = app.page;
+        const dialogs: [string, () => Promise<void>][] = [
+          ['command palette', async () => {
+            await page.keyboard.press('Control+k');
+            await page.getByRole('dialog', { name: 'Go to' }).getByRole('combobox').fill('web');
+            await page.getByRole('dialog', { name: 'Go to' }).getByRole('option').first().waitFor();
+          }],
+          ['mint dialog', async () => {
+            await page.getByRole('button', { name: /^Mint/ }).first().click();
+            await page.getByRole('dialog').waitFor();
+          }],
+          ['token details', async () => {
+            await page.getByRole('button', { name: /^Details of token / }).first().click();
+            await page.getByRole('dialog').waitFor();
+          }],
+          ['revoke dialog', async () => {
+            await page.getByRole('button', { name: /^Revoke token / }).first().click();
+            await page.getByRole('dialog').waitFor();
+          }],
+        ];
+        await page.goto(`${app.origin}/index.html#/tokens`);
+        await page.getByRole('button', { name: /^Details of token / }).first().waitFor();
+        for (const [what, open] of dialogs) {
+          await open();
+          await page.waitForTimeout(300);
+          const violations = await runAxe(page);
+          if (violations.length) failures.push(formatViolations(`${scheme} ${what}`, violations));
+          await page.keyboard.press('Escape');
+          await page.getByRole('dialog').waitFor({ state: 'detached' });
         }
       } finally {
         await app.close();
