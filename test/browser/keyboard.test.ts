@@ -93,6 +93,23 @@ describe('keyboard: tree, shortcuts, command palette, focus after dialogs', () =
       await page.getByLabel('Policy of ci-runners/runner').waitFor();
       assert.equal(await page.getByRole('button', { name: 'ci-runners/runner' }).getAttribute('aria-current'), 'true');
       assert.match(page.url(), /#\/deployments\?service=ci-runners%2Frunner$/);
+
+      // The arrow keys move along the tree too: ← to the deployment, ← closes it, → opens it, ↓ into it.
+      await page.keyboard.press('ArrowLeft');
+      assert.equal((await focused(page)).deployment, 'ci-runners');
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForFunction(() => document.querySelector('[data-deployment="ci-runners"]')?.getAttribute('aria-expanded') === 'false');
+      await page.keyboard.press('ArrowDown');
+      assert.equal((await focused(page)).deployment, 'storefront', 'a closed deployment’s services are skipped');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('ArrowRight');
+      await page.getByRole('button', { name: 'ci-runners/janitor' }).waitFor();
+      await page.keyboard.press('ArrowDown');
+      assert.equal((await focused(page)).service, 'ci-runners/janitor');
+      await page.keyboard.press('End');
+      assert.equal((await focused(page)).service, 'storefront/worker');
+      await page.keyboard.press('Home');
+      assert.equal((await focused(page)).deployment, 'ci-runners');
     } finally {
       await app.close();
     }

@@ -1,5 +1,5 @@
 import { Alert, Badge, Button, Grid, Group, NavLink, Paper, ScrollArea, Stack, Text } from '@mantine/core';
-import { useCallback, useEffect, useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useState, type DragEvent, type KeyboardEvent } from 'react';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
 import { ErrorAlert, Muted } from '../components/common.tsx';
@@ -86,6 +86,34 @@ export function DeploymentsPage() {
   };
 
   const deployments = list.data ?? [];
+
+  // Besides Tab: ↑/↓ move between the rows of the tree, ← goes to (or closes) a deployment,
+  // → opens one, Home/End jump to the first and last row.
+  const onTreeKey = (e: KeyboardEvent<HTMLElement>) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    // The rows shown: every deployment, and the services of the open ones (even mid-animation).
+    const rows = [...e.currentTarget.querySelectorAll<HTMLElement>('button[data-deployment], button[data-service]')].filter((b) => {
+      const service = b.getAttribute('data-service');
+      return service === null || !collapsed.has(service.split('/')[0]!);
+    });
+    const at = rows.indexOf(document.activeElement as HTMLElement);
+    if (at < 0) return;
+    const row = rows[at]!;
+    const deployment = row.getAttribute('data-deployment');
+    let next: HTMLElement | undefined;
+    if (e.key === 'ArrowDown') next = rows[at + 1];
+    else if (e.key === 'ArrowUp') next = rows[at - 1];
+    else if (e.key === 'Home') next = rows[0];
+    else if (e.key === 'End') next = rows[rows.length - 1];
+    else if (e.key === 'ArrowRight' && deployment !== null && collapsed.has(deployment)) toggle(deployment);
+    else if (e.key === 'ArrowLeft' && deployment !== null && !collapsed.has(deployment)) toggle(deployment);
+    else if (e.key === 'ArrowLeft' && deployment === null) {
+      const owner = row.getAttribute('data-service')?.split('/')[0];
+      next = rows.find((r) => r.getAttribute('data-deployment') === owner);
+    } else return;
+    e.preventDefault();
+    next?.focus();
+  };
   useEffect(() => {
     if (!focusTarget || !list.data) return;
     const name = hashParams().get('deployment') ?? selectionFromHash()?.deployment;
@@ -140,7 +168,7 @@ export function DeploymentsPage() {
       <Grid>
         <Grid.Col span={3}>
           <ScrollArea h="70vh">
-            <nav aria-label="Deployments and services">
+            <nav aria-label="Deployments and services" onKeyDown={onTreeKey}>
               {deployments.length === 0 && !list.loading && <Muted>No deployments yet. Import a ZLayer spec.</Muted>}
               {deployments.map((d) => {
                 const open = !collapsed.has(d.name);
