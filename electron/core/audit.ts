@@ -85,7 +85,10 @@ function macEquals(stored: string | null | undefined, computed: string): boolean
 }
 
 export interface AuditQuery {
+  /** The exact action name. */
   action?: string;
+  /** Case-insensitive substring of the action name ("token" finds token.issue, token.revoke, …). */
+  action_contains?: string;
   target?: string;
   /** The acting OS user name. */
   actor?: string;
@@ -678,6 +681,10 @@ export class Audit {
       where.push('action = ?');
       params.push(query.action);
     }
+    if (query.action_contains !== undefined && query.action_contains !== '') {
+      where.push("action LIKE ? ESCAPE '\\'");
+      params.push(`%${likeEscape(query.action_contains)}%`);
+    }
     if (query.target !== undefined) {
       where.push('target = ?');
       params.push(query.target);
@@ -687,7 +694,7 @@ export class Audit {
       params.push(query.actor);
     }
     if (query.text !== undefined && query.text !== '') {
-      const like = `%${query.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = `%${likeEscape(query.text)}%`;
       where.push(
         "(action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR actor_user LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')",
       );
@@ -762,6 +769,11 @@ function requireText(value: unknown, name: string): string {
     throw new CastellanError('INTERNAL', `audit ${name} must be a non-empty string`);
   }
   return value;
+}
+
+/** `text` as a LIKE pattern matching itself literally (with ESCAPE '\\'). */
+function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function parseDetails(text: string): AuditDetails | null {

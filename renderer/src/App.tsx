@@ -1,10 +1,13 @@
-import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title, createTheme } from '@mantine/core';
+import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
+import { CommandPalette } from './components/CommandPalette.tsx';
 import { VaultGate } from './components/VaultGate.tsx';
+import { installFocusReturn } from './focus-return.ts';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
+import { cssVariablesResolver, theme } from './theme.ts';
 import { AuditPage } from './pages/AuditPage.tsx';
 import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
 import { InspectorPage } from './pages/InspectorPage.tsx';
@@ -15,7 +18,6 @@ import { SettingsPage } from './pages/SettingsPage.tsx';
 import { TokensPage } from './pages/TokensPage.tsx';
 import { WorkersPage } from './pages/WorkersPage.tsx';
 
-const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 
@@ -56,6 +58,7 @@ export function App() {
   const [vault, setVault] = useState<VaultStatus | null>(null);
   const progress = useProgress();
 
+  useEffect(() => installFocusReturn(), []);
   useEffect(() => {
     const onHash = () => setPageId(pageFromHash());
     window.addEventListener('hashchange', onHash);
@@ -71,12 +74,15 @@ export function App() {
   const ctx: PageContext = { settings, setSettings, vault, setVault, navigate };
 
   return (
-    <MantineProvider theme={theme} defaultColorScheme="auto" forceColorScheme={settings.theme === 'system' ? undefined : settings.theme}>
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver} defaultColorScheme="auto" forceColorScheme={settings.theme === 'system' ? undefined : settings.theme}>
       <AppShell header={{ height: 52 }} navbar={{ width: 220, breakpoint: 0 }} padding="md">
         <AppShell.Header>
           <Group h="100%" px="md" justify="space-between">
-            <Title order={3}>Castellan</Title>
+            <Text fw={700} size="lg" component="span">
+              Castellan
+            </Text>
             <Group gap="xs">
+              <CommandPalette pages={PAGES} />
               {vault && (
                 <Badge color={vault.unlocked ? 'teal' : 'yellow'} variant="light" data-testid="vault-badge">
                   {vault.initialized ? (vault.unlocked ? 'vault unlocked' : 'vault locked') : 'no vault'}
@@ -105,7 +111,7 @@ export function App() {
             </div>
           )}
           <VaultGate status={vault} onChange={setVault} />
-          <Title order={2} mb="md">
+          <Title order={1} size="h2" mb="md">
             {page.label}
           </Title>
           {page.render(ctx)}

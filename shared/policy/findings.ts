@@ -44,20 +44,24 @@ export function findingsFor(deployment: string, service: string, access: Contain
     );
   }
 
-  // Without a usable api-scopes label every scope is ZLayer's own default.
+  // Without a usable api-scopes label every scope is ZLayer's own default. The default is rated by
+  // what it grants, like any other scope: write on every container and every image is as broad as
+  // when it is written out, and more likely to go unnoticed because no label shows it.
   const usesDefaults = access.scopes_source !== 'label';
   for (const scope of access.scopes) {
     if (scope.level !== 'write' || scope.resource_id !== null) continue;
+    // Write on every deployment is reported once, as reaching beyond the container's deployment.
+    if (scope.resource_kind === 'deployment') continue;
     if (usesDefaults) {
       const why =
         access.scopes_source === 'default-fallback'
           ? "the api-scopes label had no valid entry, so the daemon fell back to ZLayer's default policy"
-          : "no api-scopes label is set, so this is ZLayer's default policy, which lets the per-container Docker socket build, run and push";
+          : "no api-scopes label is set, so the daemon grants ZLayer's default policy (deployment:<own>:read, container:*:write, image:*:write), which lets the per-container Docker socket build, run and push";
       add(
         'wildcard-write',
-        access.scopes_source === 'default-fallback' ? 'medium' : 'low',
-        `Write on every ${scope.resource_kind} (ZLayer default)`,
-        `${formatScope(scope)}: ${why}. Set zlayer.io/api-scopes to narrow it if the workload does not drive containers or images.`,
+        'high',
+        `Write on every ${scope.resource_kind} (implicit ZLayer default)`,
+        `${formatScope(scope)} lets the token modify any ${scope.resource_kind} in the cluster: ${why}. Set zlayer.io/api-scopes to narrow it if the workload does not drive containers or images.`,
       );
     } else {
       add(
@@ -120,4 +124,29 @@ export function findingsFor(deployment: string, service: string, access: Contain
   }
 
   return findings.sort((a, b) => FINDING_SEVERITIES.indexOf(a.severity) - FINDING_SEVERITIES.indexOf(b.severity));
+}
+
+/**
+ * Findings of many services in one ranking: worst severity first, then by deployment and service
+ * (so a critical finding never sits below a medium one of another service), then as each service
+ * listed them.
+ */
+export function rankFindings(findings: readonly Finding[]): Finding[] {
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort(
+      (a, b) =>
+        FINDING_SEVERITIES.indexOf(a.f.severity) - FINDING_SEVERITIES.indexOf(b.f.severity) ||
+        a.f.deployment.localeCompare(b.f.deployment) ||
+        a.f.service.localeCompare(b.f.service) ||
+        a.i - b.i,
+    )
+    .map(({ f }) => f);
+}
+
+/** How many findings there are of each severity (every severity present, zero or not). */
+export function countBySeverity(findings: readonly Finding[]): Record<FindingSeverity, number> {
+  const counts: Record<FindingSeverity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return counts;
 }

@@ -26,7 +26,7 @@ try {
     try {
       for (const page of PAGES) {
         await app.page.goto(`${app.origin}/index.html#/${page}`);
-        await app.page.getByRole('heading', { level: 2 }).first().waitFor();
+        await app.page.getByRole('heading', { level: 1 }).first().waitFor();
         if (page === 'deployments') {
           await app.page.getByRole('button', { name: 'ci-runners/janitor' }).click();
         }

@@ -165,6 +165,12 @@ describe('workers & CA journey in Chromium', () => {
       await page.getByRole('status').filter({ hasText: 'the CRL was regenerated' }).waitFor();
       assert.equal(await row.getByRole('button', { name: /^Revoke/ }).count(), 0, 'a revoked certificate offers no second revoke');
       await page.getByTestId('crl-regenerated').waitFor();
+      // The issued panel follows at once: revoked, with its reason, and nothing left to save.
+      await issued.getByTestId('issued-status').filter({ hasText: 'revoked' }).waitFor();
+      assert.equal(await issued.getAttribute('data-status'), 'revoked');
+      assert.match((await issued.getByTestId('issued-revoked').textContent()) ?? '', /^Revoked \(key compromise\)/);
+      assert.equal(await issued.getByRole('button', { name: /^Save/ }).count(), 0, 'a revoked certificate offers no save');
+      assert.equal(await issued.getByText('issued', { exact: true }).count(), 0);
       const stored = listCertificates(services.ws).rows;
       assert.deepEqual(
         stored.map((c) => [c.serial, c.status, c.revocation_reason]),

@@ -370,6 +370,18 @@ test('list filters by action, target, actor, text and time, and pages newest fir
       app.audit.list({ actor: 'bob', action: 'token.issue', limit: 10 }).rows.map((r) => r.seq),
       [2],
     );
+    // The Action filter of the page: part of the name, any case, as the search box matches.
+    assert.deepEqual(
+      app.audit.list({ action_contains: 'token', limit: 10 }).rows.map((r) => r.seq),
+      [4, 3, 2],
+    );
+    assert.deepEqual(
+      app.audit.list({ action_contains: 'REVO', limit: 10 }).rows.map((r) => r.seq),
+      [3],
+    );
+    assert.equal(app.audit.list({ action_contains: '_', limit: 10 }).total, 0, '_ is literal, not a wildcard');
+    assert.equal(app.audit.list({ action_contains: 'token', limit: 1 }).total, 3);
+    assert.equal(app.audit.list({ action_contains: '', limit: 10 }).total, 4);
 
     const page = app.audit.list({ limit: 2, offset: 1 });
     assert.equal(page.total, 4);

@@ -8,8 +8,10 @@ import {
   LABEL_DOCKER_SOCKET,
   describeScope,
   describeScopes,
+  countBySeverity,
   findingsFor,
   formatTtl,
+  rankFindings,
   resolveContainerAccess,
   tokenScope,
   type Finding,
@@ -38,7 +40,6 @@ describe('findings', () => {
     assert.deepEqual(summary(findings), [
       'critical daemon-socket',
       'high wildcard-write',
-      'high wildcard-write',
       'high write-beyond-deployment',
       'medium secret-access',
       'medium long-ttl',
@@ -49,27 +50,49 @@ describe('findings', () => {
       assert.equal(f.service, 'runner');
     }
     assert.match(findings[0]!.title, /full daemon admin/);
+    // deployment:*:write is one finding (reaching beyond the deployment), not two.
+    assert.deepEqual(
+      findings.filter((f) => /every deployment/.test(f.title)).map((f) => f.code),
+      ['write-beyond-deployment'],
+    );
     assert.deepEqual(
       findings.filter((f) => f.code === 'wildcard-write').map((f) => f.title),
-      ['Write on every deployment', 'Write on every image'],
+      ['Write on every image'],
     );
     assert.match(findings.find((f) => f.code === 'long-ttl')!.title, /7 d/);
     assert.match(findings.find((f) => f.code === 'secret-access')!.title, /secret ci/);
   });
 
-  test('the untouched default policy: wildcard write reported low, as ZLayer’s default', () => {
+  test('the untouched default policy is rated by what it grants: wildcard write on containers and images is high', () => {
     const findings = audit('storefront', { 'zlayer.team': 'commerce' });
-    assert.deepEqual(summary(findings), ['low wildcard-write', 'low wildcard-write']);
+    assert.deepEqual(summary(findings), ['high wildcard-write', 'high wildcard-write']);
+    assert.deepEqual(
+      findings.map((f) => f.title),
+      ['Write on every container (implicit ZLayer default)', 'Write on every image (implicit ZLayer default)'],
+    );
     for (const f of findings) {
-      assert.match(f.title, /ZLayer default/);
-      assert.match(f.detail, /ZLayer's default policy/);
+      assert.match(f.detail, /no api-scopes label is set/);
+      assert.match(f.detail, /container:\*:write, image:\*:write/);
     }
   });
 
-  test('defaults reached by falling back are medium and say why', () => {
+  test('defaults reached by falling back are high too and say why', () => {
     const findings = audit('d', { [LABEL_API_SCOPES]: 'garbage::::' });
-    assert.deepEqual(summary(findings), ['medium wildcard-write', 'medium wildcard-write']);
+    assert.deepEqual(summary(findings), ['high wildcard-write', 'high wildcard-write']);
     assert.match(findings[0]!.detail, /no valid entry/);
+  });
+
+  test('rankFindings orders many services worst first, and countBySeverity counts every one', () => {
+    const medium = audit('a', { [LABEL_API_SCOPES]: 'deployment:a:read', [LABEL_API_TOKEN_TTL]: '604800' });
+    const critical = audit('z', { [LABEL_API_SCOPES]: 'deployment:z:read', [LABEL_DAEMON_SOCKET]: 'true' });
+    const low = audit('b', { [LABEL_API_SCOPES]: 'deployment:b:read', [LABEL_API_TOKEN_TTL]: '10' });
+    const ranked = rankFindings([...low, ...medium, ...critical]);
+    assert.deepEqual(
+      ranked.map((f) => `${f.severity} ${f.deployment}`),
+      ['critical z', 'medium a', 'low b'],
+    );
+    assert.deepEqual(countBySeverity(ranked), { critical: 1, high: 0, medium: 1, low: 1 });
+    assert.deepEqual(rankFindings([]), []);
   });
 
   test('the same wildcard written explicitly is high', () => {

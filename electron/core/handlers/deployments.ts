@@ -10,6 +10,7 @@ import {
   servicePolicy,
   setLabels,
 } from '../deployments.ts';
+import { rankFindings } from '../../../shared/policy/findings.ts';
 import type { Dialogs } from '../dialogs.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { HandlerContext, HandlerMap } from '../ipc-router.ts';
@@ -62,6 +63,6 @@ export function deploymentHandlers(workspace: () => Workspace, dialogs: Dialogs)
 
     'policy:get': ({ deployment, service }) => servicePolicy(workspace(), deployment, service),
     'policy:setLabels': ({ deployment, service, labels }) => setLabels(workspace(), deployment, service, labels),
-    'policy:findings': () => allPolicies(workspace()).flatMap((p) => p.findings),
+    'policy:findings': () => rankFindings(allPolicies(workspace()).flatMap((p) => p.findings)),
   };
 }

@@ -83,7 +83,7 @@ export function CaCard({
 
   return (
     <Card withBorder component="section" aria-labelledby="ca-title">
-      <Title order={4} id="ca-title" mb="sm">
+      <Title order={2} size="h4" id="ca-title" mb="sm">
         Worker CA
       </Title>
       <ErrorAlert error={error} title="Worker CA" />
@@ -255,7 +255,7 @@ export function CaCrlCard({
   });
   return (
     <Card withBorder component="section" aria-labelledby="crl-title">
-      <Title order={4} id="crl-title" mb="sm">
+      <Title order={2} size="h4" id="crl-title" mb="sm">
         Certificate revocation list
       </Title>
       <Stack gap="xs">
@@ -277,11 +277,11 @@ export function CaCrlCard({
           </div>
         )}
         <Group gap="xs">
-          <Button size="xs" variant="default" disabled={!hasCa} loading={exportCrl.busy} aria-label="Export CRL as PEM" onClick={() => void exportCrl.run('pem')}>
-            Export PEM
+          <Button size="xs" variant="default" disabled={!hasCa} loading={exportCrl.busy} onClick={() => void exportCrl.run('pem')}>
+            Export CRL as PEM
           </Button>
-          <Button size="xs" variant="default" disabled={!hasCa} loading={exportCrl.busy} aria-label="Export CRL as DER" onClick={() => void exportCrl.run('der')}>
-            Export DER
+          <Button size="xs" variant="default" disabled={!hasCa} loading={exportCrl.busy} onClick={() => void exportCrl.run('der')}>
+            Export CRL as DER
           </Button>
         </Group>
         {!hasCa && <Muted>There is no CRL until there is a worker CA.</Muted>}

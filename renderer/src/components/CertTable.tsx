@@ -1,4 +1,4 @@
-import { Badge, Button, Card, Group, Modal, NativeSelect, Stack, Switch, Table, Text, TextInput, Title, Tooltip, VisuallyHidden } from '@mantine/core';
+import { Badge, Button, Card, Group, Modal, NativeSelect, Stack, Switch, Table, Text, TextInput, Title, VisuallyHidden } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useEffect, useState } from 'react';
 import { REVOCATION_REASONS } from '../../../shared/ipc/contract/ca.ts';
@@ -67,7 +67,7 @@ export function CertTable({
   return (
     <Card withBorder component="section" aria-labelledby="certs-title">
       <Group justify="space-between" mb="sm">
-        <Title order={4} id="certs-title">
+        <Title order={2} size="h4" id="certs-title">
           Issued certificates
         </Title>
         <Text size="sm" c="dimmed" data-testid="cert-count">
@@ -116,11 +116,10 @@ export function CertTable({
               return (
                 <Table.Tr key={c.serial} data-serial={c.serial} data-status={c.status}>
                   <Table.Td>
-                    <Tooltip label={c.serial}>
-                      <Text size="xs" ff="monospace">
-                        {c.serial.length > 16 ? `${c.serial.slice(0, 16)}…` : c.serial}
-                      </Text>
-                    </Tooltip>
+                    {/* In full, wrapped: a hover-only tooltip is out of a keyboard's reach. */}
+                    <Text size="xs" ff="monospace" style={{ overflowWrap: 'anywhere' }} maw="9rem">
+                      {c.serial}
+                    </Text>
                   </Table.Td>
                   <Table.Td>{c.node_id}</Table.Td>
                   <Table.Td>
@@ -130,11 +129,9 @@ export function CertTable({
                     <Text size="xs">{c.sans.map(sanText).join(', ') || '—'}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Tooltip label={c.fingerprint_sha256}>
-                      <Text size="xs" ff="monospace">
-                        {c.fingerprint_sha256.slice(0, 23)}…
-                      </Text>
-                    </Tooltip>
+                    <Text size="xs" ff="monospace" style={{ overflowWrap: 'anywhere' }} maw="12rem">
+                      {c.fingerprint_sha256}
+                    </Text>
                   </Table.Td>
                   <Table.Td>
                     <Text size="sm">{new Date(notAfter).toLocaleDateString()}</Text>

@@ -25,6 +25,20 @@ type Preview = ChannelOutput<'ca:previewCsr'>;
 type Signed = ChannelOutput<'ca:sign'>;
 type San = Preview['sans'][number];
 type SanVerdict = Preview['san_verdicts'][number];
+type IssuedCert = ChannelOutput<'ca:certs'>['rows'][number];
+
+/** RFC 5280 reason names in words (CertTable has the same list; importing it from there would be circular). */
+const REVOCATION_TEXT: Record<string, string> = {
+  unspecified: 'unspecified',
+  keyCompromise: 'key compromise',
+  cACompromise: 'CA compromise',
+  affiliationChanged: 'affiliation changed',
+  superseded: 'superseded',
+  cessationOfOperation: 'cessation of operation',
+  certificateHold: 'certificate hold',
+  privilegeWithdrawn: 'privilege withdrawn',
+  aACompromise: 'AA compromise',
+};
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** The contract's limit on the CSR string. */
@@ -70,10 +84,13 @@ export async function csrFromFile(file: File): Promise<string> {
 /** Drop or paste a worker's CSR, check what it asks for, and sign it for one node id. */
 export function CsrSigner({
   hasCa,
+  certsVersion = 0,
   onIssued,
   onMessage,
 }: {
   hasCa: boolean;
+  /** Bumped by the page whenever a certificate changed elsewhere (a revocation in the table). */
+  certsVersion?: number;
   onIssued: () => void;
   onMessage: (message: string) => void;
 }) {
@@ -85,6 +102,23 @@ export function CsrSigner({
   const [nodeTouched, setNodeTouched] = useState(false);
   const [days, setDays] = useState<number | string>(90);
   const [issued, setIssued] = useState<Signed | null>(null);
+  // What the ledger says of the issued certificate now: it may have been revoked since.
+  const [current, setCurrent] = useState<IssuedCert | null>(null);
+  const issuedSerial = issued?.certificate.serial ?? null;
+  useEffect(() => {
+    if (!issuedSerial) return;
+    let live = true;
+    call('ca:certs', { search: issuedSerial, limit: 10, offset: 0 }).then(
+      (r) => {
+        if (live) setCurrent(r.rows.find((c) => c.serial === issuedSerial) ?? null);
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [issuedSerial, certsVersion]);
+  const revoked = current !== null && current.serial === issuedSerial && current.status === 'revoked' ? current : null;
 
   const load = useAction(async (read: () => Promise<string>, source: string) => {
     setPreview(null);
@@ -113,6 +147,7 @@ export function CsrSigner({
     if (!csr) return;
     const result = await call('ca:sign', { csr: csr.text, node_id: nodeId, days: Number(days) });
     setIssued(result);
+    setCurrent(null);
     onMessage(`Issued ${result.certificate.subject} (serial ${result.certificate.serial})`);
     onIssued();
   });
@@ -139,7 +174,7 @@ export function CsrSigner({
 
   return (
     <Card withBorder component="section" aria-labelledby="csr-title">
-      <Title order={4} id="csr-title" mb="sm">
+      <Title order={2} size="h4" id="csr-title" mb="sm">
         Sign a worker CSR
       </Title>
       <Stack gap="sm">
@@ -221,14 +256,21 @@ export function CsrSigner({
         )}
         <ErrorAlert error={sign.error} title="Not signed" />
         {issued && (
-          <Paper withBorder p="sm" role="region" aria-label="Issued certificate">
+          <Paper withBorder p="sm" role="region" aria-label="Issued certificate" data-status={revoked ? 'revoked' : 'issued'}>
             <Stack gap="xs">
               <Group gap="xs">
-                <Badge color="teal" variant="light">
-                  issued
+                <Badge color={revoked ? 'red' : 'teal'} variant={revoked ? 'filled' : 'light'} data-testid="issued-status">
+                  {revoked ? 'revoked' : 'issued'}
                 </Badge>
                 <Text fw={500}>{issued.certificate.subject}</Text>
               </Group>
+              {revoked && (
+                <Text size="sm" role="status" data-testid="issued-revoked">
+                  Revoked{revoked.revocation_reason ? ` (${REVOCATION_TEXT[revoked.revocation_reason] ?? revoked.revocation_reason})` : ''}
+                  {revoked.revoked_at ? ` at ${new Date(revoked.revoked_at).toLocaleString()}` : ''}; it is on the CRL, so there is
+                  nothing here to hand to the worker. It must enrol again with a new CSR.
+                </Text>
+              )}
               <SimpleGrid cols={{ base: 1, md: 3 }} spacing="xs">
                 <div>
                   <Text size="xs" c="dimmed">
@@ -255,17 +297,19 @@ export function CsrSigner({
                   </Text>
                 </div>
               </SimpleGrid>
-              <Group gap="xs">
-                <Button size="xs" variant="default" loading={save.busy} onClick={() => void save.run('pem')}>
-                  Save PEM
-                </Button>
-                <Button size="xs" variant="default" loading={save.busy} onClick={() => void save.run('der')}>
-                  Save DER
-                </Button>
-                <Button size="xs" variant="default" loading={save.busy} onClick={() => void save.run('json')}>
-                  Save registration JSON
-                </Button>
-              </Group>
+              {!revoked && (
+                <Group gap="xs">
+                  <Button size="xs" variant="default" loading={save.busy} onClick={() => void save.run('pem')}>
+                    Save PEM
+                  </Button>
+                  <Button size="xs" variant="default" loading={save.busy} onClick={() => void save.run('der')}>
+                    Save DER
+                  </Button>
+                  <Button size="xs" variant="default" loading={save.busy} onClick={() => void save.run('json')}>
+                    Save registration JSON
+                  </Button>
+                </Group>
+              )}
               <ErrorAlert error={save.error} title="Not saved" />
             </Stack>
           </Paper>

@@ -137,7 +137,7 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
   return (
     <Card withBorder component="section" aria-labelledby="vault-title">
       <Group justify="space-between" mb="xs">
-        <Title order={4} id="vault-title">
+        <Title order={2} size="h4" id="vault-title">
           Vault
         </Title>
         <Button

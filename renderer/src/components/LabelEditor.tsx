@@ -89,7 +89,7 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
   return (
     <Stack gap="sm" aria-label={`Labels of ${service}`}>
       <Group justify="space-between">
-        <Title order={4}>Labels</Title>
+        <Title order={2} size="h4">Labels</Title>
         <SegmentedControl
           aria-label="Label editor view"
           value={mode}

@@ -14,7 +14,7 @@ export function PolicyCard({ policy }: { policy: Policy }) {
     <Card withBorder aria-label={`Policy of ${policy.deployment}/${policy.service}`}>
       <Stack gap="sm">
         <Group justify="space-between">
-          <Title order={4}>
+          <Title order={2} size="h4">
             {policy.deployment}/{policy.service}
           </Title>
           <Group gap={6}>

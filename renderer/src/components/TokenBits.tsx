@@ -46,7 +46,8 @@ export function tokenLabel(record: Pick<TokenRecord, 'jti' | 'container'>): stri
 export function JsonBlock({ value, label }: { value: unknown; label: string }) {
   return (
     <div role="region" aria-label={label}>
-      <ScrollArea.Autosize mah={320} type="auto">
+      {/* Focusable, so a keyboard can scroll a long block. */}
+      <ScrollArea.Autosize mah={320} type="auto" viewportProps={{ tabIndex: 0, 'aria-label': `${label} (scrollable)` }}>
         <Code block>{JSON.stringify(value, null, 2)}</Code>
       </ScrollArea.Autosize>
     </div>

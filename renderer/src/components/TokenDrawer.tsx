@@ -104,14 +104,14 @@ export function TokenDrawer({
             {replacement && (
               <TokenReveal secret={replacement.token} label={`Replacement token ${shortJti(replacement.jti)}`} />
             )}
-            <Title order={5}>Scopes</Title>
+            <Title order={3} size="h5">Scopes</Title>
             <ScopeChips scopes={record.scopes} />
             <Text size="sm" aria-label="Scopes in words">
               {data.scopes_in_words}
             </Text>
-            <Title order={5}>Claims</Title>
+            <Title order={3} size="h5">Claims</Title>
             <JsonBlock value={data.claims} label="Decoded claims" />
-            <Title order={5}>History</Title>
+            <Title order={3} size="h5">History</Title>
             {data.history.length === 0 ? (
               <Muted>No history.</Muted>
             ) : (

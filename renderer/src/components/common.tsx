@@ -58,7 +58,7 @@ export function ScopeChips({ scopes }: { scopes: readonly TokenScope[] }) {
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return (
-    <Badge color={SEVERITY_COLORS[severity] ?? 'gray'} variant="light">
+    <Badge color={SEVERITY_COLORS[severity] ?? 'gray'} variant="light" data-severity={severity}>
       {severity}
     </Badge>
   );

@@ -6,6 +6,13 @@ import { ErrorAlert } from '../components/common.tsx';
 
 const PAGE = 50;
 
+const CONTROL_NAMES = { first: 'First page', previous: 'Previous page', next: 'Next page', last: 'Last page' } as const;
+
+function describeFilters(text: string, action: string): string {
+  const parts = [text ? `text “${text}”` : '', action.trim() ? `an action containing “${action.trim()}”` : ''].filter(Boolean);
+  return parts.length ? ` with ${parts.join(' and ')}` : '';
+}
+
 export function AuditPage() {
   const [text, setText] = useState('');
   const [action, setAction] = useState('');
@@ -14,7 +21,8 @@ export function AuditPage() {
     limit: PAGE,
     offset: (page - 1) * PAGE,
     ...(text ? { text } : {}),
-    ...(action ? { action } : {}),
+    // Part of the name, like the search box: "token" finds token.issue and token.revoke.
+    ...(action.trim() ? { action_contains: action.trim() } : {}),
   });
   const verify = useChannel('audit:verify', {});
   const [saved, setSaved] = useState<string | null>(null);
@@ -44,20 +52,37 @@ export function AuditPage() {
         ))}
       <ErrorAlert error={list.error ?? verify.error ?? exportLog.error} />
       {saved && <Alert color="teal">{saved}</Alert>}
-      <Group>
-        <TextInput label="Search" placeholder="text in any field" value={text} onChange={(e) => (setText(e.currentTarget.value), setPage(1))} />
-        <TextInput label="Action" placeholder="e.g. token.revoke" value={action} onChange={(e) => (setAction(e.currentTarget.value), setPage(1))} />
-        <Button mt={24} variant="default" onClick={() => (verify.reload(), list.reload())}>
+      <Group align="flex-end">
+        <TextInput label="Search" placeholder="text in any field" description="any field, any part of it" value={text} onChange={(e) => (setText(e.currentTarget.value), setPage(1))} />
+        <TextInput label="Action" placeholder="e.g. token or ca.revoke" description="any part of the action name" value={action} onChange={(e) => (setAction(e.currentTarget.value), setPage(1))} />
+        <Button variant="default" onClick={() => (verify.reload(), list.reload())}>
           Verify chain
         </Button>
-        <Button mt={24} variant="default" onClick={() => void exportLog.run('jsonl')}>
+        <Button variant="default" onClick={() => void exportLog.run('jsonl')}>
           Export JSONL
         </Button>
-        <Button mt={24} variant="default" onClick={() => void exportLog.run('csv')}>
+        <Button variant="default" onClick={() => void exportLog.run('csv')}>
           Export CSV
         </Button>
       </Group>
-      <Table striped aria-label="Audit entries">
+      <Text size="sm" role="status" data-testid="audit-count">
+        {list.data
+          ? list.data.total === 0
+            ? `No entry matches${describeFilters(text, action)}.`
+            : `${list.data.total} ${list.data.total === 1 ? 'entry' : 'entries'}${describeFilters(text, action)}${
+                list.data.total > PAGE ? `, page ${page} of ${Math.ceil(list.data.total / PAGE)}` : ''
+              }.`
+          : ''}
+      </Text>
+      <Table striped aria-label="Audit entries" layout="fixed">
+        <colgroup>
+          <col style={{ width: '4rem' }} />
+          <col style={{ width: '11rem' }} />
+          <col style={{ width: '9rem' }} />
+          <col style={{ width: '10rem' }} />
+          <col style={{ width: '14rem' }} />
+          <col />
+        </colgroup>
         <Table.Thead>
           <Table.Tr>
             <Table.Th>#</Table.Th>
@@ -79,10 +104,11 @@ export function AuditPage() {
               <Table.Td>
                 <Code>{e.action}</Code>
               </Table.Td>
-              <Table.Td>{e.target}</Table.Td>
+              <Table.Td style={{ overflowWrap: 'anywhere' }}>{e.target}</Table.Td>
               <Table.Td>
-                <Text size="xs" ff="monospace" lineClamp={2}>
-                  {JSON.stringify(e.details)}
+                {/* Wrapped in full: a detail cut off or running off the page is a detail not audited. */}
+                <Text size="xs" ff="monospace" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }} data-testid="audit-details">
+                  {JSON.stringify(e.details, null, 1).replace(/\n\s*/g, ' ')}
                 </Text>
               </Table.Td>
             </Table.Tr>
@@ -90,7 +116,15 @@ export function AuditPage() {
         </Table.Tbody>
       </Table>
       {list.data && list.data.total > PAGE && (
-        <Pagination total={Math.ceil(list.data.total / PAGE)} value={page} onChange={setPage} aria-label="Audit pages" />
+        <Pagination
+          total={Math.ceil(list.data.total / PAGE)}
+          value={page}
+          onChange={setPage}
+          withEdges
+          aria-label="Audit pages"
+          getControlProps={(control) => ({ 'aria-label': CONTROL_NAMES[control] })}
+          getItemProps={(n) => ({ 'aria-label': `Page ${n}`, 'aria-current': n === page ? 'page' : undefined })}
+        />
       )}
     </Stack>
   );

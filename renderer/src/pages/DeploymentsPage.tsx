@@ -1,14 +1,58 @@
 import { Alert, Badge, Button, Grid, Group, NavLink, Paper, ScrollArea, Stack, Text } from '@mantine/core';
-import { useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useState, type DragEvent, type KeyboardEvent } from 'react';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
 import { ErrorAlert, Muted } from '../components/common.tsx';
 import { LabelEditor } from '../components/LabelEditor.tsx';
 import { PolicyCard } from '../components/PolicyCard.tsx';
 
+function hashParams(): URLSearchParams {
+  return new URLSearchParams(window.location.hash.split('?')[1] ?? '');
+}
+
+/** `#/deployments?service=<deployment>/<service>` selects that service. */
+function selectionFromHash(): { deployment: string; service: string } | null {
+  const value = hashParams().get('service');
+  const slash = value ? value.indexOf('/') : -1;
+  if (!value || slash <= 0) return null;
+  return { deployment: value.slice(0, slash), service: value.slice(slash + 1) };
+}
+
+/** The tree row the address names (`?service=` or `?deployment=`), as a selector. */
+function focusTargetFromHash(): string | null {
+  const service = hashParams().get('service');
+  if (service) return `[data-service="${CSS.escape(service)}"]`;
+  const deployment = hashParams().get('deployment');
+  return deployment ? `[data-deployment="${CSS.escape(deployment)}"]` : null;
+}
+
 export function DeploymentsPage() {
   const list = useChannel('deployments:list', {});
-  const [selected, setSelected] = useState<{ deployment: string; service: string } | null>(null);
+  const [selected, setSelected] = useState<{ deployment: string; service: string } | null>(selectionFromHash);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (name: string) =>
+    setCollapsed((c) => {
+      const next = new Set(c);
+      if (!next.delete(name)) next.add(name);
+      return next;
+    });
+  const select = useCallback((s: { deployment: string; service: string }) => {
+    setSelected(s);
+    // The choice lives in the address, so the command palette (and Back) can jump to a service.
+    const hash = `#/deployments?service=${encodeURIComponent(`${s.deployment}/${s.service}`)}`;
+    if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
+  }, []);
+  // A jump (command palette, a finding's link) names a row: open its deployment and focus it.
+  const [focusTarget, setFocusTarget] = useState<string | null>(focusTargetFromHash);
+  useEffect(() => {
+    const onHash = () => {
+      const fromHash = selectionFromHash();
+      if (fromHash) setSelected(fromHash);
+      setFocusTarget(focusTargetFromHash());
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
   const [message, setMessage] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
 
@@ -42,6 +86,47 @@ export function DeploymentsPage() {
   };
 
   const deployments = list.data ?? [];
+
+  // Besides Tab: ↑/↓ move between the rows of the tree, ← goes to (or closes) a deployment,
+  // → opens one, Home/End jump to the first and last row.
+  const onTreeKey = (e: KeyboardEvent<HTMLElement>) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    // The rows shown: every deployment, and the services of the open ones (even mid-animation).
+    const rows = [...e.currentTarget.querySelectorAll<HTMLElement>('button[data-deployment], button[data-service]')].filter((b) => {
+      const service = b.getAttribute('data-service');
+      return service === null || !collapsed.has(service.split('/')[0]!);
+    });
+    const at = rows.indexOf(document.activeElement as HTMLElement);
+    if (at < 0) return;
+    const row = rows[at]!;
+    const deployment = row.getAttribute('data-deployment');
+    let next: HTMLElement | undefined;
+    if (e.key === 'ArrowDown') next = rows[at + 1];
+    else if (e.key === 'ArrowUp') next = rows[at - 1];
+    else if (e.key === 'Home') next = rows[0];
+    else if (e.key === 'End') next = rows[rows.length - 1];
+    else if (e.key === 'ArrowRight' && deployment !== null && collapsed.has(deployment)) toggle(deployment);
+    else if (e.key === 'ArrowLeft' && deployment !== null && !collapsed.has(deployment)) toggle(deployment);
+    else if (e.key === 'ArrowLeft' && deployment === null) {
+      const owner = row.getAttribute('data-service')?.split('/')[0];
+      next = rows.find((r) => r.getAttribute('data-deployment') === owner);
+    } else return;
+    e.preventDefault();
+    next?.focus();
+  };
+  useEffect(() => {
+    if (!focusTarget || !list.data) return;
+    const name = hashParams().get('deployment') ?? selectionFromHash()?.deployment;
+    if (name && collapsed.has(name)) {
+      setCollapsed((c) => new Set([...c].filter((n) => n !== name)));
+      return;
+    }
+    const el = document.querySelector<HTMLElement>(focusTarget);
+    if (el) {
+      el.focus();
+      setFocusTarget(null);
+    }
+  }, [focusTarget, list.data, collapsed]);
   const current = selected
     ? deployments.find((d) => d.name === selected.deployment)?.services.find((s) => s.name === selected.service)
     : undefined;
@@ -83,35 +168,69 @@ export function DeploymentsPage() {
       <Grid>
         <Grid.Col span={3}>
           <ScrollArea h="70vh">
-            <nav aria-label="Deployments and services">
+            <nav aria-label="Deployments and services" onKeyDown={onTreeKey}>
               {deployments.length === 0 && !list.loading && <Muted>No deployments yet. Import a ZLayer spec.</Muted>}
-              {deployments.map((d) => (
-                <NavLink key={d.name} label={d.name} defaultOpened childrenOffset={12} description={`${d.services.length} services`}>
-                  {d.services.map((s) => {
-                    const worst = s.policy.findings[0]?.severity;
-                    return (
-                      <NavLink
-                        key={s.name}
-                        component="button"
-                        aria-label={`${d.name}/${s.name}`}
-                        label={s.name}
-                        active={selected?.deployment === d.name && selected.service === s.name}
-                        onClick={() => setSelected({ deployment: d.name, service: s.name })}
-                        rightSection={
-                          <Group gap={4}>
-                            {s.policy.access.diagnostics.some((x) => x.severity !== 'info') && <Badge size="xs" color="orange">diag</Badge>}
+              {deployments.map((d) => {
+                const open = !collapsed.has(d.name);
+                return (
+                  // A button, not a bare <a>: every row of the tree is reachable with Tab and toggles with Enter/Space.
+                  <NavLink
+                    key={d.name}
+                    component="button"
+                    label={d.name}
+                    description={`${d.services.length} services`}
+                    opened={open}
+                    onChange={() => toggle(d.name)}
+                    aria-expanded={open}
+                    childrenOffset={12}
+                    data-deployment={d.name}
+                  >
+                    {d.services.map((s) => {
+                      const worst = s.policy.findings[0]?.severity;
+                      const active = selected?.deployment === d.name && selected.service === s.name;
+                      const diagnostics = s.policy.access.diagnostics.filter((x) => x.severity !== 'info').length;
+                      return (
+                        // The badges sit beside the button, not in it, so its name holds its visible label;
+                        // what they say is in the name too.
+                        <div key={s.name} style={{ position: 'relative' }}>
+                          <NavLink
+                            component="button"
+                            aria-label={[
+                              `${d.name}/${s.name}`,
+                              diagnostics > 0 ? `${diagnostics} diagnostics` : '',
+                              worst ? `${s.policy.findings.length} findings, worst ${worst}` : '',
+                            ]
+                              .filter(Boolean)
+                              .join(', ')}
+                            label={s.name}
+                            active={active}
+                            aria-current={active ? 'true' : undefined}
+                            data-service={`${d.name}/${s.name}`}
+                            onClick={() => select({ deployment: d.name, service: s.name })}
+                            pr={72}
+                          />
+                          <Group
+                            gap={4}
+                            aria-hidden="true"
+                            style={{ position: 'absolute', right: 8, top: '50%', transform: 'translateY(-50%)', pointerEvents: 'none' }}
+                          >
+                            {diagnostics > 0 && (
+                              <Badge size="xs" color="orange">
+                                diag
+                              </Badge>
+                            )}
                             {worst && (
                               <Badge size="xs" color={worst === 'critical' ? 'red' : worst === 'high' ? 'orange' : 'gray'}>
                                 {s.policy.findings.length}
                               </Badge>
                             )}
                           </Group>
-                        }
-                      />
-                    );
-                  })}
-                </NavLink>
-              ))}
+                        </div>
+                      );
+                    })}
+                  </NavLink>
+                );
+              })}
             </nav>
           </ScrollArea>
         </Grid.Col>
@@ -119,7 +238,7 @@ export function DeploymentsPage() {
           {current && selected ? (
             <Stack>
               <PolicyCard policy={current.policy} />
-              <Paper withBorder p="md">
+              <Paper withBorder p="md" data-focus-anchor="label-editor">
                 <LabelEditor
                   key={`${selected.deployment}/${selected.service}/${JSON.stringify(current.policy.labels)}`}
                   deployment={selected.deployment}

@@ -34,6 +34,12 @@ const VERDICT_COLORS: Record<Verdict, string> = {
   compromised_key: 'red',
 };
 
+/**
+ * Verdicts reached before a signature was verified: the token's claims are only what it says of
+ * itself, which anyone could have written, so the page never states them as facts.
+ */
+export const UNVERIFIED_VERDICTS: ReadonlySet<Verdict> = new Set(['bad_signature', 'unknown_key', 'malformed']);
+
 export function InspectorPage() {
   const [token, setToken] = useState('');
   const [result, setResult] = useState<Inspection | null>(null);
@@ -45,6 +51,7 @@ export function InspectorPage() {
   });
 
   const record = result?.record ?? null;
+  const unverified = result !== null && UNVERIFIED_VERDICTS.has(result.verdict);
   const canRevoke = record !== null && record.status !== 'revoked' && record.jti !== null;
 
   return (
@@ -96,13 +103,14 @@ export function InspectorPage() {
       )}
       {result && (
         <>
+          {/* The verdict is announced with its label: "Verdict: Bad signature", then the reason. */}
           <Alert
             color={VERDICT_COLORS[result.verdict]}
-            title={VERDICT_WORDS[result.verdict]}
+            title={`Verdict: ${VERDICT_WORDS[result.verdict]}`}
             role={result.verdict === 'valid' ? 'status' : 'alert'}
             data-testid="verdict"
             data-verdict={result.verdict}
-            aria-label={`Verdict: ${VERDICT_WORDS[result.verdict]}`}
+            data-focus-anchor="verdict"
           >
             <Text size="sm">{result.reason}</Text>
             {canRevoke && (
@@ -111,19 +119,39 @@ export function InspectorPage() {
               </Button>
             )}
           </Alert>
-          <Title order={4}>Explanation</Title>
-          <Stack gap={6}>
+          <Title order={2} size="h4">
+            {unverified ? 'What the token claims (unverified)' : 'Explanation'}
+          </Title>
+          {unverified && (
+            <Text size="sm" fw={600} data-testid="unverified-note">
+              The signature was not verified, so nothing the token says about itself is established: anyone can write these claims. Do
+              not act on them; treat the token as forged.
+            </Text>
+          )}
+          <Stack gap={6} data-verified={unverified ? 'false' : 'true'} aria-label={unverified ? 'Unverified claims' : 'Verified claims'} role="group">
             <ScopeChips scopes={result.scopes} />
-            <Text size="sm" aria-label="Scopes in words">
-              {result.scopes_in_words}
+            <Text size="sm" aria-label={unverified ? 'Claimed scopes in words (unverified)' : 'Scopes in words'}>
+              {unverified ? `Unverified: the token says it ${result.scopes_in_words === 'no scopes' ? 'has no scopes' : result.scopes_in_words}.` : result.scopes_in_words}
             </Text>
             <Text size="sm" c="dimmed">
-              {result.profile ? `Profile ${PROFILE_LABELS[result.profile] ?? result.profile}` : 'Profile unknown'}
-              {result.key_id ? `, signed by key ${result.key_id}` : ''}.
+              {unverified
+                ? `${result.profile ? `Claims profile ${PROFILE_LABELS[result.profile] ?? result.profile}` : 'Profile unknown'}${result.key_id ? `, names key ${result.key_id}` : ''} (unverified).`
+                : `${result.profile ? `Profile ${PROFILE_LABELS[result.profile] ?? result.profile}` : 'Profile unknown'}${result.key_id ? `, signed by key ${result.key_id}` : ''}.`}
             </Text>
           </Stack>
           {record && (
-            <Table aria-label="Ledger record" withRowBorders={false} verticalSpacing={2}>
+            <Table
+              aria-label={unverified ? 'Ledger record of the jti the token claims' : 'Ledger record'}
+              withRowBorders={false}
+              verticalSpacing={2}
+            >
+              {unverified && (
+                <caption style={{ textAlign: 'left', captionSide: 'top' }}>
+                  <Text size="sm" span>
+                    The ledger holds a token with the jti this one claims. That record is real; whether this token is that one is not.
+                  </Text>
+                </caption>
+              )}
               <Table.Tbody>
                 <Table.Tr>
                   <Table.Th w={160}>Ledger status</Table.Th>
@@ -151,7 +179,7 @@ export function InspectorPage() {
           )}
           <Grid>
             <Grid.Col span={{ base: 12, md: 5 }}>
-              <Title order={5} mb={4}>
+              <Title order={3} size="h5" mb={4}>
                 Header
               </Title>
               {result.header === null ? (
@@ -161,13 +189,13 @@ export function InspectorPage() {
               )}
             </Grid.Col>
             <Grid.Col span={{ base: 12, md: 7 }}>
-              <Title order={5} mb={4}>
-                Claims
+              <Title order={3} size="h5" mb={4}>
+                {unverified ? 'Claims (unverified)' : 'Claims'}
               </Title>
               {result.claims === null ? (
                 <Text c="dimmed">Not decodable.</Text>
               ) : (
-                <JsonBlock value={result.claims} label="Decoded claims" />
+                <JsonBlock value={result.claims} label={unverified ? 'Decoded claims (unverified)' : 'Decoded claims'} />
               )}
             </Grid.Col>
           </Grid>

@@ -189,7 +189,7 @@ export function KeysPage({
         return (
           <Card key={profile} withBorder component="section" aria-labelledby={`keys-${profile}`}>
             <Group justify="space-between" mb="xs">
-              <Title order={4} id={`keys-${profile}`}>
+              <Title order={2} size="h4" id={`keys-${profile}`}>
                 {PROFILE_LABELS[profile] ?? profile}
               </Title>
               {active ? (

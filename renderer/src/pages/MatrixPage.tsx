@@ -85,7 +85,7 @@ export function MatrixPage() {
       )}
       {picked && pickedRow && (
         <Card withBorder aria-label="Granting scopes">
-          <Title order={5}>
+          <Title order={2} size="h5">
             {picked.row} — {picked.kind}
           </Title>
           {pickedRow.scopes.filter((s) => s.resource_kind === picked.kind).length === 0 ? (

@@ -1,4 +1,7 @@
-import { Card, Code, Group, List, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Box, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { useState } from 'react';
+import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
+import { countBySeverity, FINDING_SEVERITIES, rankFindings } from '../../../shared/policy/findings.ts';
 import type { Settings } from '../../../shared/ipc/contract/settings.ts';
 import { useChannel } from '../hooks.ts';
 import { ErrorAlert, Muted, relativeTime, SeverityBadge } from '../components/common.tsx';
@@ -12,6 +15,63 @@ function Stat({ label, value, testId }: { label: string; value: number | string 
       <Text size="xl" fw={700} data-testid={testId}>
         {value ?? '—'}
       </Text>
+    </Card>
+  );
+}
+
+/** How many findings the card shows before "Show all". */
+export const FINDINGS_PREVIEW = 10;
+
+type Findings = ChannelOutput<'policy:findings'>;
+
+/** Every finding, worst first across all services; the first few shown, the rest one click away. */
+function RiskFindings({ findings, error }: { findings: Findings | null; error: string | null }) {
+  const [showAll, setShowAll] = useState(false);
+  const ranked = findings ? rankFindings(findings) : [];
+  const counts = countBySeverity(ranked);
+  const shown = showAll ? ranked : ranked.slice(0, FINDINGS_PREVIEW);
+  const hidden = ranked.slice(shown.length);
+  const hiddenLow = hidden.filter((f) => f.severity === 'low').length;
+  return (
+    <Card withBorder component="section" aria-label="Risk findings">
+      <Title order={2} size="h4" mb={4}>
+        Risk findings
+      </Title>
+      {error && <Muted>{error}</Muted>}
+      {findings && (
+        <Text size="sm" mb="xs" data-testid="findings-summary">
+          {ranked.length === 0
+            ? 'No findings.'
+            : `${ranked.length} ${ranked.length === 1 ? 'finding' : 'findings'}: ${FINDING_SEVERITIES.map((s) => `${counts[s]} ${s}`).join(', ')}.`}
+        </Text>
+      )}
+      {shown.length > 0 && (
+        <Stack component="ol" gap={6} aria-label="Findings, worst first" m={0} p={0} style={{ listStyle: 'none' }}>
+          {shown.map((f, i) => (
+            <Group component="li" key={`${f.deployment}/${f.service}/${f.code}/${i}`} gap="xs" wrap="nowrap" align="flex-start" data-severity={f.severity}>
+              {/* A column as wide as the widest word, so titles line up. */}
+              <Box miw="5.5rem">
+                <SeverityBadge severity={f.severity} />
+              </Box>
+              <Text size="sm">
+                <Anchor href={`#/deployments?service=${encodeURIComponent(`${f.deployment}/${f.service}`)}`} fw={600} size="sm">
+                  {f.deployment}/{f.service}
+                </Anchor>{' '}
+                {f.title}
+              </Text>
+            </Group>
+          ))}
+        </Stack>
+      )}
+      {ranked.length > FINDINGS_PREVIEW && (
+        <Group mt="sm">
+          <Button variant="default" size="xs" onClick={() => setShowAll((v) => !v)} aria-expanded={showAll}>
+            {showAll
+              ? `Show the worst ${FINDINGS_PREVIEW} only`
+              : `Show all ${ranked.length} findings (${hidden.length} more${hiddenLow ? `, ${hiddenLow} low` : ''})`}
+          </Button>
+        </Group>
+      )}
     </Card>
   );
 }
@@ -42,29 +102,10 @@ export function OverviewPage({ settings }: { settings: Settings }) {
       </SimpleGrid>
 
       <SimpleGrid cols={{ base: 1, lg: 2 }}>
-        <Card withBorder aria-label="Risk findings">
-          <Title order={4} mb="xs">
-            Risk findings
-          </Title>
-          {findings.error && <Muted>{findings.error}</Muted>}
-          {findings.data?.length === 0 && <Muted>No findings.</Muted>}
-          <List spacing={4} size="sm">
-            {(findings.data ?? [])
-              .filter((f) => f.severity !== 'low')
-              .slice(0, 12)
-              .map((f, i) => (
-                <List.Item key={i} icon={<SeverityBadge severity={f.severity} />}>
-                  <Text span fw={600} size="sm">
-                    {f.deployment}/{f.service}
-                  </Text>{' '}
-                  {f.title}
-                </List.Item>
-              ))}
-          </List>
-        </Card>
+        <RiskFindings findings={findings.data} error={findings.error} />
 
         <Card withBorder aria-label="Expiring soon">
-          <Title order={4} mb="xs">
+          <Title order={2} size="h4" mb="xs">
             Expiring soon
           </Title>
           <Stack gap={4}>
@@ -92,7 +133,7 @@ export function OverviewPage({ settings }: { settings: Settings }) {
       </SimpleGrid>
 
       <Card withBorder aria-label="Recent audit entries">
-        <Title order={4} mb="xs">
+        <Title order={2} size="h4" mb="xs">
           Recent audit entries
         </Title>
         <Table>

@@ -17,6 +17,7 @@ export function WorkersPage() {
   const [message, setMessage] = useState<string | null>(null);
   const [certsVersion, setCertsVersion] = useState(0);
   const [lastRevocation, setLastRevocation] = useState<Date | null>(null);
+  const [signerVersion, setSignerVersion] = useState(0);
 
   const prefs = settings.data ?? DEFAULT_SETTINGS;
   const { reload: reloadCa } = ca;
@@ -25,7 +26,11 @@ export function WorkersPage() {
     setCertsVersion((v) => v + 1);
   }, [reloadCa]);
   const onIssued = useCallback(() => setCertsVersion((v) => v + 1), []);
-  const onRevoked = useCallback(() => setLastRevocation(new Date()), []);
+  const onRevoked = useCallback(() => {
+    setLastRevocation(new Date());
+    // Every panel that shows a certificate asks again, so none shows a revoked one as issued.
+    setSignerVersion((v) => v + 1);
+  }, []);
 
   const hasCa = Boolean(ca.data);
   const caProgress = progress && CA_TASK.test(progress.task) ? progress : null;
@@ -52,7 +57,7 @@ export function WorkersPage() {
           </Stack>
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 6 }}>
-          <CsrSigner hasCa={hasCa} onIssued={onIssued} onMessage={setMessage} />
+          <CsrSigner hasCa={hasCa} certsVersion={signerVersion} onIssued={onIssued} onMessage={setMessage} />
         </Grid.Col>
       </Grid>
       <CertTable version={certsVersion} warningDays={prefs.cert_warning_days} onRevoked={onRevoked} onMessage={setMessage} />

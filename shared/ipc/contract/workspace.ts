@@ -62,6 +62,8 @@ export const workspaceContract = {
     summary: 'list audit entries',
     input: z.strictObject({
       action: z.string().max(100).optional(),
+      /** Substring of the action name, as the page's Action filter types it. */
+      action_contains: z.string().max(100).optional(),
       text: z.string().max(200).optional(),
       actor: z.string().max(100).optional(),
       limit: z.number().int().min(1).max(1000).default(100),
