@@ -7,7 +7,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CastellanError, isCastellanError } from '../../shared/errors.ts';
 import { currentActor } from '../core/actor.ts';
 import { resolveWorkspaceDir, Workspace } from '../core/workspace.ts';
+import { commandHelp, nearest, overview, safe, safeText, type VaultNeed } from './help.ts';
 import { readSecret, type CliIO } from './io.ts';
+import { VERSION } from './version.ts';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -40,6 +42,10 @@ export interface Command {
   options?: Options;
   /** Exact number of positionals, or [min, max]. */
   positionals?: number | [number, number];
+  /** Whether it needs the vault unlocked (help.ts has the built-in commands' answers). */
+  vault?: VaultNeed;
+  /** What each flag means, where help.ts's wording does not fit. */
+  flagHelp?: Record<string, string>;
   run(ctx: CommandContext): Promise<void> | void;
 }
 
@@ -48,18 +54,6 @@ const GLOBAL_OPTIONS: Options = {
   'passphrase-env': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
-
-function usageText(commands: Command[]): string {
-  const width = Math.max(...commands.map((c) => c.usage.length));
-  return [
-    'usage: castellan [--data-dir DIR] [--passphrase-env VAR] <command> …',
-    '',
-    ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    '',
-    'The workspace is --data-dir, else $CASTELLAN_DATA_DIR, else the app’s own workspace.',
-    'Exit status: 0 success, 1 usage error, 2 refused by Castellan (reason on stderr).',
-  ].join('\n');
-}
 
 /** The leading words of argv, skipping options and the values of string options. */
 function wordsOf(commands: Command[], argv: string[]): { words: string[]; indexes: number[] } {
@@ -98,17 +92,64 @@ function findCommand(commands: Command[], argv: string[]): { command: Command; r
   return { command: best, rest: argv.filter((_, i) => !drop.has(i)) };
 }
 
+/** Commands whose path starts with `words` (e.g. `tokens` → tokens list, tokens show). */
+function groupOf(commands: Command[], words: string[]): Command[] {
+  if (words.length === 0) return [];
+  return commands.filter((c) => c.path.length > words.length && words.every((w, i) => c.path[i] === w));
+}
+
+/** "unknown command" with the nearest one, or the subcommands of a group; always exit 1. */
+function unknownCommand(io: CliIO, commands: Command[], words: string[]): number {
+  const group = groupOf(commands, words.slice(0, 1));
+  const given = words.slice(0, 2).join(' ');
+  if (group.length > 0 && words.length === 1) {
+    io.stderr(`castellan: "${safe(words[0])}" needs a subcommand: ${group.map((c) => c.path.join(' ')).join(', ')}\n`);
+  } else {
+    const guess = nearest(commands, words);
+    io.stderr(`castellan: unknown command "${safe(given)}"${guess ? `; did you mean "${guess}"?` : ''}\n`);
+  }
+  io.stderr('run "castellan help" for the list of commands\n');
+  return 1;
+}
+
 export async function runCli(argv: string[], io: CliIO, commands: Command[]): Promise<number> {
-  const found = findCommand(commands, argv);
-  if (!found || argv.includes('--help') || argv.includes('-h')) {
-    if (!found) {
-      const given = wordsOf(commands, argv).words.slice(0, 2).join(' ');
-      if (given && !argv.includes('--help') && !argv.includes('-h')) io.stderr(`castellan: unknown command "${given}"\n\n`);
-      io.stderr(`${usageText(commands)}\n`);
-      return found || argv.includes('--help') || argv.includes('-h') ? 0 : 1;
-    }
-    io.stdout(`usage: castellan ${found.command.usage}\n${found.command.summary}\n`);
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  const words = wordsOf(commands, argv).words;
+  if (argv[0] === '--version' || argv[0] === '-V' || (words.length === 1 && words[0] === 'version' && !wantsHelp)) {
+    io.stdout(`castellan ${VERSION}\n`);
     return 0;
+  }
+  if (words[0] === 'help') {
+    const topic = words.slice(1);
+    if (topic.length === 0) {
+      io.stdout(overview(commands, VERSION));
+      return 0;
+    }
+    const exact = commands.find((c) => c.path.join(' ') === topic.join(' '));
+    if (exact) {
+      io.stdout(commandHelp(exact));
+      return 0;
+    }
+    const group = groupOf(commands, topic);
+    if (group.length > 0) {
+      io.stdout(overview(group, VERSION));
+      return 0;
+    }
+    return unknownCommand(io, commands, topic);
+  }
+  const found = findCommand(commands, argv);
+  if (wantsHelp) {
+    if (found) io.stdout(commandHelp(found.command));
+    else if (groupOf(commands, words).length > 0) io.stdout(overview(groupOf(commands, words), VERSION));
+    else io.stdout(overview(commands, VERSION));
+    return 0;
+  }
+  if (!found) {
+    if (words.length === 0) {
+      io.stderr(overview(commands, VERSION));
+      return 1;
+    }
+    return unknownCommand(io, commands, words);
   }
 
   const { command, rest } = found;
@@ -127,7 +168,7 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       throw new UsageError(`expected ${min === max ? min : `${min}–${max}`} argument(s), got ${parsed.positionals.length}`);
     }
   } catch (err) {
-    io.stderr(`castellan: ${(err as Error).message}\nusage: castellan ${command.usage}\n`);
+    io.stderr(`castellan: ${safeText((err as Error).message)}\nusage: castellan ${command.usage}\n`);
     return 1;
   }
 
@@ -157,7 +198,9 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       return readSecret(io, values[flag] as string | undefined, flag, prompt, opts);
     },
     print(text) {
-      io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+      // Fields from specs, CSRs and the ledger may hold escape sequences: never pass them to a terminal.
+      const line = safeText(text);
+      io.stdout(line.endsWith('\n') ? line : `${line}\n`);
     },
     printJson(value) {
       io.stdout(`${JSON.stringify(value, null, 2)}\n`);
@@ -169,11 +212,11 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`castellan: ${err.message}\nusage: castellan ${command.usage}\n`);
+      io.stderr(`castellan: ${safeText(err.message)}\nusage: castellan ${command.usage}\n`);
       return 1;
     }
     if (isCastellanError(err)) {
-      io.stderr(`castellan: ${err.message}\n`);
+      io.stderr(`castellan: ${safeText(err.message)}\n`);
       return 2;
     }
     // Never print an unexpected error's message: it may quote input. Name the failure only.
