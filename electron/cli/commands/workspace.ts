@@ -1,5 +1,6 @@
 import { CastellanError } from '../../../shared/errors.ts';
 import { UsageError, type Command } from '../cli.ts';
+import { safe } from '../help.ts';
 import { writeOutput } from '../io.ts';
 
 export const workspaceCommands: Command[] = [
@@ -27,7 +28,7 @@ export const workspaceCommands: Command[] = [
       if (ctx.values.json) return ctx.printJson(status);
       ctx.print(`vault: ${status.initialized ? 'initialised' : 'not initialised'}`);
       for (const s of status.slots) {
-        ctx.print(`  #${s.id}  ${s.kind.padEnd(10)} ${s.label}${s.backend ? ` (${s.backend})` : ''}  ${s.created_at}`);
+        ctx.print(`  #${s.id}  ${s.kind.padEnd(10)} ${safe(s.label)}${s.backend ? ` (${s.backend})` : ''}  ${s.created_at}`);
       }
     },
   },
