@@ -530,9 +530,7 @@ export function resolveTokenRef(ws: Workspace, ref: string): TokenRow {
   }
   const exact = tokenRowByJti(ws, ref);
   if (exact !== null) return exact;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(ref)) {
-    throw new CastellanError('NOT_FOUND', 'no token with that jti in the ledger (a jti is letters, digits, "-" and "_")');
-  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(ref)) throw new CastellanError('NOT_FOUND', `no token with jti ${quoteJti(ref)} in the ledger`);
   if (ref.length < MIN_JTI_PREFIX) {
     throw new CastellanError('INVALID_INPUT', `give at least ${MIN_JTI_PREFIX} characters of a jti, or #N for a ledger number`);
   }
@@ -540,7 +538,9 @@ export function resolveTokenRef(ws: Workspace, ref: string): TokenRow {
   const matches = ws.db
     .prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti >= ? AND jti < ? ORDER BY jti LIMIT 100`)
     .all(ref, `${ref}\uffff`) as TokenRow[];
-  if (matches.length === 0) throw new CastellanError('NOT_FOUND', `no token with a jti starting with "${ref}" in the ledger`);
+  if (matches.length === 0) {
+    throw new CastellanError('NOT_FOUND', `no token with jti "${ref}" in the ledger, nor one whose jti starts with it`);
+  }
   if (matches.length > 1) {
     throw new CastellanError(
       'INVALID_INPUT',
