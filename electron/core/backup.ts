@@ -200,9 +200,12 @@ export function restoreWorkspace(file: string, dir: string, opts: { force?: bool
   if (exists && inUse(dbPath)) {
     throw new CastellanError('CONFLICT', `the workspace at ${target} is in use by another process (the app, a CLI or a server); close it and try again`);
   }
-  fs.mkdirSync(target, { recursive: true, mode: 0o700 });
+  // The copy is checked inside the target folder (one rename away from its place); a folder made
+  // for it goes again if the restore does not happen.
+  const createdDir = fs.mkdirSync(target, { recursive: true, mode: 0o700 });
   const staging = path.join(target, `${DB_FILE_NAME}.restore-${process.pid}`);
   let previous: string | null = null;
+  let restored = false;
   try {
     try {
       fs.copyFileSync(source, staging, fs.constants.COPYFILE_EXCL);
@@ -233,6 +236,7 @@ export function restoreWorkspace(file: string, dir: string, opts: { force?: bool
         });
         const after = ws.audit.verify();
         if (!after.ok) throw new CastellanError('INTEGRITY', `the restored audit chain does not verify: ${after.reason}`);
+        restored = true;
         return { ...check, auditEntries: after.count, dir: target, previous };
       } finally {
         ws.close();
@@ -245,5 +249,6 @@ export function restoreWorkspace(file: string, dir: string, opts: { force?: bool
     }
   } finally {
     removeQuietly(staging);
+    if (!restored && createdDir !== undefined) fs.rmSync(createdDir, { recursive: true, force: true });
   }
 }
