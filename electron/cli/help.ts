@@ -7,7 +7,7 @@
  * unlocked is written here, by command path, so the command definitions stay short; a command
  * may also carry its own `vault` and `flagHelp`, which win.
  */
-import type { Command } from './cli.ts';
+import type { CommandMeta as Command } from './cli.ts';
 
 export const WIDTH = 100;
 
@@ -231,8 +231,10 @@ function distance(a: string, b: string): number {
 /** The command whose name is closest to the words given, if any is close enough to suggest. */
 export function nearest(commands: Command[], words: string[]): string | null {
   let best: { name: string; d: number } | null = null;
-  for (const c of commands) {
-    const name = c.path.join(' ');
+  // Every command, and every group word (`tokens`, `ca`): "tokns" is nearest to "tokens".
+  const names = new Set([...commands.map((c) => c.path.join(' ')), ...commands.filter((c) => c.path.length > 1).map((c) => c.path[0]!)]);
+  for (const name of names) {
+    const c = { path: name.split(' ') };
     const given = words.slice(0, c.path.length).join(' ');
     const d = distance(given.toLowerCase(), name);
     if (!best || d < best.d) best = { name, d };
