@@ -56,3 +56,26 @@ export function assertRefreshable(ws: Workspace, row: TokenRow): void {
   }
   assertActiveKey(ws, row.profile as Profile);
 }
+
+function activeKeyId(ws: Workspace, profile: Profile): string | null {
+  const row = ws.db.prepare("SELECT id FROM signing_keys WHERE profile = ? AND state = 'active'").get(profile) as { id: string } | undefined;
+  return row?.id ?? null;
+}
+
+/** `keys create` of a profile that has an active key: the message `createKey` gives. */
+export function assertNoActiveKey(ws: Workspace, profile: Profile): void {
+  const existing = activeKeyId(ws, profile);
+  if (existing !== null) {
+    throw new CastellanError('CONFLICT', `profile ${profile} already has an active key (${existing}); rotate it to replace it`);
+  }
+}
+
+/** `export revocations` needs an active ed25519 or es256 key: the message the core gives. */
+export function assertRevocationSigner(ws: Workspace): void {
+  if (activeKeyId(ws, 'ed25519') === null && activeKeyId(ws, 'es256') === null) {
+    throw new CastellanError(
+      'NOT_FOUND',
+      'the revocation list is signed with an asymmetric key, and there is no active ed25519 or es256 key; create one (keys create --profile ed25519)',
+    );
+  }
+}

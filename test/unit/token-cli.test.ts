@@ -417,15 +417,20 @@ test('refusals that need no key come before the passphrase: no active key, no se
   // "a secret is needed". It names the real problem instead, without unlocking anything.
   const cases: [string[], RegExp][] = [
     [['mint', 'storefront', 'web', 'web-0'], /^castellan: there is no active zlayer key: import the daemon’s secret/],
-    [['mint', 'storefront', 'web', 'web-0', '--profile', 'es256'], /^castellan: there is no active es256 key: create one/],
+    [['mint', 'storefront', 'web', 'web-0', '--profile', 'ed25519'], /^castellan: there is no active ed25519 key: create one/],
     [['mint-batch', 'storefront', 'worker', '--containers', 'a,b'], /^castellan: there is no active zlayer key/],
     [['mint', 'storefront', 'nope', 'x'], /^castellan: deployment "storefront" has no service "nope"/],
     [['mint', 'storefront', 'worker', 'worker-0', '--ttl', '99999'], /longer than the 3600 s/],
+    [['keys', 'export-zlayer-secret', '--out', 'never.key'], /^castellan: there is no active zlayer key/],
+    [['export', 'revocations'], /^castellan: the revocation list is signed with an asymmetric key, and there is no active ed25519 or es256 key/],
   ];
-  for (const [args, message] of cases) {
+  const check = ([args, message]: [string[], RegExp]) => {
     const r = cli.run(args);
     assert.equal(r.status, 2, `castellan ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
     assert.doesNotMatch(r.stderr, /secret is needed|passphrase/i);
-  }
+  };
+  cases.forEach(check);
+  cli.ok(['keys', 'create', '--profile', 'es256']);
+  check([['keys', 'create', '--profile', 'es256'], /^castellan: profile es256 already has an active key \(es256-[0-9a-f]+\); rotate it to replace it/]);
 });

@@ -110,6 +110,8 @@ export const caCommands: Command[] = [
           'this writes the worker CA private key to disk, and whoever holds it can issue worker certificates; add --yes to confirm',
         );
       }
+      // No CA: said before the passphrase is asked for.
+      if (showCa(ctx.workspace()) === null) throw new CastellanError('NOT_FOUND', 'there is no worker CA in this workspace; create one (castellan ca init) or import one (castellan ca import)');
       const done = await exportCaZlayer(await ctx.unlocked(), ctx.args[0]!, { confirm: true });
       ctx.print(`wrote ${done.certPath} (0644)`);
       ctx.print(`wrote ${done.keyPath} (0600)`);

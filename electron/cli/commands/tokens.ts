@@ -39,7 +39,7 @@ import { isProfile, PROFILES, type Profile } from '../../core/tokens/key-materia
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
 import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
-import { assertMintable, assertRefreshable } from '../prechecks.ts';
+import { assertActiveKey, assertMintable, assertNoActiveKey, assertRefreshable, assertRevocationSigner } from '../prechecks.ts';
 
 function str(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.values[name];
@@ -164,6 +164,7 @@ export const tokenCommands: Command[] = [
     options: { profile: { type: 'string' }, json: { type: 'boolean' } },
     async run(ctx) {
       const profile = profileOption(ctx, true)!;
+      assertNoActiveKey(ctx.workspace(), profile);
       const key = await createKey(await ctx.unlocked(), profile);
       if (ctx.values.json) return ctx.printJson(key);
       ctx.print(`created ${keyLine(key)}`);
@@ -229,6 +230,7 @@ export const tokenCommands: Command[] = [
       const out = str(ctx, 'out');
       if (out === undefined || out === '-')
         throw new UsageError('--out FILE is required (the secret is never printed)');
+      assertActiveKey(ctx.workspace(), 'zlayer');
       const { key_id } = await exportZlayerSecretFile(await ctx.unlocked(), out);
       ctx.print(`wrote the secret of ${key_id} to ${out} (mode 0600)`);
     },
@@ -504,6 +506,7 @@ export const tokenCommands: Command[] = [
     options: { out: { type: 'string' } },
     async run(ctx) {
       const out = str(ctx, 'out');
+      assertRevocationSigner(ctx.workspace());
       const signed = exportRevocationList(await ctx.unlocked());
       if (out === undefined || out === '-') {
         ctx.print(signed.jws);
