@@ -233,9 +233,9 @@ export function nearest(commands: Command[], words: string[]): string | null {
   let best: { name: string; d: number } | null = null;
   // Every command, and every group word (`tokens`, `ca`): "tokns" is nearest to "tokens".
   const names = new Set([...commands.map((c) => c.path.join(' ')), ...commands.filter((c) => c.path.length > 1).map((c) => c.path[0]!)]);
+  // On a tie the full command wins: it comes first ("tokns list" → "tokens list", not "tokens").
   for (const name of names) {
-    const c = { path: name.split(' ') };
-    const given = words.slice(0, c.path.length).join(' ');
+    const given = words.slice(0, name.split(' ').length).join(' ');
     const d = distance(given.toLowerCase(), name);
     if (!best || d < best.d) best = { name, d };
   }
