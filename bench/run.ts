@@ -7,7 +7,7 @@
  * ratio/limit | result — and writes bench/results/latest.json with the machine and every figure.
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
- *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 unlock)
+ *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { benchCliStart } from './items/cli-start.ts';
 import { benchList, benchRevoke } from './items/ledger.ts';
 import { benchMint, benchMintIntoLedger } from './items/mint.ts';
 import { benchFirstOpen, benchOpen } from './items/open.ts';
@@ -28,7 +29,7 @@ import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -43,6 +44,7 @@ interface Sizes {
   csr: { csrs: number; runs: number };
   crl: { sizes: [number, number]; runs: number; peerRuns: [number, number] };
   page: { loads: number; keystrokes: number; scrollRows: number };
+  cli: { runs: number };
 }
 
 const FULL: Sizes = {
@@ -57,6 +59,7 @@ const FULL: Sizes = {
   csr: { csrs: 500, runs: 5 },
   crl: { sizes: [10_000, 100_000], runs: 5, peerRuns: [3, 2] },
   page: { loads: 5, keystrokes: 6, scrollRows: 10_000 },
+  cli: { runs: 10 },
 };
 
 const QUICK: Sizes = {
@@ -71,6 +74,7 @@ const QUICK: Sizes = {
   csr: { csrs: 100, runs: 3 },
   crl: { sizes: [10_000, 100_000], runs: 3, peerRuns: [2, 1] },
   page: { loads: 3, keystrokes: 4, scrollRows: 2_000 },
+  cli: { runs: 5 },
 };
 
 function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boolean } {
@@ -165,7 +169,7 @@ async function main(): Promise<number> {
   };
 
   try {
-    if (only.has(8)) await run('8 unlock event-loop block', () => benchUnlock(root, log));
+    if (only.has(9)) await run('9 unlock event-loop block', () => benchUnlock(root, log));
     if (only.has(5)) await run('5 CSR verify + sign', () => benchCsr(root, sizes.csr, log));
     if (only.has(6)) await run('6 CRL generation', () => benchCrl(root, sizes.crl, log));
     if (only.has(1)) {
@@ -176,7 +180,7 @@ async function main(): Promise<number> {
       });
     }
 
-    if (only.has(2) || only.has(3) || only.has(4)) {
+    if (only.has(2) || only.has(3) || only.has(4) || only.has(8)) {
       let ledgerDir: string | null = null;
       await run(`seed the ${int(sizes.ledgerRows)}-row ledger`, async () => {
         const dir = path.join(root, 'ledger');
@@ -199,6 +203,7 @@ async function main(): Promise<number> {
         if (only.has(4)) await run('4 open workspace', () => benchOpen(dir, sizes.ledgerRows, sizes.open, log));
         if (only.has(3)) await run('3 list query', () => benchList(dir, sizes.ledgerRows, sizes.list, log));
         if (only.has(2)) await run('2 revoke latency', () => benchRevoke(dir, sizes.ledgerRows, sizes.revoke, log));
+        if (only.has(8)) await run('8 CLI cold start', () => benchCliStart(dir, sizes.ledgerRows, sizes.cli, log));
         if (only.has(1)) {
           const small = rows.find((r) => r.item.startsWith('1 mint zlayer'));
           await run('1 mint into the large ledger', () =>

@@ -208,7 +208,7 @@ export async function benchUnlock(root: string, log: (line: string) => void): Pr
     };
     return [
       {
-        item: '8 unlock: longest main-loop busy stretch (async, 5 wrong + 1 right)',
+        item: '9 unlock: longest main-loop busy stretch (async, 5 wrong + 1 right)',
         value: round(longest),
         unit: 'ms',
         figure: `${sig(longest)} ms`,
@@ -225,7 +225,7 @@ export async function benchUnlock(root: string, log: (line: string) => void): Pr
         data,
       },
       {
-        item: '8 unlock: longest main-thread CPU stretch (async path)',
+        item: '9 unlock: longest main-thread CPU stretch (async path)',
         value: round(cpuLongest),
         unit: 'ms',
         figure: `${sig(cpuLongest)} ms`,
@@ -238,7 +238,7 @@ export async function benchUnlock(root: string, log: (line: string) => void): Pr
           'the loop, without the waits (fsync of the audit commit) or the time the OS gave other processes',
       },
       {
-        item: '8 unlock: longest tick gap, wall clock (async path)',
+        item: '9 unlock: longest tick gap, wall clock (async path)',
         value: round(gap),
         unit: 'ms',
         figure: `${sig(gap)} ms`,
@@ -251,7 +251,7 @@ export async function benchUnlock(root: string, log: (line: string) => void): Pr
           `on ${os.availableParallelism()} cores now); the busy stretch above is the part the event loop spent working`,
       },
       {
-        item: '8 unlock: longest main-loop busy stretch, sync path (peer)',
+        item: '9 unlock: longest main-loop busy stretch, sync path (peer)',
         value: round(syncLongest),
         unit: 'ms',
         figure: `${sig(syncLongest)} ms`,

@@ -7,6 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CastellanError, isCastellanError } from '../../shared/errors.ts';
 import { currentActor } from '../core/actor.ts';
 import { resolveWorkspaceDir, Workspace } from '../core/workspace.ts';
+import { findCommand, GLOBAL_OPTIONS, preflight } from './dispatch.ts';
+import { safeText, type VaultNeed } from './help.ts';
 import { readSecret, type CliIO } from './io.ts';
 
 export class UsageError extends Error {
@@ -16,7 +18,7 @@ export class UsageError extends Error {
   }
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export interface CommandContext {
   io: CliIO;
@@ -38,6 +40,9 @@ export interface CommandContext {
   printJson(value: unknown): void;
 }
 
+/** What help and dispatch need of a command: everything but `run` (the launcher reads it as JSON). */
+export type CommandMeta = Omit<Command, 'run'>;
+
 export interface Command {
   /** e.g. ['deployments', 'import'] */
   path: string[];
@@ -46,76 +51,18 @@ export interface Command {
   options?: Options;
   /** Exact number of positionals, or [min, max]. */
   positionals?: number | [number, number];
+  /** Whether it needs the vault unlocked (help.ts has the built-in commands' answers). */
+  vault?: VaultNeed;
+  /** What each flag means, where help.ts's wording does not fit. */
+  flagHelp?: Record<string, string>;
   run(ctx: CommandContext): Promise<void> | void;
 }
 
-const GLOBAL_OPTIONS: Options = {
-  'data-dir': { type: 'string' },
-  'passphrase-env': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-};
-
-function usageText(commands: Command[]): string {
-  const width = Math.max(...commands.map((c) => c.usage.length));
-  return [
-    'usage: castellan [--data-dir DIR] [--passphrase-env VAR] <command> …',
-    '',
-    ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
-    '',
-    'The workspace is --data-dir, else $CASTELLAN_DATA_DIR, else the app’s own workspace.',
-    'Exit status: 0 success, 1 usage error, 2 refused by Castellan (reason on stderr).',
-  ].join('\n');
-}
-
-/** The leading words of argv, skipping options and the values of string options. */
-function wordsOf(commands: Command[], argv: string[]): { words: string[]; indexes: number[] } {
-  const takesValue = new Set<string>();
-  for (const options of [GLOBAL_OPTIONS, ...commands.map((c) => c.options ?? {})]) {
-    for (const [name, def] of Object.entries(options)) {
-      if (def.type === 'string') {
-        takesValue.add(`--${name}`);
-        if (def.short) takesValue.add(`-${def.short}`);
-      }
-    }
-  }
-  const words: string[] = [];
-  const indexes: number[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') break;
-    if (arg.startsWith('-') && arg !== '-') {
-      if (takesValue.has(arg)) i++;
-      continue;
-    }
-    words.push(arg);
-    indexes.push(i);
-  }
-  return { words, indexes };
-}
-
-function findCommand(commands: Command[], argv: string[]): { command: Command; rest: string[] } | null {
-  const { words, indexes } = wordsOf(commands, argv);
-  let best: Command | null = null;
-  for (const c of commands) {
-    if (c.path.every((p, i) => words[i] === p) && (!best || c.path.length > best.path.length)) best = c;
-  }
-  if (!best) return null;
-  const drop = new Set(indexes.slice(0, best.path.length));
-  return { command: best, rest: argv.filter((_, i) => !drop.has(i)) };
-}
-
 export async function runCli(argv: string[], io: CliIO, commands: Command[]): Promise<number> {
-  const found = findCommand(commands, argv);
-  if (!found || argv.includes('--help') || argv.includes('-h')) {
-    if (!found) {
-      const given = wordsOf(commands, argv).words.slice(0, 2).join(' ');
-      if (given && !argv.includes('--help') && !argv.includes('-h')) io.stderr(`castellan: unknown command "${given}"\n\n`);
-      io.stderr(`${usageText(commands)}\n`);
-      return found || argv.includes('--help') || argv.includes('-h') ? 0 : 1;
-    }
-    io.stdout(`usage: castellan ${found.command.usage}\n${found.command.summary}\n`);
-    return 0;
-  }
+  // Help, --version, a typo: answered without loading anything heavy (the launcher does the same first).
+  const answered = preflight(argv, io, commands);
+  if (answered !== null) return answered;
+  const found = findCommand(commands, argv)!;
 
   const { command, rest } = found;
   let parsed: { values: CommandContext['values']; positionals: string[] };
@@ -133,7 +80,7 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       throw new UsageError(`expected ${min === max ? min : `${min}–${max}`} argument(s), got ${parsed.positionals.length}`);
     }
   } catch (err) {
-    io.stderr(`castellan: ${(err as Error).message}\nusage: castellan ${command.usage}\n`);
+    io.stderr(`castellan: ${safeText((err as Error).message)}\nusage: castellan ${command.usage}\n`);
     return 1;
   }
 
@@ -174,7 +121,9 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       return readSecret(io, values[flag] as string | undefined, flag, prompt, opts);
     },
     print(text) {
-      io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+      // Fields from specs, CSRs and the ledger may hold escape sequences: never pass them to a terminal.
+      const line = safeText(text);
+      io.stdout(line.endsWith('\n') ? line : `${line}\n`);
     },
     printJson(value) {
       io.stdout(`${JSON.stringify(value, null, 2)}\n`);
@@ -186,11 +135,11 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`castellan: ${err.message}\nusage: castellan ${command.usage}\n`);
+      io.stderr(`castellan: ${safeText(err.message)}\nusage: castellan ${command.usage}\n`);
       return 1;
     }
     if (isCastellanError(err)) {
-      io.stderr(`castellan: ${err.message}\n`);
+      io.stderr(`castellan: ${safeText(err.message)}\n`);
       return 2;
     }
     // Never print an unexpected error's message: it may quote input. Name the failure only.

@@ -368,7 +368,7 @@ export function exportCaBundle(
   if (!isBundleFormat(format)) {
     throw new CastellanError(
       'INVALID_INPUT',
-      `unknown CA bundle format ${JSON.stringify(String(format))}; use pem, der, p7b or json`,
+      `unknown CA bundle format ${JSON.stringify(String(format))}; use pem, der, p7b, p7b-der or json`,
     );
   }
   const certDer = requireCaCert(ws);

@@ -554,3 +554,46 @@ export function tokenStats(
     expiring_soon: soon.map((r) => recordOf(r, now)),
   };
 }
+
+/** The shortest jti prefix `resolveTokenRef` accepts: shorter ones match too many tokens to be meant. */
+export const MIN_JTI_PREFIX = 4;
+
+/**
+ * One token named the way an admin types it (cli): `#N` is the ledger number, anything else a
+ * jti or an unambiguous prefix of one (at least MIN_JTI_PREFIX characters). An exact jti wins
+ * over a longer jti it prefixes. NOT_FOUND when nothing matches; INVALID_INPUT naming how many
+ * match (up to 100, "100 or more" beyond) when the prefix is ambiguous. A range scan on the
+ * jti's unique index, so a prefix costs the same at a million tokens.
+ */
+export function resolveTokenRef(ws: Workspace, ref: string): TokenRow {
+  if (typeof ref !== 'string' || ref.length === 0) throw new CastellanError('INVALID_INPUT', 'a token id is required: a jti, a prefix of one, or #N');
+  if (ref.startsWith('#')) {
+    const n = Number(ref.slice(1));
+    if (!/^#[1-9][0-9]*$/.test(ref) || !Number.isSafeInteger(n)) {
+      throw new CastellanError('INVALID_INPUT', '#N takes a ledger number (a whole number from 1, as tokens list shows it)');
+    }
+    const row = tokenRowById(ws, n);
+    if (row === null) throw new CastellanError('NOT_FOUND', `no token #${n} in the ledger`);
+    return row;
+  }
+  const exact = tokenRowByJti(ws, ref);
+  if (exact !== null) return exact;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(ref)) throw new CastellanError('NOT_FOUND', `no token with jti ${quoteJti(ref)} in the ledger`);
+  if (ref.length < MIN_JTI_PREFIX) {
+    throw new CastellanError('INVALID_INPUT', `give at least ${MIN_JTI_PREFIX} characters of a jti, or #N for a ledger number`);
+  }
+  // Every jti that starts with `ref` sorts in [ref, ref + U+FFFF) under the BINARY collation.
+  const matches = ws.db
+    .prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti >= ? AND jti < ? ORDER BY jti LIMIT 100`)
+    .all(ref, `${ref}\uffff`) as TokenRow[];
+  if (matches.length === 0) {
+    throw new CastellanError('NOT_FOUND', `no token with jti "${ref}" in the ledger, nor one whose jti starts with it`);
+  }
+  if (matches.length > 1) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `"${ref}" is ambiguous: ${matches.length === 100 ? '100 or more' : matches.length} tokens have a jti starting with it; give more characters, the whole jti, or #N`,
+    );
+  }
+  return matches[0]!;
+}

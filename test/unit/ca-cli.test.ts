@@ -147,7 +147,14 @@ test('ca init, show, a second init refused; bundle in every format (p7b read by 
   assert.equal(cli.expect(0, ['ca', 'bundle']).stdout, fs.readFileSync(caPem, 'utf8'), 'PEM on stdout by default');
   const p7b = fresh('ca.p7b');
   cli.expect(0, ['ca', 'bundle', '--format', 'p7b', '--out', p7b]);
-  assert.match(openssl(['pkcs7', '-inform', 'DER', '-in', p7b, '-print_certs']), /subject=CN = ZLayer Worker CA, O = ZLayer/);
+  assert.match(fs.readFileSync(p7b, 'utf8'), /^-----BEGIN PKCS7-----\n/, 'p7b is PEM by default');
+  assert.match(openssl(['pkcs7', '-in', p7b, '-print_certs']), /subject=CN = ZLayer Worker CA, O = ZLayer/);
+  const p7bDer = fresh('ca-der.p7b');
+  cli.expect(0, ['ca', 'bundle', '--format', 'p7b', '--der', '--out', p7bDer]);
+  assert.equal(fs.readFileSync(p7bDer)[0], 0x30, 'p7b --der is DER');
+  assert.deepEqual(fs.readFileSync(p7bDer), Buffer.from(pemDecodeAll(fs.readFileSync(p7b, 'utf8'))[0]!.der));
+  assert.match(openssl(['pkcs7', '-inform', 'DER', '-in', p7bDer, '-print_certs']), /subject=CN = ZLayer Worker CA, O = ZLayer/);
+  assert.match(cli.expect(1, ['ca', 'bundle', '--format', 'pem', '--der']).stderr, /^castellan: --der applies to --format p7b/);
   const derFile = fresh('ca.der');
   cli.expect(0, ['ca', 'bundle', '--format', 'der', '--out', derFile]);
   assert.deepEqual(fs.readFileSync(derFile), Buffer.from(pemDecodeAll(fs.readFileSync(caPem, 'utf8'))[0]!.der));

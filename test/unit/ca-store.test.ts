@@ -639,17 +639,19 @@ describe('exports', () => {
   test('the CA bundle as PEM, DER, PKCS#7 (read by openssl pkcs7) and JSON, each audited', async () => {
     const ws = await workspaceWithCa();
     const out: Record<string, string | Uint8Array> = {};
-    for (const format of ['pem', 'der', 'p7b', 'json'] as const) exportCaBundle(ws, format, (d) => (out[format] = d));
+    for (const format of ['pem', 'der', 'p7b', 'p7b-der', 'json'] as const) exportCaBundle(ws, format, (d) => (out[format] = d));
     const pem = out.pem as string;
     assert.equal(openssl(['x509', '-in', file('ca.pem', pem), '-noout', '-subject']).trim(), 'subject=CN = ZLayer Worker CA, O = ZLayer');
     assert.equal(pemEncode(out.der as Uint8Array, 'CERTIFICATE'), pem);
-    const p7 = openssl(['pkcs7', '-inform', 'DER', '-in', file('ca.p7b', out.p7b!), '-print_certs']);
+    const p7 = openssl(['pkcs7', '-in', file('ca.p7b', out.p7b!), '-print_certs']);
     assert.match(p7, /subject=CN = ZLayer Worker CA, O = ZLayer/);
     assert.ok(p7.includes(pem.trim()));
+    const p7der = openssl(['pkcs7', '-inform', 'DER', '-in', file('ca-der.p7b', out['p7b-der']!), '-print_certs']);
+    assert.ok(p7der.includes(pem.trim()));
     assert.deepEqual(JSON.parse(out.json as string), { ca_chain_der: [Buffer.from(out.der as Uint8Array).toString('base64')] });
     assert.deepEqual(
       ws.audit.list({ action: 'ca.export', limit: 10 }).rows.map((r) => r.details.format).reverse(),
-      ['pem', 'der', 'p7b', 'json'],
+      ['pem', 'der', 'p7b', 'p7b-der', 'json'],
     );
     await refused(ws, () => exportCaBundle(ws, 'zip' as 'pem', () => undefined), 'INVALID_INPUT', /unknown CA bundle format "zip"/);
     const empty = workspace();

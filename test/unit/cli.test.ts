@@ -437,7 +437,10 @@ describe('castellan CLI', { concurrency: 2 }, () => {
   test('usage errors exit 1 with a clear message and never open the workspace', async () => {
     const dataDir = path.join(tempDir('castellan-cli-'), 'never-created');
     const cases: [string[], RegExp][] = [
-      [['frobnicate'], /^castellan: unknown command "frobnicate"\n\nusage: castellan /],
+      [['frobnicate'], /^castellan: unknown command "frobnicate"\nrun "castellan help" for the list of commands\n$/],
+      [['polcy', 'show', 'a', 'b'], /^castellan: unknown command "polcy show"; did you mean "policy show"\?\n/],
+      [['tokens'], /^castellan: "tokens" needs a subcommand: tokens list, tokens show\n/],
+      [[], /^castellan \S+: the Castellan credential authority, headless\n/],
       [
         ['policy', 'show', 'ci-runners'],
         /^castellan: expected 2 argument\(s\), got 1\nusage: castellan policy show DEPLOYMENT SERVICE \[--json\]\n$/,

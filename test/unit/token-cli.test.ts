@@ -219,7 +219,7 @@ test('mint-batch, a compromised rotation with the exact revoke hint, bulk revoke
     0,
     'TOKEN as an argument works too',
   );
-  const shown = JSON.parse(cli.ok(['tokens', 'show', '1', '--json']).stdout) as { history: { action: string }[] };
+  const shown = JSON.parse(cli.ok(['tokens', 'show', '#1', '--json']).stdout) as { history: { action: string }[] };
   assert.deepEqual(
     shown.history.map((h) => h.action),
     ['token.mint_batch', 'token.mint', 'token.revoke_bulk'],
@@ -354,4 +354,87 @@ test('usage errors exit 1, domain errors exit 2 with the reason on stderr and no
   const page = JSON.parse(cli.ok(['tokens', 'list', '--json']).stdout) as { total: number; rows: { status: string }[] };
   assert.deepEqual([page.total, page.rows[0]!.status], [1, 'active']);
   assert.equal((JSON.parse(cli.ok(['keys', 'list', '--json']).stdout) as unknown[]).length, 1);
+});
+
+test('one token id form: tokens show, revoke and refresh take a jti, a unique prefix of one, or #N', async () => {
+  const { dir, cli } = prepared();
+  cli.ok(['keys', 'create', '--profile', 'zlayer']);
+  cli.ok(['mint-batch', 'storefront', 'worker', '--containers', 'w-0,w-1,w-2']);
+  type Row = { id: number; jti: string; container: string; status: string; replaced_by: string | null };
+  const rows = () => (JSON.parse(cli.ok(['tokens', 'list', '--json', '--asc']).stdout) as { rows: Row[] }).rows;
+  const [first, second, third] = rows() as [Row, Row, Row];
+
+  // The full jti, a prefix, and #N name the same record.
+  const byJti = JSON.parse(cli.run(['tokens', 'show', first.jti, '--json']).stdout) as { record: Row };
+  const byPrefix = JSON.parse(cli.run(['tokens', 'show', first.jti.slice(0, 8), '--json']).stdout) as { record: Row };
+  const byNumber = JSON.parse(cli.run(['tokens', 'show', `#${first.id}`, '--json']).stdout) as { record: Row };
+  assert.deepEqual([byJti.record.jti, byPrefix.record.jti, byNumber.record.jti], [first.jti, first.jti, first.jti]);
+
+  // revoke by prefix, refresh by #N.
+  assert.match(cli.run(['revoke', second.jti.slice(0, 10), '--reason', 'leaked']).stdout, new RegExp(`revoked #${second.id} +revoked ${second.jti}`));
+  const refreshed = cli.ok(['refresh', `#${third.id}`]);
+  assert.match(refreshed.stdout, /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+\n$/);
+  const after = rows();
+  assert.deepEqual(
+    after.map((r) => [r.container, r.status]),
+    [
+      ['w-0', 'active'],
+      ['w-1', 'revoked'],
+      ['w-2', 'revoked'],
+      ['w-2', 'active'],
+    ],
+  );
+
+  // Bad ids: each a specific error, nothing changes. Two jtis made to share a prefix (the ledger
+  // file edited directly, as someone with the workspace could) make that prefix ambiguous.
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(path.join(dir, 'ws', 'castellan.db'));
+  db.prepare('UPDATE tokens SET jti = ? WHERE id = ?').run(`abcd1234-${first.jti.slice(9)}`, first.id);
+  db.prepare('UPDATE tokens SET jti = ? WHERE id = ?').run(`abcd5678-${second.jti.slice(9)}`, second.id);
+  db.close();
+  const cases: [string[], RegExp][] = [
+    [['tokens', 'show', 'abcd'], /^castellan: "abcd" is ambiguous: 2 tokens have a jti starting with it; give more characters, the whole jti, or #N\n$/],
+    [['revoke', 'abcd', '--reason', 'leaked'], /"abcd" is ambiguous: 2 tokens/],
+    [['tokens', 'show', 'abc'], /give at least 4 characters of a jti, or #N/],
+    [['tokens', 'show', '#0'], /#N takes a ledger number/],
+    [['tokens', 'show', '#99'], /no token #99 in the ledger/],
+    [['tokens', 'show', 'ffffffff-none'], /no token with jti "ffffffff-none" in the ledger, nor one whose jti starts with it/],
+    [['refresh', 'abcd5678'], /was already revoked \(leaked\)/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli.run(['--passphrase-env', 'PP', ...args]);
+    assert.equal(r.status, 2, `castellan ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.equal(r.stdout, '');
+  }
+  assert.deepEqual(
+    rows().map((r) => r.status),
+    after.map((r) => r.status),
+  );
+  // The unambiguous longer prefix still works.
+  assert.equal((JSON.parse(cli.run(['tokens', 'show', 'abcd1', '--json']).stdout) as { record: Row }).record.id, first.id);
+});
+
+test('refusals that need no key come before the passphrase: no active key, no service, a TTL beyond policy', () => {
+  const { cli } = prepared();
+  // No --passphrase-env and stdin is not a terminal: had the CLI tried to unlock, it would say
+  // "a secret is needed". It names the real problem instead, without unlocking anything.
+  const cases: [string[], RegExp][] = [
+    [['mint', 'storefront', 'web', 'web-0'], /^castellan: there is no active zlayer key: import the daemon’s secret/],
+    [['mint', 'storefront', 'web', 'web-0', '--profile', 'ed25519'], /^castellan: there is no active ed25519 key: create one/],
+    [['mint-batch', 'storefront', 'worker', '--containers', 'a,b'], /^castellan: there is no active zlayer key/],
+    [['mint', 'storefront', 'nope', 'x'], /^castellan: deployment "storefront" has no service "nope"/],
+    [['mint', 'storefront', 'worker', 'worker-0', '--ttl', '99999'], /longer than the 3600 s/],
+    [['keys', 'export-zlayer-secret', '--out', 'never.key'], /^castellan: there is no active zlayer key/],
+    [['export', 'revocations'], /^castellan: the revocation list is signed with an asymmetric key, and there is no active ed25519 or es256 key/],
+  ];
+  const check = ([args, message]: [string[], RegExp]) => {
+    const r = cli.run(args);
+    assert.equal(r.status, 2, `castellan ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /secret is needed|passphrase/i);
+  };
+  cases.forEach(check);
+  cli.ok(['keys', 'create', '--profile', 'es256']);
+  check([['keys', 'create', '--profile', 'es256'], /^castellan: profile es256 already has an active key \(es256-[0-9a-f]+\); rotate it to replace it/]);
 });

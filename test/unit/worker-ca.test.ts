@@ -623,13 +623,18 @@ describe('registrationBundle and caBundle', () => {
     assert.deepEqual(caBundle(ca.certDer, 'der'), ca.certDer);
   });
 
-  test('p7b is a PKCS#7 bundle openssl prints the CA from', () => {
+  test('p7b is a PEM PKCS#7 bundle `openssl pkcs7 -in` prints the CA from; p7b-der the same as DER', () => {
     const p7b = caBundle(ca.certDer, 'p7b');
-    const out = openssl(['pkcs7', '-inform', 'DER', '-in', file('ca.p7b', p7b), '-print_certs']);
+    assert.match(p7b, /^-----BEGIN PKCS7-----\n[A-Za-z0-9+/=\n]+-----END PKCS7-----\n$/);
+    const out = openssl(['pkcs7', '-in', file('ca.p7b', p7b), '-print_certs']);
     assert.match(out, /subject=CN = ZLayer Worker CA, O = ZLayer/);
     const certs = pemDecodeAll(out).filter((b) => b.label === 'CERTIFICATE');
     assert.equal(certs.length, 1);
     assert.deepEqual(certs[0]!.der, ca.certDer);
+    const der = caBundle(ca.certDer, 'p7b-der');
+    assert.deepEqual(der, pemDecodeAll(p7b)[0]!.der);
+    const fromDer = openssl(['pkcs7', '-inform', 'DER', '-in', file('ca-der.p7b', der), '-print_certs']);
+    assert.deepEqual(pemDecodeAll(fromDer).filter((b) => b.label === 'CERTIFICATE')[0]!.der, ca.certDer);
   });
 
   test('json is the registration form', () => {
@@ -641,7 +646,7 @@ describe('registrationBundle and caBundle', () => {
   test('an unknown format is refused', () => {
     assert.throws(() => caBundle(ca.certDer, 'pfx' as CaBundleFormat), {
       code: 'INVALID_INPUT',
-      message: 'unknown CA bundle format "pfx"; use pem, der, p7b or json',
+      message: 'unknown CA bundle format "pfx"; use pem, der, p7b, p7b-der or json',
     });
   });
 

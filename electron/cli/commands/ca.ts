@@ -30,6 +30,7 @@ import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/works
 import { workspaceSettingsPatchSchema } from '../../../shared/workspace-settings.ts';
 import type { WorkspaceSettings } from '../../../shared/workspace-settings.ts';
 import { UsageError } from '../cli.ts';
+import { safe } from '../help.ts';
 import type { Command, CommandContext } from '../cli.ts';
 import { readInput, writeOutput } from '../io.ts';
 
@@ -51,8 +52,8 @@ function wholeNumber(ctx: CommandContext, name: string, min: number, max: number
 }
 
 function printCa(ctx: CommandContext, ca: CaInfo): void {
-  ctx.print(`subject:      ${ca.subject}`);
-  ctx.print(`issuer:       ${ca.issuer}`);
+  ctx.print(`subject:      ${safe(ca.subject)}`);
+  ctx.print(`issuer:       ${safe(ca.issuer)}`);
   ctx.print(`serial:       ${ca.serial}`);
   ctx.print(`valid:        ${ca.not_before} to ${ca.not_after}`);
   ctx.print(`key:          ${ca.key_type}`);
@@ -61,9 +62,9 @@ function printCa(ctx: CommandContext, ca: CaInfo): void {
 }
 
 function certLine(c: CertificateRecord): string {
-  const sans = c.sans.map((s) => s.value).join(',');
+  const sans = c.sans.map((s) => safe(s.value)).join(',');
   const status = c.status === 'revoked' ? `revoked (${c.revocation_reason ?? 'unspecified'})` : c.status;
-  return `${c.serial}  ${c.node_id}  ${status}  until ${c.not_after}${sans ? `  ${sans}` : ''}`;
+  return `${c.serial}  ${safe(c.node_id)}  ${status}  until ${c.not_after}${sans ? `  ${sans}` : ''}`;
 }
 
 type CsrPolicy = Pick<
@@ -134,6 +135,8 @@ export const caCommands: Command[] = [
           'this writes the worker CA private key to disk, and whoever holds it can issue worker certificates; add --yes to confirm',
         );
       }
+      // No CA: said before the passphrase is asked for.
+      if (showCa(ctx.workspace()) === null) throw new CastellanError('NOT_FOUND', 'there is no worker CA in this workspace; create one (castellan ca init) or import one (castellan ca import)');
       const done = await exportCaZlayer(await ctx.reauthenticated(), ctx.args[0]!, { confirm: true });
       ctx.print(`wrote ${done.certPath} (0644)`);
       ctx.print(`wrote ${done.keyPath} (0600)`);
@@ -252,16 +255,16 @@ export const caCommands: Command[] = [
       if (ctx.values.json) {
         ctx.printJson(csrPreviewAnswer(p));
       } else {
-        ctx.print(`requested subject: ${p.requestedSubject || '(empty)'} (the leaf gets CN=worker-<node id> instead)`);
+        ctx.print(`requested subject: ${safe(p.requestedSubject) || '(empty)'} (the leaf gets CN=worker-<node id> instead)`);
         ctx.print(`key:               ${p.keyType}${p.keyType === 'RSA' ? ` ${p.keySize} bits` : ''}`);
-        ctx.print(`names:             ${p.sans.map((s) => `${s.type}:${s.value}`).join(', ') || '(none)'}`);
+        ctx.print(`names:             ${p.sans.map((s) => `${s.type}:${safe(s.value)}`).join(', ') || '(none)'}`);
         // Each name's verdict under the workspace SAN policy, with the rule that refused it.
         for (const v of p.sanVerdicts) {
-          ctx.print(`  ${v.allowed ? 'allowed' : 'REFUSED'} ${v.type}:${v.value}${v.allowed ? '' : `  (${v.rule ?? ''})`}`);
+          ctx.print(`  ${v.allowed ? 'allowed' : 'REFUSED'} ${v.type}:${safe(v.value)}${v.allowed ? '' : `  (${v.rule ?? ''})`}`);
         }
         ctx.print(`signature:         ${p.signatureValid ? 'valid' : 'INVALID'}`);
         ctx.print(`acceptable:        ${p.acceptable ? 'yes' : 'no'}`);
-        for (const problem of p.problems) ctx.print(`  problem: ${problem}`);
+        for (const problem of p.problems) ctx.print(`  problem: ${safe(problem)}`);
       }
       if (!p.acceptable) {
         throw new CastellanError('INVALID_INPUT', `the worker CA would refuse this CSR: ${p.problems[0] ?? 'unknown problem'}`);
@@ -304,7 +307,7 @@ export const caCommands: Command[] = [
       const input = { serial: ctx.args[0]!, reason };
       assertRevocable(ctx.workspace(), input);
       const revoked = await revokeCertificate(await ctx.unlocked(), input, CRL_TIMING);
-      ctx.print(`revoked ${revoked.serial} (${revoked.subject}) at ${revoked.revoked_at}: ${revoked.revocation_reason}`);
+      ctx.print(`revoked ${revoked.serial} (${safe(revoked.subject)}) at ${revoked.revoked_at}: ${revoked.revocation_reason}`);
     },
   },
   {
@@ -325,12 +328,17 @@ export const caCommands: Command[] = [
   },
   {
     path: ['ca', 'bundle'],
-    usage: 'ca bundle [--format pem|der|p7b|json] [--out FILE]',
-    summary: 'the CA certificate for verifiers: PEM (default), DER, PKCS#7 (.p7b) or ZLayer JSON chain',
-    options: { format: { type: 'string' }, out: { type: 'string' } },
+    usage: 'ca bundle [--format pem|der|p7b|json] [--der] [--out FILE]',
+    summary:
+      'the CA certificate for verifiers: PEM (default), DER, a PKCS#7 bundle (.p7b: PEM "BEGIN PKCS7", or DER with --der) or ZLayer JSON chain',
+    options: { format: { type: 'string' }, out: { type: 'string' }, der: { type: 'boolean' } },
     run(ctx) {
-      const format = str(ctx, 'format') ?? 'pem';
+      let format = str(ctx, 'format') ?? 'pem';
       if (!isBundleFormat(format)) throw new UsageError(`--format must be pem, der, p7b or json, not ${JSON.stringify(format)}`);
+      if (ctx.values.der) {
+        if (format === 'p7b') format = 'p7b-der';
+        else if (format !== 'p7b-der') throw new UsageError('--der applies to --format p7b (for a DER certificate, use --format der)');
+      }
       exportCaBundle(ctx.workspace(), format as CaBundleFormat, (data) =>
         writeOutput(ctx.io, str(ctx, 'out'), typeof data === 'string' && format === 'json' ? `${data}\n` : data),
       );

@@ -11,6 +11,7 @@ import {
   type ServicePolicy,
 } from '../../core/deployments.ts';
 import type { Command, CommandContext } from '../cli.ts';
+import { safe } from '../help.ts';
 import { writeOutput } from '../io.ts';
 
 const MAX_NAMES_SHOWN = 20;
@@ -31,13 +32,13 @@ function policyJson(p: ServicePolicy) {
 }
 
 function printPolicy(ctx: CommandContext, p: ServicePolicy): void {
-  ctx.print(`${p.deployment}/${p.service}`);
+  ctx.print(`${safe(p.deployment)}/${safe(p.service)}`);
   ctx.print(`  scopes:  ${p.access.scopes.map((s) => `${s.resource_kind}:${s.resource_id ?? '*'}:${s.level}`).join(', ')}${p.access.scopes_source === 'label' ? '' : ` (${p.access.scopes_source})`}`);
   ctx.print(`           ${describeScopes(p.access.scopes)}`);
   ctx.print(`  ttl:     ${p.access.ttl_secs_exact} s (${formatTtl(p.access.ttl_secs)})`);
   ctx.print(`  daemon socket: ${p.access.mount_socket ? 'MOUNTED (full daemon admin)' : 'off'}`);
-  for (const d of p.access.diagnostics) ctx.print(`  ${d.severity}: ${d.label}: ${d.message}`);
-  for (const f of p.findings) ctx.print(`  finding [${f.severity}] ${f.title}: ${f.detail}`);
+  for (const d of p.access.diagnostics) ctx.print(`  ${d.severity}: ${safe(d.label)}: ${safe(d.message)}`);
+  for (const f of p.findings) ctx.print(`  finding [${f.severity}] ${safe(f.title)}: ${safe(f.detail)}`);
 }
 
 export const deploymentCommands: Command[] = [
@@ -69,10 +70,10 @@ export const deploymentCommands: Command[] = [
       const list = listDeployments(ctx.workspace());
       if (ctx.values.json) return ctx.printJson(list);
       for (const d of list) {
-        ctx.print(`${d.name}  (${d.services.length} services, from ${d.source_file ?? 'unknown'})`);
+        ctx.print(`${safe(d.name)}  (${d.services.length} services, from ${safe(d.source_file ?? 'unknown')})`);
         for (const s of d.services) {
-          ctx.print(`  ${s.name}  ${s.rtype ?? ''}${s.replicas !== null ? ` ×${s.replicas}` : ''}`);
-          for (const [k, v] of Object.entries(s.labels)) ctx.print(`    ${k}=${v}`);
+          ctx.print(`  ${safe(s.name)}  ${safe(s.rtype ?? '')}${s.replicas !== null ? ` ×${s.replicas}` : ''}`);
+          for (const [k, v] of Object.entries(s.labels)) ctx.print(`    ${safe(k)}=${safe(v)}`);
         }
       }
     },
@@ -131,7 +132,7 @@ export const deploymentCommands: Command[] = [
       const findings = allPolicies(ctx.workspace()).flatMap((p) => p.findings);
       if (ctx.values.json) return ctx.printJson(findings);
       if (findings.length === 0) ctx.print('no findings');
-      for (const f of findings) ctx.print(`[${f.severity}] ${f.deployment}/${f.service}: ${f.title} — ${f.detail}`);
+      for (const f of findings) ctx.print(`[${f.severity}] ${safe(f.deployment)}/${safe(f.service)}: ${safe(f.title)} — ${safe(f.detail)}`);
     },
   },
 ];

@@ -36,12 +36,14 @@ import {
   setTokenConfig,
   type SigningKeyInfo,
 } from '../../core/signing-keys.ts';
-import { getToken, listTokens, type TokenFilter, type TokenRecord } from '../../core/token-ledger.ts';
+import { getToken, listTokens, resolveTokenRef, type TokenFilter, type TokenRecord } from '../../core/token-ledger.ts';
 import { inspectWithLedger, type TokenInspection } from '../../core/token-inspection.ts';
 import { isProfile, PROFILES, type Profile } from '../../core/tokens/key-material.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
+import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
+import { assertActiveKey, assertMintable, assertNoActiveKey, assertRefreshable, assertRevocationSigner } from '../prechecks.ts';
 
 function str(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.values[name];
@@ -90,8 +92,8 @@ function keyLine(k: SigningKeyInfo): string {
 
 function tokenLine(t: TokenRecord): string {
   return (
-    `#${t.id}  ${t.status.padEnd(7)} ${t.jti ?? '(no jti)'}  ${t.deployment}/${t.service}  ${t.container}  ` +
-    `${t.profile}  expires ${when(t.expires_at)}${t.revoke_reason ? `  (${t.revoke_reason})` : ''}`
+    `#${t.id}  ${t.status.padEnd(7)} ${t.jti ?? '(no jti)'}  ${safe(t.deployment)}/${safe(t.service)}  ${safe(t.container)}  ` +
+    `${t.profile}  expires ${when(t.expires_at)}${t.revoke_reason ? `  (${safe(t.revoke_reason)})` : ''}`
   );
 }
 
@@ -110,18 +112,18 @@ function printMinted(ctx: CommandContext, minted: Minted): void {
 
 function printInspection(ctx: CommandContext, i: TokenInspection): void {
   ctx.print(`verdict: ${i.verdict}`);
-  ctx.print(`reason:  ${i.reason}`);
+  ctx.print(`reason:  ${safe(i.reason)}`);
   if (i.key_id) ctx.print(`key:     ${i.key_id} (${i.profile})`);
   if (i.claims) {
     const c = i.claims as Record<string, unknown>;
-    if (typeof c.sub === 'string') ctx.print(`subject: ${c.sub}`);
-    if (typeof c.jti === 'string') ctx.print(`jti:     ${c.jti}`);
+    if (typeof c.sub === 'string') ctx.print(`subject: ${safe(c.sub)}`);
+    if (typeof c.jti === 'string') ctx.print(`jti:     ${safe(c.jti)}`);
     if (typeof c.exp === 'number') ctx.print(`expires: ${when(c.exp)}`);
   }
   ctx.print(`scopes:  ${i.scopes_in_words}`);
   if (i.record)
     ctx.print(
-      `ledger:  #${i.record.id} ${i.record.status}${i.record.revoke_reason ? ` (${i.record.revoke_reason})` : ''}`,
+      `ledger:  #${i.record.id} ${i.record.status}${i.record.revoke_reason ? ` (${safe(i.record.revoke_reason)})` : ''}`,
     );
 }
 
@@ -181,6 +183,7 @@ export const tokenCommands: Command[] = [
     options: { profile: { type: 'string' }, json: { type: 'boolean' } },
     async run(ctx) {
       const profile = profileOption(ctx, true)!;
+      assertNoActiveKey(ctx.workspace(), profile);
       const key = await createKey(await ctx.unlocked(), profile);
       if (ctx.values.json) return ctx.printJson(key);
       ctx.print(`created ${keyLine(key)}`);
@@ -246,6 +249,7 @@ export const tokenCommands: Command[] = [
       const out = str(ctx, 'out');
       if (out === undefined || out === '-')
         throw new UsageError('--out FILE is required (the secret is never printed)');
+      assertActiveKey(ctx.workspace(), 'zlayer');
       const { key_id } = await exportZlayerSecretFile(await ctx.reauthenticated(), out);
       ctx.print(`wrote the secret of ${key_id} to ${out} (mode 0600)`);
     },
@@ -282,6 +286,8 @@ export const tokenCommands: Command[] = [
       const [deployment, service, container] = ctx.args as [string, string, string];
       const profile = profileOption(ctx, false);
       const ttlSecs = wholeOption(ctx, 'ttl', 1);
+      // Refused before the passphrase is asked for: no service, no active key, a TTL beyond the policy.
+      assertMintable(ctx.workspace(), { deployment, service, profile, ttlSecs, force: Boolean(ctx.values.force) });
       const ws = await ctx.unlocked();
       printMinted(
         ctx,
@@ -315,6 +321,7 @@ export const tokenCommands: Command[] = [
       const profile = profileOption(ctx, false);
       const ttlSecs = wholeOption(ctx, 'ttl', 1);
       const containers = await containersOption(ctx);
+      assertMintable(ctx.workspace(), { deployment, service, profile, ttlSecs });
       const ws = await ctx.unlocked();
       const minted = mintBatch(ws, {
         deployment,
@@ -332,7 +339,7 @@ export const tokenCommands: Command[] = [
       ctx.io.stderr(`minted ${minted.length} token(s) for ${deployment}/${service}\n`);
       const lines: string[] = [];
       for (const m of minted) {
-        lines.push(`${m.record.container}\t${m.token}\n`);
+        lines.push(`${safe(m.record.container)}\t${m.token}\n`);
         if (lines.length === 256) ctx.io.stdout(lines.splice(0).join(''));
       }
       if (lines.length > 0) ctx.io.stdout(lines.join(''));
@@ -389,26 +396,24 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['tokens', 'show'],
-    usage: 'tokens show ID [--json]',
-    summary: 'one ledger record with its claims and history',
+    usage: 'tokens show JTI|PREFIX|#N [--json]',
+    summary: 'one ledger record with its claims and history; a jti, a unique prefix of one, or #N (ledger number)',
     positionals: 1,
     options: { json: { type: 'boolean' } },
     run(ctx) {
-      const id = Number(ctx.args[0]);
-      if (!/^\d+$/.test(ctx.args[0]!) || !Number.isSafeInteger(id) || id < 1)
-        throw new UsageError('ID is a ledger number (tokens list shows it)');
-      const detail = getToken(ctx.workspace(), id);
+      const ws = ctx.workspace();
+      const detail = getToken(ws, resolveTokenRef(ws, ctx.args[0]!).id);
       if (ctx.values.json) return ctx.printJson(detail);
       ctx.print(tokenLine(detail.record));
       ctx.print(`scopes: ${detail.scopes_in_words}`);
       ctx.print(`claims: ${JSON.stringify(detail.claims)}`);
-      for (const h of detail.history) ctx.print(`  ${h.ts}  ${h.action}  by ${h.actor}`);
+      for (const h of detail.history) ctx.print(`  ${h.ts}  ${h.action}  by ${safe(h.actor)}`);
     },
   },
   {
     path: ['revoke'],
-    usage: 'revoke JTI | --service DEPLOYMENT/SERVICE | --deployment D | --key ID  --reason R',
-    summary: `revoke one token, or every active one of a service, deployment or key (--dry-run counts first); --reason ${REVOKE_REASONS.join('|')}`,
+    usage: 'revoke JTI|PREFIX|#N | --service DEPLOYMENT/SERVICE | --deployment D | --key ID  --reason R',
+    summary: `revoke one token (a jti, a unique prefix of one, or #N), or every active one of a service, deployment or key (--dry-run counts first); --reason ${REVOKE_REASONS.join('|')}`,
     positionals: [0, 1],
     options: {
       reason: { type: 'string' },
@@ -428,7 +433,12 @@ export const tokenCommands: Command[] = [
       if (ctx.args.length === 0 && !bulk) throw new UsageError('give a JTI, or --service, --deployment or --key');
       if (ctx.args.length === 1) {
         if (ctx.values['dry-run']) throw new UsageError('--dry-run applies to a bulk revoke');
-        const record = revokeToken(ctx.workspace(), ctx.args[0]!, reason);
+        const ws = ctx.workspace();
+        const row = resolveTokenRef(ws, ctx.args[0]!);
+        if (row.jti === null) {
+          throw new CastellanError('INVALID_INPUT', `token #${row.id} was minted without a jti: it cannot be revoked, only expire`);
+        }
+        const record = revokeToken(ws, row.jti, reason);
         if (ctx.values.json) return ctx.printJson(record);
         ctx.print(`revoked ${tokenLine(record)}`);
         return;
@@ -463,13 +473,15 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['refresh'],
-    usage: 'refresh JTI [--json]',
+    usage: 'refresh JTI|PREFIX|#N [--json]',
     summary: 'mint a replacement (printed once), then revoke the old token as superseded',
     positionals: 1,
     options: { json: { type: 'boolean' } },
     async run(ctx) {
+      const row = resolveTokenRef(ctx.workspace(), ctx.args[0]!);
+      assertRefreshable(ctx.workspace(), row);
       const ws = await ctx.unlocked();
-      printMinted(ctx, refreshToken(ws, ctx.args[0]!));
+      printMinted(ctx, refreshToken(ws, row.jti!));
     },
   },
   {
@@ -515,6 +527,7 @@ export const tokenCommands: Command[] = [
     options: { out: { type: 'string' } },
     async run(ctx) {
       const out = str(ctx, 'out');
+      assertRevocationSigner(ctx.workspace());
       const signed = exportRevocationList(await ctx.unlocked());
       if (out === undefined || out === '-') {
         ctx.print(signed.jws);

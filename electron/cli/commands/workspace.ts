@@ -1,6 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { CastellanError } from '../../../shared/errors.ts';
+import { currentActor } from '../../core/actor.ts';
+import { backupWorkspace, restoreWorkspace } from '../../core/backup.ts';
+import { DB_FILE_NAME, resolveWorkspaceDir } from '../../core/workspace.ts';
 import { UsageError, type Command } from '../cli.ts';
 import { exportAuditWithCheckpoint, parseCheckpoint, verifyWorkspace } from '../../core/record-integrity.ts';
+import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
 
 export const workspaceCommands: Command[] = [
@@ -28,7 +34,7 @@ export const workspaceCommands: Command[] = [
       if (ctx.values.json) return ctx.printJson(status);
       ctx.print(`vault: ${status.initialized ? 'initialised' : 'not initialised'}`);
       for (const s of status.slots) {
-        ctx.print(`  #${s.id}  ${s.kind.padEnd(10)} ${s.label}${s.backend ? ` (${s.backend})` : ''}  ${s.created_at}`);
+        ctx.print(`  #${s.id}  ${s.kind.padEnd(10)} ${safe(s.label)}${s.backend ? ` (${s.backend})` : ''}  ${s.created_at}`);
       }
     },
   },
@@ -103,6 +109,45 @@ export const workspaceCommands: Command[] = [
       exportAuditWithCheckpoint(ws, format, (text) =>
         writeOutput(ctx.io, ctx.values.out as string | undefined, text, 0o600),
       );
+    },
+  },
+  {
+    path: ['backup'],
+    usage: 'backup --out FILE [--json]',
+    summary:
+      'write a consistent copy of the workspace to FILE while it stays in use (SQLite’s backup API); checked before it is kept',
+    options: { out: { type: 'string' }, json: { type: 'boolean' } },
+    async run(ctx) {
+      const out = ctx.values.out;
+      if (typeof out !== 'string' || out === '' || out === '-') throw new UsageError('--out FILE is required (a backup is never written to stdout)');
+      const dir = resolveWorkspaceDir(ctx.values['data-dir'] as string | undefined, ctx.io.env);
+      // Checked before opening: opening would create an empty workspace.
+      if (!fs.existsSync(path.join(dir, DB_FILE_NAME))) {
+        throw new CastellanError('NOT_FOUND', `there is no workspace at ${dir} to back up (castellan init creates one)`);
+      }
+      const ws = ctx.workspace();
+      const result = await backupWorkspace(ws, out);
+      if (ctx.values.json) return ctx.printJson(result);
+      ctx.print(
+        `backed up ${ws.dir} to ${result.file} (${result.bytes} bytes, ${result.tokens} tokens, ` +
+          `audit chain of ${result.auditEntries} entries verified)`,
+      );
+    },
+  },
+  {
+    path: ['restore'],
+    usage: 'restore FILE [--force] [--json]',
+    summary:
+      'replace the workspace with a backup, after checking it opens and its audit chain verifies; refused while any process has the workspace open',
+    positionals: 1,
+    options: { force: { type: 'boolean' }, json: { type: 'boolean' } },
+    run(ctx) {
+      // Not ctx.workspace(): that would open (and so create or lock) the very database being replaced.
+      const dir = resolveWorkspaceDir(ctx.values['data-dir'] as string | undefined, ctx.io.env);
+      const result = restoreWorkspace(ctx.args[0]!, dir, { force: Boolean(ctx.values.force), actor: currentActor('cli', ctx.io.env) });
+      if (ctx.values.json) return ctx.printJson(result);
+      ctx.print(`restored ${result.dir} from ${ctx.args[0]} (${result.tokens} tokens, audit chain of ${result.auditEntries} entries verified)`);
+      if (result.previous) ctx.print(`the replaced database is kept as ${result.previous}`);
     },
   },
 ];

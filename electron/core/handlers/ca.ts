@@ -49,7 +49,8 @@ const KEY_FILTER: FileFilter[] = [{ name: 'PEM private key', extensions: ['key',
 const BUNDLE_FILES: Record<CaBundleFormat, { name: string; filter: FileFilter }> = {
   pem: { name: ZLAYER_CA_CERT_FILE, filter: { name: 'PEM certificate', extensions: ['crt', 'pem'] } },
   der: { name: 'worker_ca.der', filter: { name: 'DER certificate', extensions: ['der', 'cer'] } },
-  p7b: { name: 'worker_ca.p7b', filter: { name: 'PKCS#7 certificate bundle', extensions: ['p7b', 'p7c'] } },
+  p7b: { name: 'worker_ca.p7b', filter: { name: 'PKCS#7 certificate bundle (PEM)', extensions: ['p7b', 'p7c', 'pem'] } },
+  'p7b-der': { name: 'worker_ca.p7b', filter: { name: 'PKCS#7 certificate bundle (DER)', extensions: ['p7b', 'p7c', 'der'] } },
   json: { name: 'worker_ca_chain.json', filter: { name: 'ZLayer CA chain (JSON)', extensions: ['json'] } },
 };
 

@@ -15,7 +15,8 @@ const DAY_MS = 86_400_000;
 export const BUNDLE_LABELS: Record<BundleFormat, string> = {
   pem: 'PEM',
   der: 'DER',
-  p7b: 'PKCS#7',
+  p7b: 'PKCS#7 (PEM)',
+  'p7b-der': 'PKCS#7 (DER)',
   json: 'JSON',
 };
 

@@ -15,7 +15,8 @@ export const REVOCATION_REASONS = [
   'aACompromise',
 ] as const;
 export const revocationReasonSchema = z.enum(REVOCATION_REASONS);
-export const BUNDLE_FORMATS = ['pem', 'der', 'p7b', 'json'] as const;
+// p7b is PEM (BEGIN PKCS7), p7b-der the same bundle as DER.
+export const BUNDLE_FORMATS = ['pem', 'der', 'p7b', 'p7b-der', 'json'] as const;
 
 const sanSchema = z.strictObject({ type: z.enum(['dns', 'ip', 'email', 'uri']), value: z.string() });
 
