@@ -24,7 +24,8 @@ type Run = { status: number | null; stdout: string; stderr: string };
 
 function env(): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CASTELLAN_') && !k.startsWith('NODE_TEST')) e[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('CASTELLAN_') && !k.startsWith('NODE_TEST')) e[k] = v;
   return { ...e, P: PASSPHRASE };
 }
 
@@ -57,13 +58,21 @@ function assertConsistent(dbFile: string): { tokens: number; jtis: Set<string> }
   try {
     const verified = new Audit(db, { user: 'test', kind: 'cli' }).verify();
     assert.ok(verified.ok, `${path.basename(dbFile)}: ${JSON.stringify(verified)}`);
-    const rows = db.prepare('SELECT jti, token_sha256 FROM tokens ORDER BY id').all() as { jti: string; token_sha256: string }[];
-    const mints = (db.prepare("SELECT details FROM audit WHERE action = 'token.mint' ORDER BY seq").all() as { details: string }[]).map(
-      (r) => JSON.parse(r.details) as { jti: string; sha256: string },
+    const rows = db.prepare('SELECT jti, token_sha256 FROM tokens ORDER BY id').all() as {
+      jti: string;
+      token_sha256: string;
+    }[];
+    const mints = (
+      db.prepare("SELECT details FROM audit WHERE action = 'token.mint' ORDER BY seq").all() as { details: string }[]
+    ).map((r) => JSON.parse(r.details) as { jti: string; sha256: string });
+    assert.equal(
+      mints.length,
+      rows.length,
+      `${path.basename(dbFile)}: ${rows.length} ledger rows, ${mints.length} mint entries`,
     );
-    assert.equal(mints.length, rows.length, `${path.basename(dbFile)}: ${rows.length} ledger rows, ${mints.length} mint entries`);
     const audited = new Map(mints.map((m) => [m.jti, m.sha256]));
-    for (const row of rows) assert.equal(audited.get(row.jti), row.token_sha256, `token ${row.jti} and its mint entry agree`);
+    for (const row of rows)
+      assert.equal(audited.get(row.jti), row.token_sha256, `token ${row.jti} and its mint entry agree`);
     return { tokens: rows.length, jtis: new Set(rows.map((r) => r.jti)) };
   } finally {
     db.close();
@@ -114,7 +123,12 @@ describe('backup while another process mints, then restore', () => {
       const out = path.join(root, `backup-${n}.db`);
       const r = cli(['--data-dir', ws, 'backup', '--out', out]);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^backed up ${ws} to ${out} \\(\\d+ bytes, \\d+ tokens, audit chain of \\d+ entries verified\\)\\n$`));
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^backed up ${ws} to ${out} \\(\\d+ bytes, \\d+ tokens, audit chain of \\d+ entries verified\\)\\n$`,
+        ),
+      );
       backups.push(out);
       last = tokenCount(out);
     }
@@ -133,7 +147,9 @@ describe('backup while another process mints, then restore', () => {
     const live = assertConsistent(path.join(ws, 'castellan.db'));
     assert.ok(live.tokens >= counts[2]!);
     const db = new DatabaseSync(path.join(ws, 'castellan.db'), { readOnly: true });
-    const entries = db.prepare("SELECT details FROM audit WHERE action = 'workspace.backup' ORDER BY seq").all() as { details: string }[];
+    const entries = db.prepare("SELECT details FROM audit WHERE action = 'workspace.backup' ORDER BY seq").all() as {
+      details: string;
+    }[];
     db.close();
     assert.deepEqual(
       entries.map((e) => (JSON.parse(e.details) as { file: string }).file),
@@ -146,11 +162,20 @@ describe('backup while another process mints, then restore', () => {
     const backup = backups[1]!;
     const { tokens, jtis } = assertConsistent(backup);
     const r = ok(['--data-dir', target, 'restore', backup]);
-    assert.equal(r.stdout, `restored ${target} from ${backup} (${tokens} tokens, audit chain of ${auditCount(backup) + 1} entries verified)\n`);
+    assert.equal(
+      r.stdout,
+      `restored ${target} from ${backup} (${tokens} tokens, audit chain of ${auditCount(backup) + 1} entries verified)\n`,
+    );
     const restored = assertConsistent(path.join(target, 'castellan.db'));
     assert.deepEqual(restored.jtis, jtis);
-    assert.match(ok(['--data-dir', target, 'audit', 'verify']).stdout, /^audit chain OK: \d+ entries\n$/);
-    const list = JSON.parse(ok(['--data-dir', target, 'tokens', 'list', '--json', '--limit', '1']).stdout) as { total: number };
+    // Verifying authenticates the entries and records, so it unlocks the vault.
+    assert.match(
+      ok(['--data-dir', target, '--passphrase-env', 'P', 'audit', 'verify']).stdout,
+      /^audit chain OK: \d+ entries, all authenticated; records OK/,
+    );
+    const list = JSON.parse(ok(['--data-dir', target, 'tokens', 'list', '--json', '--limit', '1']).stdout) as {
+      total: number;
+    };
     assert.equal(list.total, tokens);
 
     // A token the minter printed that the backup holds: valid in the restored workspace.
@@ -160,7 +185,10 @@ describe('backup while another process mints, then restore', () => {
     assert.equal(inspected.status, 0, inspected.stderr);
     assert.match(inspected.stdout, /^verdict: valid$/m);
     const db = new DatabaseSync(path.join(target, 'castellan.db'), { readOnly: true });
-    const last = db.prepare('SELECT action, details FROM audit ORDER BY seq DESC LIMIT 1').get() as { action: string; details: string };
+    const last = db.prepare('SELECT action, details FROM audit ORDER BY seq DESC LIMIT 1').get() as {
+      action: string;
+      details: string;
+    };
     db.close();
     assert.equal(last.action, 'workspace.restore');
     assert.equal((JSON.parse(last.details) as { from: string }).from, backup);
@@ -210,10 +238,14 @@ describe('backup while another process mints, then restore', () => {
     fs.copyFileSync(backups[0]!, tampered);
     const db = new DatabaseSync(tampered);
     // The append-only triggers are no obstacle to someone who can write the file.
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'").all() as { name: string }[]) {
+    for (const { name } of db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")
+      .all() as { name: string }[]) {
       db.exec(`DROP TRIGGER "${name}"`);
     }
-    db.prepare("UPDATE audit SET details = json_set(details, '$.subject', 'container:web:forged') WHERE action = 'token.mint' AND seq = (SELECT min(seq) FROM audit WHERE action = 'token.mint')").run();
+    db.prepare(
+      "UPDATE audit SET details = json_set(details, '$.subject', 'container:web:forged') WHERE action = 'token.mint' AND seq = (SELECT min(seq) FROM audit WHERE action = 'token.mint')",
+    ).run();
     const seq = (db.prepare("SELECT min(seq) AS s FROM audit WHERE action = 'token.mint'").get() as { s: number }).s;
     db.close();
     const plainSqlite = path.join(bad, 'plain.db');
@@ -240,7 +272,11 @@ describe('backup while another process mints, then restore', () => {
     const before = fs.readFileSync(path.join(existing, 'castellan.db'));
     assert.equal(cli(['--data-dir', existing, 'restore', '--force', tampered]).status, 2);
     assert.deepEqual(fs.readFileSync(path.join(existing, 'castellan.db')), before);
-    assert.deepEqual(fs.readdirSync(existing).filter((f) => f.includes('restore')), [], 'no staging or kept file');
+    assert.deepEqual(
+      fs.readdirSync(existing).filter((f) => f.includes('restore')),
+      [],
+      'no staging or kept file',
+    );
   });
 
   test('backup refuses an existing file, a missing workspace, and stdout', () => {

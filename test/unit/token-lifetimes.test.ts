@@ -261,8 +261,8 @@ test('rows with extreme exp (2^53, 2^62, int64 max, 1e300, negative) list and sh
   assert.match(text, /expires 9999-12-31T23:59:59Z/);
   assert.equal(JSON.parse(ok(['tokens', 'list', '--json']).stdout).total, 7);
   for (const { id } of seeded) {
-    assert.match(ok(['tokens', 'show', String(id)]).stdout, new RegExp(`^#${id} `));
-    ok(['tokens', 'show', String(id), '--json']);
+    assert.match(ok(['tokens', 'show', `#${id}`]).stdout, new RegExp(`^#${id} `));
+    ok(['tokens', 'show', `#${id}`, '--json']);
   }
 });
 
