@@ -1,19 +1,22 @@
 import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title, createTheme } from '@mantine/core';
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
-import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
+import type { Settings } from '../../shared/ipc/contract/settings.ts';
+import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings-defaults.ts';
 import { VaultGate } from './components/VaultGate.tsx';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
-import { AuditPage } from './pages/AuditPage.tsx';
-import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
-import { InspectorPage } from './pages/InspectorPage.tsx';
-import { KeysPage } from './pages/KeysPage.tsx';
-import { MatrixPage } from './pages/MatrixPage.tsx';
-import { OverviewPage } from './pages/OverviewPage.tsx';
-import { SettingsPage } from './pages/SettingsPage.tsx';
-import { TokensPage } from './pages/TokensPage.tsx';
-import { WorkersPage } from './pages/WorkersPage.tsx';
+
+// One chunk per page, loaded when first shown: the initial JavaScript stays small.
+const AuditPage = lazy(() => import('./pages/AuditPage.tsx').then((m) => ({ default: m.AuditPage })));
+const DeploymentsPage = lazy(() => import('./pages/DeploymentsPage.tsx').then((m) => ({ default: m.DeploymentsPage })));
+const InspectorPage = lazy(() => import('./pages/InspectorPage.tsx').then((m) => ({ default: m.InspectorPage })));
+const KeysPage = lazy(() => import('./pages/KeysPage.tsx').then((m) => ({ default: m.KeysPage })));
+const MatrixPage = lazy(() => import('./pages/MatrixPage.tsx').then((m) => ({ default: m.MatrixPage })));
+const OverviewPage = lazy(() => import('./pages/OverviewPage.tsx').then((m) => ({ default: m.OverviewPage })));
+const SettingsPage = lazy(() => import('./pages/SettingsPage.tsx').then((m) => ({ default: m.SettingsPage })));
+const TokensPage = lazy(() => import('./pages/TokensPage.tsx').then((m) => ({ default: m.TokensPage })));
+const WorkersPage = lazy(() => import('./pages/WorkersPage.tsx').then((m) => ({ default: m.WorkersPage })));
 
 const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
 
@@ -108,7 +111,7 @@ export function App() {
           <Title order={2} mb="md">
             {page.label}
           </Title>
-          {page.render(ctx)}
+          <Suspense fallback={<Text size="sm">Loading {page.label}…</Text>}>{page.render(ctx)}</Suspense>
         </AppShell.Main>
       </AppShell>
     </MantineProvider>

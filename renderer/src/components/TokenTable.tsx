@@ -5,6 +5,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens.ts';
 import { call, errorMessage } from '../ipc.ts';
 import { relativeTime } from './common.tsx';
+import { DaemonSocketMark, RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
 import { shortJti, tokenLabel, TokenStatusBadge, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
 
 /** Rows per `tokens:list` call. */
@@ -256,14 +257,33 @@ export function TokenTable({
           </Text>
         ),
       },
-      { id: 'deployment', header: 'Deployment', size: 130, cell: ({ row }) => row.original.record.deployment },
-      { id: 'service', header: 'Service', size: 110, cell: ({ row }) => row.original.record.service },
-      { id: 'container', header: 'Container', size: 130, cell: ({ row }) => row.original.record.container },
-      { id: 'profile', header: 'Profile', size: 80, cell: ({ row }) => row.original.record.profile },
+      { id: 'deployment', header: 'Deployment', size: 110, cell: ({ row }) => row.original.record.deployment },
+      { id: 'service', header: 'Service', size: 90, cell: ({ row }) => row.original.record.service },
+      { id: 'container', header: 'Container', size: 110, cell: ({ row }) => row.original.record.container },
+      {
+        id: 'scopes',
+        header: 'Scopes',
+        size: 230,
+        enableSorting: false,
+        cell: ({ row }) => (
+          <>
+            {row.original.record.daemon_socket && <DaemonSocketMark />}
+            <ScopeChipsCompact scopes={row.original.record.scopes} />
+          </>
+        ),
+      },
+      {
+        id: 'risk',
+        header: 'Risk',
+        size: 80,
+        enableSorting: false,
+        cell: ({ row }) => <RiskMark risk={row.original.record.risk} />,
+      },
+      { id: 'profile', header: 'Profile', size: 70, cell: ({ row }) => row.original.record.profile },
       {
         id: 'issued_at',
         header: 'Issued',
-        size: 100,
+        size: 80,
         cell: ({ row }) => (
           <span title={new Date(row.original.record.issued_at * 1000).toLocaleString()}>
             {relativeTime(row.original.record.issued_at, now)}
@@ -273,17 +293,13 @@ export function TokenTable({
       {
         id: 'expires_at',
         header: 'Expires',
-        size: 100,
-        cell: ({ row }) => (
-          <span title={new Date(row.original.record.expires_at * 1000).toLocaleString()}>
-            {relativeTime(row.original.record.expires_at, now)}
-          </span>
-        ),
+        size: 110,
+        cell: ({ row }) => <TtlLeftBar record={row.original.record} now={now} />,
       },
       {
         id: 'actions',
         header: 'Actions',
-        size: 170,
+        size: 150,
         enableSorting: false,
         cell: ({ row }) => {
           const r = row.original.record;
