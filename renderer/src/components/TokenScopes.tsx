@@ -22,11 +22,13 @@ const chipBase: CSSProperties = {
   padding: '0 5px',
   marginRight: 4,
   borderRadius: 4,
-  fontSize: 12,
-  lineHeight: '18px',
+  fontSize: 11,
+  lineHeight: '16px',
   fontFamily: 'var(--mantine-font-family-monospace)',
   color: 'var(--mantine-color-text)',
   whiteSpace: 'nowrap',
+  verticalAlign: 'top',
+  marginTop: 1,
 };
 
 const CHIP_STYLES = Object.fromEntries(
@@ -64,12 +66,23 @@ export function scopeText(s: TokenScope): string {
 
 const MAX_CHIPS = 3;
 
-export function ScopeChipsCompact({ scopes }: { scopes: readonly TokenScope[] }) {
+/** Two lines of chips fit the 44 px row; what does not fit is in the title and the count. */
+const chipsBox: CSSProperties = {
+  display: 'block',
+  whiteSpace: 'normal',
+  maxHeight: 40,
+  overflow: 'hidden',
+  lineHeight: '20px',
+  paddingTop: 1,
+};
+
+export function ScopeChipsCompact({ scopes, daemonSocket = false }: { scopes: readonly TokenScope[]; daemonSocket?: boolean }) {
   const sorted = widestFirst(scopes);
-  const shown = sorted.slice(0, MAX_CHIPS);
+  const shown = sorted.slice(0, daemonSocket ? MAX_CHIPS - 1 : MAX_CHIPS);
   const rest = sorted.length - shown.length;
   return (
-    <span title={sorted.map(scopeText).join(', ') || 'no scopes'} data-testid="scope-chips">
+    <span title={sorted.map(scopeText).join(', ') || 'no scopes'} data-testid="scope-chips" style={chipsBox}>
+      {daemonSocket && <DaemonSocketMark />}
       {sorted.length === 0 && <span style={CHIP_STYLES['none:named']}>no scopes</span>}
       {shown.map((s, i) => (
         <span
@@ -78,7 +91,6 @@ export function ScopeChipsCompact({ scopes }: { scopes: readonly TokenScope[] })
           data-level={s.level}
           data-wildcard={s.resource_id === null ? 'true' : 'false'}
         >
-          {s.resource_id === null ? '✱ ' : ''}
           {scopeText(s)}
         </span>
       ))}
@@ -110,6 +122,7 @@ const RISK_STYLES = Object.fromEntries(
     r,
     {
       ...chipBase,
+      marginRight: 0,
       fontFamily: 'inherit',
       fontWeight: r === 'critical' || r === 'high' ? 700 : 400,
       background: `var(--mantine-color-${RISK_TINT[r]}-light)`,
@@ -149,7 +162,7 @@ export function TtlLeftBar({ record, now }: { record: Pick<TokenRecord, 'issued_
   const live = record.status === 'active' && left > 0;
   const ratio = live ? Math.min(1, left / lifetime) : 0;
   const tint = ratio > 0.5 ? 'teal' : ratio > 0.15 ? 'yellow' : 'red';
-  const text = record.status === 'revoked' ? 'revoked' : live ? `${shortSpan(left)} left` : `expired ${shortSpan(left)} ago`;
+  const text = record.status === 'revoked' ? 'ended by revoke' : live ? `${shortSpan(left)} left` : `expired ${shortSpan(left)} ago`;
   return (
     <span title={`expires ${new Date(record.expires_at * 1000).toLocaleString()}`} style={{ display: 'block', fontSize: 13 }}>
       {text}

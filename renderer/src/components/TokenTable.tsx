@@ -5,7 +5,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens.ts';
 import { call, errorMessage } from '../ipc.ts';
 import { relativeTime } from './common.tsx';
-import { DaemonSocketMark, RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
+import { RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
 import { shortJti, tokenLabel, TokenStatusBadge, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
 
 /** Rows per `tokens:list` call. */
@@ -243,47 +243,44 @@ export function TokenTable({
       {
         id: 'status',
         header: 'Status',
-        size: 90,
+        size: 86,
         enableSorting: false,
         cell: ({ row }) => <TokenStatusBadge status={row.original.record.status} />,
       },
       {
         id: 'jti',
         header: 'Token',
-        size: 100,
+        size: 82,
         cell: ({ row }) => (
           <Text ff="monospace" size="sm" title={row.original.record.jti ?? 'no jti'}>
             {shortJti(row.original.record.jti)}
           </Text>
         ),
       },
-      { id: 'deployment', header: 'Deployment', size: 110, cell: ({ row }) => row.original.record.deployment },
-      { id: 'service', header: 'Service', size: 90, cell: ({ row }) => row.original.record.service },
-      { id: 'container', header: 'Container', size: 110, cell: ({ row }) => row.original.record.container },
+      { id: 'deployment', header: 'Deployment', size: 102, cell: ({ row }) => row.original.record.deployment },
+      { id: 'service', header: 'Service', size: 80, cell: ({ row }) => row.original.record.service },
+      { id: 'container', header: 'Container', size: 95, cell: ({ row }) => row.original.record.container },
       {
         id: 'scopes',
         header: 'Scopes',
-        size: 230,
+        size: 228,
         enableSorting: false,
         cell: ({ row }) => (
-          <>
-            {row.original.record.daemon_socket && <DaemonSocketMark />}
-            <ScopeChipsCompact scopes={row.original.record.scopes} />
-          </>
+          <ScopeChipsCompact scopes={row.original.record.scopes} daemonSocket={row.original.record.daemon_socket} />
         ),
       },
       {
         id: 'risk',
         header: 'Risk',
-        size: 80,
+        size: 68,
         enableSorting: false,
         cell: ({ row }) => <RiskMark risk={row.original.record.risk} />,
       },
-      { id: 'profile', header: 'Profile', size: 70, cell: ({ row }) => row.original.record.profile },
+      { id: 'profile', header: 'Profile', size: 62, cell: ({ row }) => row.original.record.profile },
       {
         id: 'issued_at',
         header: 'Issued',
-        size: 80,
+        size: 72,
         cell: ({ row }) => (
           <span title={new Date(row.original.record.issued_at * 1000).toLocaleString()}>
             {relativeTime(row.original.record.issued_at, now)}
@@ -293,13 +290,13 @@ export function TokenTable({
       {
         id: 'expires_at',
         header: 'Expires',
-        size: 110,
+        size: 100,
         cell: ({ row }) => <TtlLeftBar record={row.original.record} now={now} />,
       },
       {
         id: 'actions',
         header: 'Actions',
-        size: 150,
+        size: 165,
         enableSorting: false,
         cell: ({ row }) => {
           const r = row.original.record;

@@ -102,7 +102,7 @@ function LiveTokens({ picked }: { picked: Picked }) {
                 </Table.Td>
                 <Table.Td>{r.container}</Table.Td>
                 <Table.Td>
-                  <ScopeChipsCompact scopes={r.scopes} />
+                  <ScopeChipsCompact scopes={r.scopes} daemonSocket={r.daemon_socket} />
                 </Table.Td>
                 <Table.Td>
                   <TtlLeftBar record={r} now={now} />
