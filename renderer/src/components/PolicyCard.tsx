@@ -1,20 +1,19 @@
-import { Badge, Card, Group, List, Progress, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { Badge, Card, Group, List, Stack, Text, Title, Tooltip } from '@mantine/core';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/describe.ts';
-import { DEFAULT_CONTAINER_TOKEN_TTL_SECS } from '../../../shared/policy/scopes.ts';
 import { ScopeChips, SeverityBadge } from './common.tsx';
+import { TtlScale } from './TtlScale.tsx';
 
 type Policy = ChannelOutput<'policy:get'>;
 
 /** What a service's containers' tokens may do, at a glance. */
 export function PolicyCard({ policy }: { policy: Policy }) {
   const { access } = policy;
-  const ttlRatio = access.ttl_secs / DEFAULT_CONTAINER_TOKEN_TTL_SECS;
   return (
     <Card withBorder aria-label={`Policy of ${policy.deployment}/${policy.service}`}>
       <Stack gap="sm">
         <Group justify="space-between">
-          <Title order={4}>
+          <Title order={2} size="h4">
             {policy.deployment}/{policy.service}
           </Title>
           <Group gap={6}>
@@ -42,19 +41,10 @@ export function PolicyCard({ policy }: { policy: Policy }) {
           {describeScopes(access.scopes)}
         </Text>
         <div>
-          <Group justify="space-between">
-            <Text size="sm" fw={600}>
-              Token lifetime: <span data-testid="ttl">{formatTtl(access.ttl_secs)}</span>
-            </Text>
-            <Text size="xs" c="dimmed">
-              default 24 h
-            </Text>
-          </Group>
-          <Progress
-            aria-label="Token lifetime against the 24 h default"
-            value={Math.min(100, ttlRatio * 50)}
-            color={ttlRatio > 1 ? (ttlRatio >= 7 ? 'red' : 'orange') : 'teal'}
-          />
+          <Text size="sm" fw={600}>
+            Token lifetime: <span data-testid="ttl">{formatTtl(access.ttl_secs)}</span>
+          </Text>
+          <TtlScale secs={access.ttl_secs} label="Lifetime" />
         </div>
         {policy.findings.length > 0 && (
           <Stack gap={4}>
