@@ -326,7 +326,7 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
   const otherRows = rows.map((r, i) => ({ r, i })).filter(({ r }) => !(POLICY_LABELS as readonly string[]).includes(r.key));
 
   return (
-    <Stack gap="sm">
+    <Stack gap="sm" data-testid="policy-editor">
       <Group justify="space-between">
         <Title order={2} size="h4">
           Labels of {service}

@@ -10,7 +10,7 @@ type Policy = ChannelOutput<'policy:get'>;
 export function PolicyCard({ policy }: { policy: Policy }) {
   const { access } = policy;
   return (
-    <Card withBorder aria-label={`Policy of ${policy.deployment}/${policy.service}`}>
+    <Card withBorder aria-label={`Policy of ${policy.deployment}/${policy.service}`} data-testid="policy-card">
       <Stack gap="sm">
         <Group justify="space-between">
           <Title order={2} size="h4">

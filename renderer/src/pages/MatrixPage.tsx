@@ -5,7 +5,7 @@ import { highestLevel } from '../../../shared/policy/matcher.ts';
 import type { PermissionLevel } from '../../../shared/policy/scopes.ts';
 import { ErrorAlert, Muted } from '../components/common.tsx';
 import { RevokeDialog } from '../components/RevokeDialog.tsx';
-import { shortJti, tokenLabel } from '../components/TokenBits.tsx';
+import { shortJti } from '../components/TokenBits.tsx';
 import { ScopeChipsCompact, scopeText, TtlLeftBar, widestFirst } from '../components/TokenScopes.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
@@ -140,10 +140,7 @@ function LiveTokens({ picked }: { picked: Picked }) {
         </RevokeDialog>
       )}
       {list.data && list.data.rows.length > 0 && (
-        <Text size="xs">
-          {list.data.rows.length === 1 ? tokenLabel(list.data.rows[0]!) : `${list.data.rows.length} listed`}; a revoke here
-          applies to every live token of the service that holds this access.
-        </Text>
+        <Text size="xs">A revoke here applies to every live token of the service that holds this access.</Text>
       )}
     </Stack>
   );
