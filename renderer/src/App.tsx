@@ -6,17 +6,18 @@ import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings-defaults.ts
 import { VaultGate } from './components/VaultGate.tsx';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
+import { PAGE_LOADERS, warmPage } from './warm.ts';
 
-// One chunk per page, loaded when first shown: the initial JavaScript stays small.
-const AuditPage = lazy(() => import('./pages/AuditPage.tsx').then((m) => ({ default: m.AuditPage })));
-const DeploymentsPage = lazy(() => import('./pages/DeploymentsPage.tsx').then((m) => ({ default: m.DeploymentsPage })));
-const InspectorPage = lazy(() => import('./pages/InspectorPage.tsx').then((m) => ({ default: m.InspectorPage })));
-const KeysPage = lazy(() => import('./pages/KeysPage.tsx').then((m) => ({ default: m.KeysPage })));
-const MatrixPage = lazy(() => import('./pages/MatrixPage.tsx').then((m) => ({ default: m.MatrixPage })));
-const OverviewPage = lazy(() => import('./pages/OverviewPage.tsx').then((m) => ({ default: m.OverviewPage })));
-const SettingsPage = lazy(() => import('./pages/SettingsPage.tsx').then((m) => ({ default: m.SettingsPage })));
-const TokensPage = lazy(() => import('./pages/TokensPage.tsx').then((m) => ({ default: m.TokensPage })));
-const WorkersPage = lazy(() => import('./pages/WorkersPage.tsx').then((m) => ({ default: m.WorkersPage })));
+// One chunk per page, loaded when first shown (and warmed as soon as it is navigated to).
+const AuditPage = lazy(() => PAGE_LOADERS.audit().then((m) => ({ default: m.AuditPage })));
+const DeploymentsPage = lazy(() => PAGE_LOADERS.deployments().then((m) => ({ default: m.DeploymentsPage })));
+const InspectorPage = lazy(() => PAGE_LOADERS.inspector().then((m) => ({ default: m.InspectorPage })));
+const KeysPage = lazy(() => PAGE_LOADERS.keys().then((m) => ({ default: m.KeysPage })));
+const MatrixPage = lazy(() => PAGE_LOADERS.matrix().then((m) => ({ default: m.MatrixPage })));
+const OverviewPage = lazy(() => PAGE_LOADERS.overview().then((m) => ({ default: m.OverviewPage })));
+const SettingsPage = lazy(() => PAGE_LOADERS.settings().then((m) => ({ default: m.SettingsPage })));
+const TokensPage = lazy(() => PAGE_LOADERS.tokens().then((m) => ({ default: m.TokensPage })));
+const WorkersPage = lazy(() => PAGE_LOADERS.workers().then((m) => ({ default: m.WorkersPage })));
 
 const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
 
@@ -53,6 +54,8 @@ function pageFromHash(): string {
   return PAGES.some((p) => p.id === id) ? id : 'overview';
 }
 
+warmPage(pageFromHash());
+
 export function App() {
   const [pageId, setPageId] = useState(pageFromHash);
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
@@ -60,7 +63,10 @@ export function App() {
   const progress = useProgress();
 
   useEffect(() => {
-    const onHash = () => setPageId(pageFromHash());
+    const onHash = () => {
+      warmPage(pageFromHash());
+      setPageId(pageFromHash());
+    };
     window.addEventListener('hashchange', onHash);
     call('settings:get', {}).then(setSettings, () => undefined);
     call('vault:status', {}).then(setVault, () => undefined);

@@ -164,7 +164,7 @@ export function TtlLeftBar({ record, now }: { record: Pick<TokenRecord, 'issued_
   const tint = ratio > 0.5 ? 'teal' : ratio > 0.15 ? 'yellow' : 'red';
   const text = record.status === 'revoked' ? 'ended by revoke' : live ? `${shortSpan(left)} left` : `expired ${shortSpan(left)} ago`;
   return (
-    <span title={`expires ${new Date(record.expires_at * 1000).toLocaleString()}`} style={{ display: 'block', fontSize: 13 }}>
+    <span title={`expires ${dateTime(record.expires_at)}`} style={{ display: 'block', fontSize: 13 }}>
       {text}
       <span style={track} aria-hidden="true" data-ttl-left={ratio.toFixed(3)}>
         <span
@@ -176,6 +176,38 @@ export function TtlLeftBar({ record, now }: { record: Pick<TokenRecord, 'issued_
           }}
         />
       </span>
+    </span>
+  );
+}
+
+/** One formatter for every row: `toLocaleString` builds a new one per call, tens of µs each. */
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+export function dateTime(unixSecs: number): string {
+  return DATE_TIME.format(unixSecs * 1000);
+}
+
+const STATUS_TINT: Record<TokenRecord['status'], string> = { active: 'teal', expired: 'gray', revoked: 'red' };
+const STATUS_STYLES = Object.fromEntries(
+  (Object.keys(STATUS_TINT) as TokenRecord['status'][]).map((st) => [
+    st,
+    {
+      ...chipBase,
+      marginRight: 0,
+      fontFamily: 'inherit',
+      fontWeight: 700,
+      textTransform: 'uppercase',
+      letterSpacing: '0.03em',
+      background: `var(--mantine-color-${STATUS_TINT[st]}-light)`,
+      border: st === 'active' ? '1px solid transparent' : `1px solid var(--mantine-color-${STATUS_TINT[st]}-outline)`,
+    } satisfies CSSProperties,
+  ]),
+) as Record<TokenRecord['status'], CSSProperties>;
+
+/** The status as a light mark (the table's; the drawer keeps the Mantine badge). */
+export function StatusMark({ status }: { status: TokenRecord['status'] }) {
+  return (
+    <span style={STATUS_STYLES[status]} data-status={status}>
+      {status}
     </span>
   );
 }

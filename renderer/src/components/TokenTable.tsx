@@ -1,12 +1,13 @@
-import { Button, Group, Loader, Text, UnstyledButton } from '@mantine/core';
+import { Group, Loader, Text, UnstyledButton } from '@mantine/core';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef, type Row } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens.ts';
 import { call, errorMessage } from '../ipc.ts';
+import { takePrefetchedTokenList } from '../warm.ts';
 import { relativeTime } from './common.tsx';
-import { RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
-import { shortJti, tokenLabel, TokenStatusBadge, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
+import { dateTime, RiskMark, ScopeChipsCompact, StatusMark, TtlLeftBar } from './TokenScopes.tsx';
+import { shortJti, tokenLabel, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
 
 /** Rows per `tokens:list` call. */
 export const PAGE_SIZE = 200;
@@ -68,7 +69,8 @@ export function useTokenWindow(query: TokenQuery): TokenWindow {
       const epoch = c.epoch;
       c.inflight.add(page);
       const q = JSON.parse(key) as TokenQuery;
-      call('tokens:list', { ...q, limit: PAGE_SIZE, offset: page * PAGE_SIZE }).then(
+      const input = { ...q, limit: PAGE_SIZE, offset: page * PAGE_SIZE };
+      (takePrefetchedTokenList(input) ?? call('tokens:list', input)).then(
         (result) => {
           const now = cache.current;
           if (now.epoch !== epoch) return;
@@ -147,6 +149,27 @@ interface Item {
 }
 
 const BORDER = '1px solid var(--mantine-color-default-border)';
+
+const MONO: CSSProperties = { fontFamily: 'var(--mantine-font-family-monospace)', fontSize: 14 };
+const ACTIONS: CSSProperties = { display: 'inline-flex', gap: 6 };
+const ROW_BUTTON: CSSProperties = {
+  font: 'inherit',
+  fontSize: 12,
+  fontWeight: 600,
+  lineHeight: '20px',
+  padding: '0 8px',
+  borderRadius: 4,
+  cursor: 'pointer',
+  color: 'var(--mantine-color-text)',
+  background: 'var(--mantine-color-default)',
+  border: '1px solid var(--mantine-color-default-border)',
+};
+const ROW_BUTTON_DANGER: CSSProperties = {
+  ...ROW_BUTTON,
+  background: 'var(--mantine-color-red-light)',
+  border: '1px solid var(--mantine-color-red-outline)',
+};
+const ROW_BUTTON_DISABLED: CSSProperties = { ...ROW_BUTTON, cursor: 'not-allowed', opacity: 0.6 };
 
 function flexOf(size: number) {
   return { flex: `${size} 1 0`, minWidth: 0, overflow: 'hidden' as const, padding: '0 8px' };
@@ -245,16 +268,16 @@ export function TokenTable({
         header: 'Status',
         size: 86,
         enableSorting: false,
-        cell: ({ row }) => <TokenStatusBadge status={row.original.record.status} />,
+        cell: ({ row }) => <StatusMark status={row.original.record.status} />,
       },
       {
         id: 'jti',
         header: 'Token',
         size: 82,
         cell: ({ row }) => (
-          <Text ff="monospace" size="sm" title={row.original.record.jti ?? 'no jti'}>
+          <span style={MONO} title={row.original.record.jti ?? 'no jti'}>
             {shortJti(row.original.record.jti)}
-          </Text>
+          </span>
         ),
       },
       { id: 'deployment', header: 'Deployment', size: 102, cell: ({ row }) => row.original.record.deployment },
@@ -282,7 +305,7 @@ export function TokenTable({
         header: 'Issued',
         size: 72,
         cell: ({ row }) => (
-          <span title={new Date(row.original.record.issued_at * 1000).toLocaleString()}>
+          <span title={dateTime(row.original.record.issued_at)}>
             {relativeTime(row.original.record.issued_at, now)}
           </span>
         ),
@@ -301,27 +324,27 @@ export function TokenTable({
         cell: ({ row }) => {
           const r = row.original.record;
           return (
-            <Group gap={6} wrap="nowrap" onClick={(e) => e.stopPropagation()}>
-              <Button
-                size="compact-xs"
-                variant="default"
+            // Native buttons: a few dozen rows are rendered per scroll frame (bench item 7).
+            <span style={ACTIONS} onClick={(e) => e.stopPropagation()}>
+              <button
+                type="button"
+                style={ROW_BUTTON}
                 aria-label={`Details of token ${tokenLabel(r)}`}
                 onClick={() => onDetails(r)}
               >
                 Details
-              </Button>
-              <Button
-                size="compact-xs"
-                color="red"
-                variant="light"
+              </button>
+              <button
+                type="button"
+                style={r.status === 'revoked' || r.jti === null ? ROW_BUTTON_DISABLED : ROW_BUTTON_DANGER}
                 aria-label={`Revoke token ${tokenLabel(r)}`}
                 disabled={r.status === 'revoked' || r.jti === null}
                 title={r.jti === null ? 'A token without a jti cannot be revoked on its own' : undefined}
                 onClick={() => onRevoke(r)}
               >
                 Revoke
-              </Button>
-            </Group>
+              </button>
+            </span>
           );
         },
       },
