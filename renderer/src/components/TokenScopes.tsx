@@ -151,8 +151,6 @@ const track: CSSProperties = {
   height: 4,
   marginTop: 2,
   borderRadius: 2,
-  background: 'var(--mantine-color-default-border)',
-  overflow: 'hidden',
 };
 
 /** "5 h left" over a bar of the lifetime left; expired and revoked tokens have an empty bar. */
@@ -166,16 +164,15 @@ export function TtlLeftBar({ record, now }: { record: Pick<TokenRecord, 'issued_
   return (
     <span title={`expires ${dateTime(record.expires_at)}`} style={{ display: 'block', fontSize: 13 }}>
       {text}
-      <span style={track} aria-hidden="true" data-ttl-left={ratio.toFixed(3)}>
-        <span
-          style={{
-            display: 'block',
-            height: '100%',
-            width: `${(ratio * 100).toFixed(1)}%`,
-            background: `var(--mantine-color-${tint}-filled)`,
-          }}
-        />
-      </span>
+      <span
+        style={{
+          ...track,
+          // One element per bar: the filled part is a hard-stop gradient.
+          background: `linear-gradient(to right, var(--mantine-color-${tint}-filled) ${(ratio * 100).toFixed(1)}%, var(--mantine-color-default-border) 0)`,
+        }}
+        aria-hidden="true"
+        data-ttl-left={ratio.toFixed(3)}
+      />
     </span>
   );
 }
