@@ -261,6 +261,78 @@ const DESC_FIRST = new Set<string>(['issued_at', 'expires_at', 'revoked_at']);
 const SORTABLE = new Set<string>(TOKEN_SORT_COLUMNS);
 
 /**
+ * The header row, memoized: a scroll frame re-renders the body only. Headers only come from
+ * TanStack Table here; the rows are rendered straight from the cached pages (TokenRowView), each
+ * memoized on its record, so a page arriving re-renders no row already on screen.
+ */
+const TokenTableHeader = memo(function TokenTableHeader({
+  columns,
+  sort,
+  direction,
+  onSort,
+}: {
+  columns: ColumnDef<Item>[];
+  sort: SortColumn;
+  direction: 'asc' | 'desc';
+  onSort: (sort: SortColumn, direction: 'asc' | 'desc') => void;
+}) {
+  const table = useReactTable({
+    data: NO_ITEMS,
+    columns,
+    getCoreRowModel: getCoreRowModel(),
+    // Filtering, sorting and paging are the main process's: the header buttons change the query.
+    manualSorting: true,
+    manualFiltering: true,
+    manualPagination: true,
+  });
+  return (
+    <thead
+      role="rowgroup"
+      style={{ display: 'grid', position: 'sticky', top: 0, zIndex: 1, background: 'var(--mantine-color-body)' }}
+    >
+      {table.getHeaderGroups().map((group) => (
+        <tr
+          key={group.id}
+          role="row"
+          aria-rowindex={1}
+          style={{ display: 'flex', width: '100%', height: 36, alignItems: 'center', borderBottom: BORDER }}
+        >
+          {group.headers.map((header) => {
+            const sorted = sort === header.column.id ? direction : false;
+            return (
+              <th
+                key={header.id}
+                role="columnheader"
+                scope="col"
+                aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}
+                style={{ ...flexOf(header.getSize()), textAlign: 'left', fontSize: 13 }}
+              >
+                {SORTABLE.has(header.column.id) ? (
+                  <UnstyledButton
+                    onClick={() => {
+                      const id = header.column.id as SortColumn;
+                      if (sort === id) onSort(id, direction === 'asc' ? 'desc' : 'asc');
+                      else onSort(id, DESC_FIRST.has(id) ? 'desc' : 'asc');
+                    }}
+                    fw={700}
+                    fz={13}
+                  >
+                    {flexRender(header.column.columnDef.header, header.getContext())}
+                    <span aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
+                  </UnstyledButton>
+                ) : (
+                  flexRender(header.column.columnDef.header, header.getContext())
+                )}
+              </th>
+            );
+          })}
+        </tr>
+      ))}
+    </thead>
+  );
+});
+
+/**
  * The token ledger as a virtualized table: `total` rows of height, only the rows in view
  * rendered, pages fetched through `window.ensure` as they scroll into view.
  */
@@ -390,18 +462,6 @@ export function TokenTable({
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index;
   const last = items[items.length - 1]?.index;
-  // Headers only: the rows are rendered straight from the cached pages (below), each memoized on
-  // its record, so a page arriving re-renders no row already on screen.
-  const table = useReactTable({
-    data: NO_ITEMS,
-    columns,
-    getCoreRowModel: getCoreRowModel(),
-    // Filtering, sorting and paging are the main process's: the header buttons change the query.
-    manualSorting: true,
-    manualFiltering: true,
-    manualPagination: true,
-  });
-
   const { ensure } = win;
   // Fetch once the view settles, so a fast drag across 100,000 rows skips the pages it flies past.
   useEffect(() => {
@@ -439,49 +499,7 @@ export function TokenTable({
         aria-rowcount={total + 1}
         style={{ display: 'grid', width: '100%', borderCollapse: 'collapse' }}
       >
-        <thead
-          role="rowgroup"
-          style={{ display: 'grid', position: 'sticky', top: 0, zIndex: 1, background: 'var(--mantine-color-body)' }}
-        >
-          {table.getHeaderGroups().map((group) => (
-            <tr
-              key={group.id}
-              role="row"
-              aria-rowindex={1}
-              style={{ display: 'flex', width: '100%', height: 36, alignItems: 'center', borderBottom: border }}
-            >
-              {group.headers.map((header) => {
-                const sorted = query.sort === header.column.id ? query.direction : false;
-                return (
-                  <th
-                    key={header.id}
-                    role="columnheader"
-                    scope="col"
-                    aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}
-                    style={{ ...flexOf(header.getSize()), textAlign: 'left', fontSize: 13 }}
-                  >
-                    {SORTABLE.has(header.column.id) ? (
-                      <UnstyledButton
-                        onClick={() => {
-                          const id = header.column.id as SortColumn;
-                          if (query.sort === id) onSort(id, query.direction === 'asc' ? 'desc' : 'asc');
-                          else onSort(id, DESC_FIRST.has(id) ? 'desc' : 'asc');
-                        }}
-                        fw={700}
-                        fz={13}
-                      >
-                        {flexRender(header.column.columnDef.header, header.getContext())}
-                        <span aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
-                      </UnstyledButton>
-                    ) : (
-                      flexRender(header.column.columnDef.header, header.getContext())
-                    )}
-                  </th>
-                );
-              })}
-            </tr>
-          ))}
-        </thead>
+        <TokenTableHeader columns={columns} sort={query.sort} direction={query.direction} onSort={onSort} />
         <tbody role="rowgroup" style={{ display: 'grid', height: virtualizer.getTotalSize(), position: 'relative' }}>
           {items.map((vi) => {
             const record = win.pages.get(Math.floor(vi.index / PAGE_SIZE))?.[vi.index % PAGE_SIZE];
