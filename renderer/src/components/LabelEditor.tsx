@@ -1,7 +1,6 @@
 import {
   ActionIcon,
   Alert,
-  Badge,
   Button,
   Checkbox,
   Code,
@@ -48,6 +47,7 @@ import {
   type TtlDraft,
   type TtlUnit,
 } from './policy-model.ts';
+import { Tag } from './TokenScopes.tsx';
 import { TtlScale } from './TtlScale.tsx';
 
 interface Row {
@@ -138,9 +138,7 @@ function ScopeRowEditor({
       <Table.Tr data-testid="scope-row">
         <Table.Td colSpan={3}>
           <Text size="sm">
-            <Badge color="red" variant="outline" mr={6}>
-              skipped
-            </Badge>
+            <Tag tint="red">skipped</Tag>
             The daemon skips <Code>{row.invalid}</Code>: it is not <Code>kind:id:level</Code>.
           </Text>
         </Table.Td>
@@ -574,9 +572,7 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
           <List size="sm" spacing={2}>
             {access.diagnostics.map((d, i) => (
               <List.Item key={i} data-testid="diagnostic">
-                <Badge size="xs" color={SEVERITY_COLORS[d.severity]} mr={6}>
-                  {d.severity}
-                </Badge>
+                <Tag tint={SEVERITY_COLORS[d.severity]}>{d.severity}</Tag>
                 <Code>{d.label}</Code> {d.message}
               </List.Item>
             ))}

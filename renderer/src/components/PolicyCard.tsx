@@ -1,7 +1,7 @@
-import { Badge, Card, Group, List, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { Card, Group, List, Stack, Text, Title } from '@mantine/core';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/describe.ts';
-import { ScopeChips, SeverityBadge } from './common.tsx';
+import { DaemonSocketMark, RiskMark, ScopeChipsCompact, Tag } from './TokenScopes.tsx';
 import { TtlScale } from './TtlScale.tsx';
 
 type Policy = ChannelOutput<'policy:get'>;
@@ -17,26 +17,22 @@ export function PolicyCard({ policy }: { policy: Policy }) {
             {policy.deployment}/{policy.service}
           </Title>
           <Group gap={6}>
-            {access.mount_socket && (
-              <Badge color="red" variant="filled" size="lg">
-                full daemon admin
-              </Badge>
-            )}
-            {access.docker_socket && (
-              <Badge color="orange" variant="light">
-                docker socket
-              </Badge>
-            )}
+            {access.mount_socket && <DaemonSocketMark label="full daemon admin" />}
+            {access.docker_socket && <Tag tint="orange">docker socket</Tag>}
             {access.scopes_source !== 'label' && (
-              <Tooltip label={access.scopes_source === 'default' ? 'no api-scopes label: ZLayer’s defaults' : 'no valid api-scopes entry: the daemon fell back to the defaults'}>
-                <Badge color="gray" variant="outline">
-                  {access.scopes_source === 'default' ? 'default scopes' : 'defaults (fallback)'}
-                </Badge>
-              </Tooltip>
+              <Tag
+                title={
+                  access.scopes_source === 'default'
+                    ? 'no api-scopes label: ZLayer’s defaults'
+                    : 'no valid api-scopes entry: the daemon fell back to the defaults'
+                }
+              >
+                {access.scopes_source === 'default' ? 'default scopes' : 'defaults (fallback)'}
+              </Tag>
             )}
           </Group>
         </Group>
-        <ScopeChips scopes={access.scopes} />
+        <ScopeChipsCompact scopes={access.scopes} all />
         <Text size="sm" data-testid="scopes-in-words">
           {describeScopes(access.scopes)}
         </Text>
@@ -53,11 +49,13 @@ export function PolicyCard({ policy }: { policy: Policy }) {
             </Text>
             <List size="sm" spacing={4}>
               {policy.findings.map((f, i) => (
-                <List.Item key={i} icon={<SeverityBadge severity={f.severity} />}>
+                <List.Item key={i}>
+                  {/* The severity in full, inline: a badge in the icon slot was cut to "C…". */}
+                  <RiskMark risk={f.severity} />{' '}
                   <Text span fw={600} size="sm">
                     {f.title}
                   </Text>{' '}
-                  <Text span size="sm" c="dimmed">
+                  <Text span size="sm">
                     {f.detail}
                   </Text>
                 </List.Item>

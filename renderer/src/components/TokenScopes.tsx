@@ -5,7 +5,7 @@
  * under the 50 ms long-task limit (bench item 7). Text keeps the body colour on a light tint, so
  * contrast does not depend on the tint.
  */
-import type { CSSProperties } from 'react';
+import type { CSSProperties, ReactNode } from 'react';
 import { levelRank, type PermissionLevel, type TokenScope } from '../../../shared/policy/scopes.ts';
 import type { TokenRisk } from '../../../shared/policy/token-risk.ts';
 import type { TokenRecord } from './TokenBits.tsx';
@@ -66,6 +66,8 @@ export function scopeText(s: TokenScope): string {
 
 const MAX_CHIPS = 3;
 
+const chipsFree: CSSProperties = { display: 'block', lineHeight: '22px' };
+
 /** Two lines of chips fit the 44 px row; what does not fit is in the title and the count. */
 const chipsBox: CSSProperties = {
   display: 'block',
@@ -76,12 +78,21 @@ const chipsBox: CSSProperties = {
   paddingTop: 1,
 };
 
-export function ScopeChipsCompact({ scopes, daemonSocket = false }: { scopes: readonly TokenScope[]; daemonSocket?: boolean }) {
+export function ScopeChipsCompact({
+  scopes,
+  daemonSocket = false,
+  all = false,
+}: {
+  scopes: readonly TokenScope[];
+  daemonSocket?: boolean;
+  /** Every chip, wrapping freely (a card), instead of the first few in two table lines. */
+  all?: boolean;
+}) {
   const sorted = widestFirst(scopes);
-  const shown = sorted.slice(0, daemonSocket ? MAX_CHIPS - 1 : MAX_CHIPS);
+  const shown = all ? sorted : sorted.slice(0, daemonSocket ? MAX_CHIPS - 1 : MAX_CHIPS);
   const rest = sorted.length - shown.length;
   return (
-    <span title={sorted.map(scopeText).join(', ') || 'no scopes'} data-testid="scope-chips" style={chipsBox}>
+    <span title={sorted.map(scopeText).join(', ') || 'no scopes'} data-testid="scope-chips" style={all ? chipsFree : chipsBox}>
       {daemonSocket && <DaemonSocketMark />}
       {sorted.length === 0 && <span style={CHIP_STYLES['none:named']}>no scopes</span>}
       {shown.map((s, i) => (
@@ -108,10 +119,21 @@ const socketStyle: CSSProperties = {
 };
 
 /** The host daemon socket: full daemon admin, whatever the scopes say. */
-export function DaemonSocketMark() {
+export function DaemonSocketMark({ label = 'daemon socket' }: { label?: string }) {
   return (
-    <span style={socketStyle} data-testid="daemon-socket-mark" title="The container had the host daemon socket: full daemon admin">
-      ⚠ daemon socket
+    <span style={socketStyle} data-testid="daemon-socket-mark" title="The host daemon socket: full daemon admin">
+      ⚠ {label}
+    </span>
+  );
+}
+
+const tagStyle: CSSProperties = { ...chipBase, fontFamily: 'inherit', border: '1px solid var(--mantine-color-default-border)' };
+
+/** A plain tag on a light tint; the text keeps the body colour. */
+export function Tag({ tint = 'gray', children, title }: { tint?: string; children: ReactNode; title?: string }) {
+  return (
+    <span style={{ ...tagStyle, background: `var(--mantine-color-${tint}-light)` }} title={title}>
+      {children}
     </span>
   );
 }
