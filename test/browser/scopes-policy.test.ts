@@ -57,10 +57,13 @@ async function axeViolations(page: Page, include?: string[]): Promise<string[]> 
   await page.evaluate(`${AXE_SOURCE};undefined`);
   const results = (await page.evaluate(
     (include) =>
-      (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } }).axe.run(include ? { include } : document, {
-        resultTypes: ['violations'],
-        rules: { 'color-contrast': { enabled: false } },
-      }),
+      (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } }).axe.run(
+        include ? { include } : document,
+        {
+          resultTypes: ['violations'],
+          rules: { 'color-contrast': { enabled: false } },
+        },
+      ),
     include,
   )) as { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
   return results.violations
@@ -70,7 +73,9 @@ async function axeViolations(page: Page, include?: string[]): Promise<string[]> 
 
 async function renderedIds(page: Page): Promise<number[]> {
   const table = page.getByRole('table', { name: 'Tokens' });
-  const ids = await table.locator('tbody tr[data-token-id]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-token-id'))));
+  const ids = await table
+    .locator('tbody tr[data-token-id]')
+    .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-token-id'))));
   return ids.sort((a, b) => a - b);
 }
 
@@ -105,15 +110,20 @@ describe('scopes everywhere and the policy editor', () => {
 
       // A storefront/web row: write chips first (wildcards), then the read on its own deployment.
       const web = page.locator(`tbody tr[data-token-id="${everything.find((r) => r.container === 'web-0')!.id}"]`);
-      const levels = await web.locator('[data-testid="scope-chips"] [data-level]').evaluateAll((els) =>
-        els.map((e) => `${e.getAttribute('data-level')}:${e.textContent}`),
-      );
+      const levels = await web
+        .locator('[data-testid="scope-chips"] [data-level]')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-level')}:${e.textContent}`));
       assert.deepEqual(levels, ['write:container:*:write', 'write:image:*:write', 'read:deployment:storefront:read']);
-      assert.ok(Number(await web.locator('[data-ttl-left]').getAttribute('data-ttl-left')) > 0.9, 'a fresh token has most of its life left');
+      assert.ok(
+        Number(await web.locator('[data-ttl-left]').getAttribute('data-ttl-left')) > 0.9,
+        'a fresh token has most of its life left',
+      );
       assert.match((await web.textContent()) ?? '', /24 h left/);
       assert.equal(await web.locator('[data-risk]').getAttribute('data-risk'), 'high');
       // The runner had the daemon socket: its own mark, first, and rated critical.
-      const runner = page.locator(`tbody tr[data-token-id="${everything.find((r) => r.container === 'runner-0')!.id}"]`);
+      const runner = page.locator(
+        `tbody tr[data-token-id="${everything.find((r) => r.container === 'runner-0')!.id}"]`,
+      );
       await runner.getByTestId('daemon-socket-mark').waitFor();
       assert.equal(await runner.locator('[data-risk]').getAttribute('data-risk'), 'critical');
       assert.equal(await web.getByTestId('daemon-socket-mark').count(), 0);
@@ -124,21 +134,33 @@ describe('scopes everywhere and the policy editor', () => {
         const ledger = listTokens(services.ws, { filter: { capability }, limit: 1000 });
         assert.ok(ledger.total > 0, `${capability}: the fixture has some`);
         await waitTotal(page, ledger.total);
-        assert.deepEqual(await renderedIds(page), ledger.rows.map((r) => r.id).sort((a, b) => a - b), capability);
+        assert.deepEqual(
+          await renderedIds(page),
+          ledger.rows.map((r) => r.id).sort((a, b) => a - b),
+          capability,
+        );
       }
       // Checked against the scopes themselves, not only against the same query.
       await filters.getByLabel('Capability').selectOption({ label: 'can write secret' });
       await waitTotal(page, 1);
-      assert.match((await page.getByRole('table', { name: 'Tokens' }).locator('tbody tr[data-token-id]').textContent()) ?? '', /secret:vault-app:write/);
+      assert.match(
+        (await page.getByRole('table', { name: 'Tokens' }).locator('tbody tr[data-token-id]').textContent()) ?? '',
+        /secret:vault-app:write/,
+      );
       await filters.getByLabel('Capability').selectOption({ label: 'Any capability' });
       await filters.getByLabel('Risk').selectOption({ label: 'critical' });
       await waitTotal(page, 2);
-      const critical = listTokens(services.ws, { filter: { risk: 'critical' } }).rows.map((r) => r.container).sort();
+      const critical = listTokens(services.ws, { filter: { risk: 'critical' } })
+        .rows.map((r) => r.container)
+        .sort();
       assert.deepEqual(critical, ['runner-0', 'runner-1']);
       await filters.getByLabel('Risk').selectOption({ label: 'high or critical' });
       const high = everything.filter((r) => r.risk === 'high' || r.risk === 'critical');
       await waitTotal(page, high.length);
-      assert.deepEqual(await renderedIds(page), high.map((r) => r.id).sort((a, b) => a - b));
+      assert.deepEqual(
+        await renderedIds(page),
+        high.map((r) => r.id).sort((a, b) => a - b),
+      );
 
       assert.deepEqual(await axeViolations(page), []);
 
@@ -148,11 +170,16 @@ describe('scopes everywhere and the policy editor', () => {
       await waitTotal(page, 2);
       await page.getByRole('button', { name: 'Revoke matching…' }).click();
       const dialog = page.getByRole('dialog', { name: 'Revoke every matching token' });
-      assert.match((await dialog.getByTestId('bulk-dry-run').textContent()) ?? '', /Dry run: 2 active tokens match that had the daemon socket/);
+      assert.match(
+        (await dialog.getByTestId('bulk-dry-run').textContent()) ?? '',
+        /Dry run: 2 active tokens match that had the daemon socket/,
+      );
       await dialog.getByRole('button', { name: 'Revoke 2 tokens' }).click();
       await page.getByRole('status').filter({ hasText: 'Revoked 2 tokens' }).waitFor();
       assert.deepEqual(
-        listTokens(services.ws, { filter: { status: 'revoked' } }).rows.map((r) => r.container).sort(),
+        listTokens(services.ws, { filter: { status: 'revoked' } })
+          .rows.map((r) => r.container)
+          .sort(),
         ['runner-0', 'runner-1'],
       );
       assert.equal(listTokens(services.ws, { filter: { status: 'active' } }).total, everything.length - 2);
@@ -170,7 +197,12 @@ describe('scopes everywhere and the policy editor', () => {
       await cell.click();
       assert.equal(await cell.getAttribute('aria-pressed'), 'true');
       assert.equal(await page.locator('td[data-selected="true"]').count(), 1, 'one cell highlighted');
-      assert.equal(await page.getByRole('button', { name: 'storefront/web image: write on every id' }).getAttribute('aria-pressed'), 'false');
+      assert.equal(
+        await page
+          .getByRole('button', { name: 'storefront/web image: write on every id' })
+          .getAttribute('aria-pressed'),
+        'false',
+      );
 
       const granting = page.getByRole('region', { name: 'Granting scopes' });
       const text = (await granting.textContent()) ?? '';
@@ -194,15 +226,25 @@ describe('scopes everywhere and the policy editor', () => {
 
       await live.getByRole('button', { name: 'Revoke all 2…' }).click();
       const dialog = page.getByRole('dialog', { name: 'Revoke the live tokens holding write on container' });
-      assert.match((await dialog.getByTestId('matrix-dry-run').textContent()) ?? '', /Dry run: 2 active tokens of storefront\/web hold write on container/);
+      assert.match(
+        (await dialog.getByTestId('matrix-dry-run').textContent()) ?? '',
+        /Dry run: 2 active tokens of storefront\/web hold write on container/,
+      );
       assert.equal(listTokens(services.ws, { filter: { status: 'revoked' } }).total, 0, 'the dry run revoked nothing');
       await dialog.getByRole('radio', { name: 'Leaked' }).check();
       await dialog.getByRole('button', { name: 'Revoke 2 tokens' }).click();
       await live.getByRole('status').filter({ hasText: 'Revoked 2 tokens (leaked)' }).waitFor();
       await live.getByTestId('live-token-total').filter({ hasText: '0 live tokens' }).waitFor();
       const revoked = listTokens(services.ws, { filter: { status: 'revoked' } }).rows;
-      assert.deepEqual(revoked.map((r) => `${r.service}/${r.container}/${r.revoke_reason}`).sort(), ['web/web-0/leaked', 'web/web-1/leaked']);
-      assert.equal(listTokens(services.ws, { filter: { status: 'active', service: 'worker' } }).total, 2, 'other services untouched');
+      assert.deepEqual(revoked.map((r) => `${r.service}/${r.container}/${r.revoke_reason}`).sort(), [
+        'web/web-0/leaked',
+        'web/web-1/leaked',
+      ]);
+      assert.equal(
+        listTokens(services.ws, { filter: { status: 'active', service: 'worker' } }).total,
+        2,
+        'other services untouched',
+      );
     } finally {
       await app.close();
     }
@@ -255,7 +297,9 @@ describe('scopes everywhere and the policy editor', () => {
           'zlayer.io/api-token-ttl=7200\n' +
           'zlayer.io/docker-socket=true',
       );
-      const labels = Object.fromEntries(raw.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const labels = Object.fromEntries(
+        raw.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       const access = resolveContainerAccess('storefront', labels);
       assert.deepEqual(access.scopes, [
         { resource_kind: 'deployment', resource_id: 'storefront', level: 'read' },
@@ -265,7 +309,11 @@ describe('scopes everywhere and the policy editor', () => {
       assert.equal(access.ttl_secs, 7200);
       assert.equal(access.docker_socket, true);
       assert.equal(access.scopes_source, 'label');
-      assert.deepEqual(access.diagnostics.map((d) => d.severity), ['info'], 'only the note that queue is a custom kind');
+      assert.deepEqual(
+        access.diagnostics.map((d) => d.severity),
+        ['info'],
+        'only the note that queue is a custom kind',
+      );
 
       // Raw edits move the structured view: the same state.
       await rawBox.fill(raw.replace('api-token-ttl=7200', 'api-token-ttl=600'));
@@ -296,7 +344,9 @@ describe('scopes everywhere and the policy editor', () => {
       await review.getByRole('button', { name: 'Save labels' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved labels of storefront/worker' }).waitFor();
 
-      const stored = services.ws.db.prepare("SELECT labels FROM services WHERE deployment = 'storefront' AND name = 'worker'").get();
+      const stored = services.ws.db
+        .prepare("SELECT labels FROM services WHERE deployment = 'storefront' AND name = 'worker'")
+        .get();
       assert.deepEqual(JSON.parse(String(stored?.labels)), {
         'zlayer.io/api-scopes': 'deployment:storefront:read, secret:db-password:read, queue:*:execute',
         'zlayer.io/api-token-ttl': '600',

@@ -37,9 +37,22 @@ function initialScripts(): { files: string[]; bytes: number } {
 test('the renderer ships minified and split per page: under 500 KB of JavaScript before the first paint', () => {
   const { files, bytes } = initialScripts();
   assert.ok(files.length >= 1, 'index.html loads an entry script');
-  assert.ok(bytes < 500_000, `initial JavaScript is ${bytes} bytes (${files.map((f) => path.basename(f)).join(', ')}); the limit is 500,000`);
+  assert.ok(
+    bytes < 500_000,
+    `initial JavaScript is ${bytes} bytes (${files.map((f) => path.basename(f)).join(', ')}); the limit is 500,000`,
+  );
   const assets = fs.readdirSync(path.join(OUT_DIR, 'renderer', 'assets'));
-  for (const page of ['OverviewPage', 'DeploymentsPage', 'MatrixPage', 'TokensPage', 'InspectorPage', 'WorkersPage', 'KeysPage', 'AuditPage', 'SettingsPage']) {
+  for (const page of [
+    'OverviewPage',
+    'DeploymentsPage',
+    'MatrixPage',
+    'TokensPage',
+    'InspectorPage',
+    'WorkersPage',
+    'KeysPage',
+    'AuditPage',
+    'SettingsPage',
+  ]) {
     const chunk = assets.find((a) => a.startsWith(`${page}-`) && a.endsWith('.js'));
     assert.ok(chunk, `${page} has its own chunk`);
     assert.ok(!files.some((f) => path.basename(f) === chunk), `${page} is not loaded before it is shown`);

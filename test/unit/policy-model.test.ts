@@ -75,11 +75,21 @@ test('a hand-written label keeps its meaning through the rows; entries the daemo
   );
   const written = scopesValueOf(rows, D);
   assert.equal(written, 'deployment:storefront:read, image:*:write, garbage, container:*:write, secret:db:read:extra');
-  assert.deepEqual(resolveContainerAccess(D, { 'zlayer.io/api-scopes': written }).scopes, resolveContainerAccess(D, { 'zlayer.io/api-scopes': raw }).scopes);
+  assert.deepEqual(
+    resolveContainerAccess(D, { 'zlayer.io/api-scopes': written }).scopes,
+    resolveContainerAccess(D, { 'zlayer.io/api-scopes': raw }).scopes,
+  );
 });
 
 test('the editor refuses rows that would not say what they show', () => {
-  const row = (over: Partial<ScopeRow>): ScopeRow => ({ key: 1, kind: 'secret', idMode: 'named', id: 'x', level: 'read', ...over });
+  const row = (over: Partial<ScopeRow>): ScopeRow => ({
+    key: 1,
+    kind: 'secret',
+    idMode: 'named',
+    id: 'x',
+    level: 'read',
+    ...over,
+  });
   assert.match(scopeRowProblems([row({ id: '' })]).join(), /Scope 1: type the id, or choose "every id"/);
   assert.match(scopeRowProblems([row({ id: '*' })]).join(), /"\*" means every id/);
   assert.match(scopeRowProblems([row({ id: 'a b' })]).join(), /may not contain spaces, commas or colons/);
@@ -106,7 +116,10 @@ test('lifetimes keep their seconds through units; what is not a whole number is 
 });
 
 test('the access diff names what a change grants and removes, as the daemon resolves both', () => {
-  const before = resolveContainerAccess(D, { 'zlayer.io/api-scopes': 'deployment:storefront:read, secret:*:read', 'zlayer.io/api-token-ttl': '3600' });
+  const before = resolveContainerAccess(D, {
+    'zlayer.io/api-scopes': 'deployment:storefront:read, secret:*:read',
+    'zlayer.io/api-token-ttl': '3600',
+  });
   const after = resolveContainerAccess(D, {
     'zlayer.io/api-scopes': 'deployment:storefront:write, secret:db:read',
     'zlayer.io/daemon-socket': 'yes',

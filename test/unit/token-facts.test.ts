@@ -82,7 +82,11 @@ async function workspaceWithTokens(): Promise<Workspace> {
   importDeployments(ws, [{ file: 'vault-app.yaml', text: SPEC }]);
   await createKey(ws, 'zlayer');
   for (const [i, service] of SERVICES.entries()) {
-    mintBatch(ws, { deployment: 'vault-app', service, containers: Array.from({ length: i + 1 }, (_, n) => `${service}-${n}`) });
+    mintBatch(ws, {
+      deployment: 'vault-app',
+      service,
+      containers: Array.from({ length: i + 1 }, (_, n) => `${service}-${n}`),
+    });
   }
   return ws;
 }
@@ -95,7 +99,11 @@ const grantsLevel = (scopes: TokenScope[], kind: string, level: PermissionLevel)
   scopes.some((s) => s.resource_kind === kind && levelAtLeast(s.level, level));
 
 test('tokenFacts rates by what the token grants', () => {
-  const s = (kind: string, id: string | null, level: PermissionLevel): TokenScope => ({ resource_kind: kind, resource_id: id, level });
+  const s = (kind: string, id: string | null, level: PermissionLevel): TokenScope => ({
+    resource_kind: kind,
+    resource_id: id,
+    level,
+  });
   assert.deepEqual(tokenFacts([s('deployment', 'd', 'read')], 'd', false, 3600), { caps: 0, risk: 0 });
   assert.deepEqual(tokenFacts([s('deployment', 'd', 'read')], 'd', true, 3600), { caps: 4, risk: 3 });
   assert.deepEqual(tokenFacts([s('secret', 'x', 'write')], 'd', false, 3600), { caps: 1, risk: 2 });
@@ -114,7 +122,10 @@ test('minting stores the facts; each capability, risk and grants filter selects 
   try {
     const every = all(ws);
     assert.equal(every.length, (SERVICES.length * (SERVICES.length + 1)) / 2);
-    const row = ws.db.prepare("SELECT caps, risk FROM tokens WHERE service = 'admin' LIMIT 1").get() as { caps: number; risk: number };
+    const row = ws.db.prepare("SELECT caps, risk FROM tokens WHERE service = 'admin' LIMIT 1").get() as {
+      caps: number;
+      risk: number;
+    };
     assert.deepEqual({ ...row }, { caps: 4, risk: 3 });
     for (const r of every) {
       const wantSocket = r.service === 'admin';
@@ -128,24 +139,55 @@ test('minting stores the facts; each capability, risk and grants filter selects 
       daemon_socket: (r) => r.daemon_socket,
     };
     for (const capability of TOKEN_CAPABILITIES) {
-      const got = all(ws, { capability }).map((r) => r.id).sort((a, b) => a - b);
-      const want = every.filter(expectations[capability]!).map((r) => r.id).sort((a, b) => a - b);
+      const got = all(ws, { capability })
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+      const want = every
+        .filter(expectations[capability]!)
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
       assert.ok(want.length > 0, `${capability} has tokens to find`);
       assert.deepEqual(got, want, capability);
       assert.equal(listTokens(ws, { filter: { capability } }).total, want.length);
     }
     assert.deepEqual(new Set(all(ws, { capability: 'secret_write' }).map((r) => r.service)), new Set(['keeper']));
-    assert.deepEqual(new Set(all(ws, { capability: 'wildcard_write' }).map((r) => r.service)), new Set(['builder', 'defaults']));
+    assert.deepEqual(
+      new Set(all(ws, { capability: 'wildcard_write' }).map((r) => r.service)),
+      new Set(['builder', 'defaults']),
+    );
     for (const risk of TOKEN_RISKS) {
-      const got = all(ws, { risk }).map((r) => r.id).sort((a, b) => a - b);
-      const want = every.filter((r) => TOKEN_RISKS.indexOf(r.risk) >= TOKEN_RISKS.indexOf(risk)).map((r) => r.id).sort((a, b) => a - b);
+      const got = all(ws, { risk })
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+      const want = every
+        .filter((r) => TOKEN_RISKS.indexOf(r.risk) >= TOKEN_RISKS.indexOf(risk))
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
       assert.deepEqual(got, want, `risk ${risk} or worse`);
     }
     assert.deepEqual(new Set(all(ws, { risk: 'critical' }).map((r) => r.service)), new Set(['admin']));
-    assert.deepEqual(new Set(all(ws, { risk: 'medium' }).filter((r) => r.risk === 'medium').map((r) => r.service)), new Set(['reader', 'longlived']));
-    for (const [kind, level] of [['secret', 'read'], ['secret', 'write'], ['image', 'write'], ['job', 'execute'], ['deployment', 'write']] as const) {
-      const got = all(ws, { grants: `${kind}:${level}` }).map((r) => r.id).sort((a, b) => a - b);
-      const want = every.filter((r) => grantsLevel(r.scopes, kind, level)).map((r) => r.id).sort((a, b) => a - b);
+    assert.deepEqual(
+      new Set(
+        all(ws, { risk: 'medium' })
+          .filter((r) => r.risk === 'medium')
+          .map((r) => r.service),
+      ),
+      new Set(['reader', 'longlived']),
+    );
+    for (const [kind, level] of [
+      ['secret', 'read'],
+      ['secret', 'write'],
+      ['image', 'write'],
+      ['job', 'execute'],
+      ['deployment', 'write'],
+    ] as const) {
+      const got = all(ws, { grants: `${kind}:${level}` })
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+      const want = every
+        .filter((r) => grantsLevel(r.scopes, kind, level))
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
       assert.ok(want.length > 0);
       assert.deepEqual(got, want, `grants ${kind}:${level}`);
     }
@@ -168,8 +210,14 @@ test('bad capability, risk and grants filters are refused with a clear error and
   const ws = await workspaceWithTokens();
   try {
     const before = listTokens(ws, { filter: { status: 'active' } }).total;
-    assert.throws(() => listTokens(ws, { filter: { capability: 'root' as never } }), /capability must be one of secret_write, wildcard_write, daemon_socket/);
-    assert.throws(() => listTokens(ws, { filter: { risk: 'extreme' as never } }), /risk must be one of low, medium, high, critical/);
+    assert.throws(
+      () => listTokens(ws, { filter: { capability: 'root' as never } }),
+      /capability must be one of secret_write, wildcard_write, daemon_socket/,
+    );
+    assert.throws(
+      () => listTokens(ws, { filter: { risk: 'extreme' as never } }),
+      /risk must be one of low, medium, high, critical/,
+    );
     for (const grants of ['secret', 'secret:admin', ':write', 'a:b:write', "x' OR 1=1 --:write"]) {
       if (grants.includes("'")) {
         // A kind is bound as a parameter: odd characters select nothing, they do not break the SQL.
@@ -186,7 +234,10 @@ test('bad capability, risk and grants filters are refused with a clear error and
     assert.equal(listTokens(ws, { filter: { status: 'active' } }).total, before);
     assert.equal(tokenFilterSchema.safeParse({ capability: 'root' }).success, false);
     assert.equal(tokenFilterSchema.safeParse({ grants: 'secret:admin' }).success, false);
-    assert.equal(tokenFilterSchema.safeParse({ grants: 'secret:write', risk: 'high', capability: 'daemon_socket' }).success, true);
+    assert.equal(
+      tokenFilterSchema.safeParse({ grants: 'secret:write', risk: 'high', capability: 'daemon_socket' }).success,
+      true,
+    );
   } finally {
     ws.close();
   }
@@ -195,7 +246,11 @@ test('bad capability, risk and grants filters are refused with a clear error and
 test('the migration backfill rates existing tokens exactly as minting does', async () => {
   const ws = await workspaceWithTokens();
   try {
-    const minted = ws.db.prepare('SELECT id, caps, risk FROM tokens ORDER BY id').all() as { id: number; caps: number; risk: number }[];
+    const minted = ws.db.prepare('SELECT id, caps, risk FROM tokens ORDER BY id').all() as {
+      id: number;
+      caps: number;
+      risk: number;
+    }[];
     // Odd scope sets straight into the ledger, as rows from before the migration would be.
     const odd: TokenScope[][] = [
       [],
@@ -205,15 +260,30 @@ test('the migration backfill rates existing tokens exactly as minting does', asy
       [{ resource_kind: 'deployment', resource_id: null, level: 'write' }],
       [{ resource_kind: 'deployment', resource_id: 'vault-app', level: 'write' }],
       [{ resource_kind: 'deployment', resource_id: 'elsewhere', level: 'write' }],
-      [{ resource_kind: 'volume', resource_id: 'v', level: 'write' }, { resource_kind: 'secret', resource_id: 's', level: 'write' }],
+      [
+        { resource_kind: 'volume', resource_id: 'v', level: 'write' },
+        { resource_kind: 'secret', resource_id: 's', level: 'write' },
+      ],
     ];
     const keyId = (ws.db.prepare('SELECT id FROM signing_keys LIMIT 1').get() as { id: string }).id;
-    const insert = ws.db.prepare(`INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, scopes,
+    const insert = ws.db
+      .prepare(`INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, scopes,
       issued_at, expires_at, token_sha256) VALUES (?, 'container:plain:p', 'vault-app', ?, 'p', 'zlayer', ?, ?, 1000, ?, ?)`);
-    odd.forEach((scopes, i) => insert.run(`odd-${i}`, i === 3 ? 'admin' : 'plain', keyId, JSON.stringify(scopes), i === 2 ? 1000 + 604_800 : 4600, `odd-${i}`));
+    odd.forEach((scopes, i) =>
+      insert.run(
+        `odd-${i}`,
+        i === 3 ? 'admin' : 'plain',
+        keyId,
+        JSON.stringify(scopes),
+        i === 2 ? 1000 + 604_800 : 4600,
+        `odd-${i}`,
+      ),
+    );
     ws.db.exec('UPDATE tokens SET caps = 0, risk = 0');
     ws.db.exec(TOKEN_FACTS_BACKFILL);
-    const after = ws.db.prepare('SELECT id, caps, risk, scopes, service, deployment, issued_at, expires_at FROM tokens ORDER BY id').all() as {
+    const after = ws.db
+      .prepare('SELECT id, caps, risk, scopes, service, deployment, issued_at, expires_at FROM tokens ORDER BY id')
+      .all() as {
       id: number;
       caps: number;
       risk: number;
@@ -228,7 +298,12 @@ test('the migration backfill rates existing tokens exactly as minting does', asy
       assert.deepEqual([a.caps, a.risk], [m.caps, m.risk], `token ${m.id} (${a.service})`);
     }
     for (const a of after.slice(minted.length)) {
-      const want = tokenFacts(JSON.parse(a.scopes) as TokenScope[], a.deployment, a.service === 'admin', a.expires_at - a.issued_at);
+      const want = tokenFacts(
+        JSON.parse(a.scopes) as TokenScope[],
+        a.deployment,
+        a.service === 'admin',
+        a.expires_at - a.issued_at,
+      );
       assert.deepEqual([a.caps, a.risk], [want.caps, want.risk], a.scopes);
     }
     assert.equal(CAPABILITY_BITS.daemon_socket, 4);
@@ -242,11 +317,19 @@ test('a capability or risk page walks its own partial index in page order', asyn
   try {
     const plan = (filter: Record<string, string>) => {
       const q = pageIdsQuery(filter, 2_000_000_000, 'issued_at', 'desc');
-      return (ws.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params, 200, 0) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      return (ws.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params, 200, 0) as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
     };
     assert.match(plan({ capability: 'secret_write' }), /USING (COVERING )?INDEX tokens_cap_secret_write/);
-    assert.match(plan({ capability: 'wildcard_write', status: 'active' }), /USING (COVERING )?INDEX tokens_cap_wildcard_write/);
-    assert.match(plan({ capability: 'daemon_socket', status: 'revoked' }), /USING (COVERING )?INDEX tokens_cap_daemon_socket/);
+    assert.match(
+      plan({ capability: 'wildcard_write', status: 'active' }),
+      /USING (COVERING )?INDEX tokens_cap_wildcard_write/,
+    );
+    assert.match(
+      plan({ capability: 'daemon_socket', status: 'revoked' }),
+      /USING (COVERING )?INDEX tokens_cap_daemon_socket/,
+    );
     assert.match(plan({ risk: 'high' }), /USING (COVERING )?INDEX tokens_risk_high/);
     assert.doesNotMatch(plan({ capability: 'secret_write' }), /TEMP B-TREE/);
   } finally {

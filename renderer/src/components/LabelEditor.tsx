@@ -104,7 +104,9 @@ function valueIn(rows: Row[], key: string): string | undefined {
 /** The rows with `key` set to `value` (in place, or appended), or removed when `value` is undefined. */
 function withLabel(rows: Row[], key: string, value: string | undefined): Row[] {
   if (value === undefined) return rows.filter((r) => r.key !== key);
-  return rows.some((r) => r.key === key) ? rows.map((r) => (r.key === key ? { ...r, value } : r)) : [...rows, { key, value }];
+  return rows.some((r) => r.key === key)
+    ? rows.map((r) => (r.key === key ? { ...r, value } : r))
+    : [...rows, { key, value }];
 }
 
 const CUSTOM = '__custom__';
@@ -214,7 +216,10 @@ function ScopeRowEditor({
           aria-label={`Level of scope ${n}`}
           value={row.level}
           onChange={(e) => onChange({ ...row, level: e.currentTarget.value as PermissionLevel })}
-          data={(row.level === 'none' ? (['none', ...LEVELS] as PermissionLevel[]) : LEVELS).map((l) => ({ value: l, label: l }))}
+          data={(row.level === 'none' ? (['none', ...LEVELS] as PermissionLevel[]) : LEVELS).map((l) => ({
+            value: l,
+            label: l,
+          }))}
         />
       </Table.Td>
       <Table.Td>
@@ -321,7 +326,9 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
 
   const scopesLabel = draft[LABEL_API_SCOPES];
   const ttlLabel = draft[LABEL_API_TOKEN_TTL];
-  const otherRows = rows.map((r, i) => ({ r, i })).filter(({ r }) => !(POLICY_LABELS as readonly string[]).includes(r.key));
+  const otherRows = rows
+    .map((r, i) => ({ r, i }))
+    .filter(({ r }) => !(POLICY_LABELS as readonly string[]).includes(r.key));
 
   return (
     <Stack gap="sm" data-testid="policy-editor">
@@ -405,7 +412,10 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
                   variant="light"
                   size="xs"
                   onClick={() =>
-                    updateScopes([...scopeRows, { key: newKey(), kind: 'deployment', idMode: 'own', id: '', level: 'read' }])
+                    updateScopes([
+                      ...scopeRows,
+                      { key: newKey(), kind: 'deployment', idMode: 'own', id: '', level: 'read' },
+                    ])
                   }
                 >
                   Add scope
@@ -507,14 +517,18 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
                         <TextInput
                           aria-label={`Label key ${i + 1}`}
                           value={row.key}
-                          onChange={(e) => updateRows(rows.map((r, j) => (j === i ? { ...r, key: e.currentTarget.value } : r)))}
+                          onChange={(e) =>
+                            updateRows(rows.map((r, j) => (j === i ? { ...r, key: e.currentTarget.value } : r)))
+                          }
                         />
                       </Table.Td>
                       <Table.Td>
                         <TextInput
                           aria-label={`Value of ${row.key || `label ${i + 1}`}`}
                           value={row.value}
-                          onChange={(e) => updateRows(rows.map((r, j) => (j === i ? { ...r, value: e.currentTarget.value } : r)))}
+                          onChange={(e) =>
+                            updateRows(rows.map((r, j) => (j === i ? { ...r, value: e.currentTarget.value } : r)))
+                          }
                         />
                       </Table.Td>
                       <Table.Td w={40}>
@@ -564,7 +578,10 @@ export function LabelEditor({ deployment, service, labels, saving, onSave }: Lab
             {p}
           </Text>
         ))}
-        {access.diagnostics.length === 0 && problems.length === 0 && rawProblems.length === 0 && editorProblems.length === 0 ? (
+        {access.diagnostics.length === 0 &&
+        problems.length === 0 &&
+        rawProblems.length === 0 &&
+        editorProblems.length === 0 ? (
           <Text size="sm" data-testid="no-diagnostics">
             No diagnostics: the daemon reads every label as written.
           </Text>

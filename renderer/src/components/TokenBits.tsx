@@ -60,7 +60,10 @@ export function describeFilter(filter: TokenFilter): string {
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) =>
       k === 'capability'
-        ? `that ${CAPABILITY_LABELS[v as TokenCapability] ?? String(v)}`.replace('that daemon socket', 'that had the daemon socket')
+        ? `that ${CAPABILITY_LABELS[v as TokenCapability] ?? String(v)}`.replace(
+            'that daemon socket',
+            'that had the daemon socket',
+          )
         : k === 'risk'
           ? `rated ${String(v)} or worse`
           : k === 'grants'

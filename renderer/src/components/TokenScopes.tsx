@@ -92,7 +92,11 @@ export function ScopeChipsCompact({
   const shown = all ? sorted : sorted.slice(0, daemonSocket ? MAX_CHIPS - 1 : MAX_CHIPS);
   const rest = sorted.length - shown.length;
   return (
-    <span title={sorted.map(scopeText).join(', ') || 'no scopes'} data-testid="scope-chips" style={all ? chipsFree : chipsBox}>
+    <span
+      title={sorted.map(scopeText).join(', ') || 'no scopes'}
+      data-testid="scope-chips"
+      style={all ? chipsFree : chipsBox}
+    >
       {daemonSocket && <DaemonSocketMark />}
       {sorted.length === 0 && <span style={CHIP_STYLES['none:named']}>no scopes</span>}
       {shown.map((s, i) => (
@@ -127,7 +131,11 @@ export function DaemonSocketMark({ label = 'daemon socket' }: { label?: string }
   );
 }
 
-const tagStyle: CSSProperties = { ...chipBase, fontFamily: 'inherit', border: '1px solid var(--mantine-color-default-border)' };
+const tagStyle: CSSProperties = {
+  ...chipBase,
+  fontFamily: 'inherit',
+  border: '1px solid var(--mantine-color-default-border)',
+};
 
 /** A plain tag on a light tint; the text keeps the body colour. */
 export function Tag({ tint = 'gray', children, title }: { tint?: string; children: ReactNode; title?: string }) {
@@ -176,13 +184,24 @@ const track: CSSProperties = {
 };
 
 /** "5 h left" over a bar of the lifetime left; expired and revoked tokens have an empty bar. */
-export function TtlLeftBar({ record, now }: { record: Pick<TokenRecord, 'issued_at' | 'expires_at' | 'status'>; now: number }) {
+export function TtlLeftBar({
+  record,
+  now,
+}: {
+  record: Pick<TokenRecord, 'issued_at' | 'expires_at' | 'status'>;
+  now: number;
+}) {
   const lifetime = Math.max(1, record.expires_at - record.issued_at);
   const left = record.expires_at - now;
   const live = record.status === 'active' && left > 0;
   const ratio = live ? Math.min(1, left / lifetime) : 0;
   const tint = ratio > 0.5 ? 'teal' : ratio > 0.15 ? 'yellow' : 'red';
-  const text = record.status === 'revoked' ? 'ended by revoke' : live ? `${shortSpan(left)} left` : `expired ${shortSpan(left)} ago`;
+  const text =
+    record.status === 'revoked'
+      ? 'ended by revoke'
+      : live
+        ? `${shortSpan(left)} left`
+        : `expired ${shortSpan(left)} ago`;
   return (
     <span title={`expires ${dateTime(record.expires_at)}`} style={{ display: 'block', fontSize: 13 }}>
       {text}

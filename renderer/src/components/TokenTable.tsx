@@ -382,9 +382,7 @@ export function TokenTable({
         header: 'Scopes',
         size: 220,
         enableSorting: false,
-        render: (r) => (
-          <ScopeChipsCompact scopes={r.scopes} daemonSocket={r.daemon_socket} />
-        ),
+        render: (r) => <ScopeChipsCompact scopes={r.scopes} daemonSocket={r.daemon_socket} />,
       },
       {
         id: 'risk',
@@ -398,11 +396,7 @@ export function TokenTable({
         id: 'issued_at',
         header: 'Issued',
         size: 72,
-        render: (r) => (
-          <span title={dateTime(r.issued_at)}>
-            {relativeTime(r.issued_at, now)}
-          </span>
-        ),
+        render: (r) => <span title={dateTime(r.issued_at)}>{relativeTime(r.issued_at, now)}</span>,
       },
       {
         id: 'expires_at',
@@ -504,7 +498,14 @@ export function TokenTable({
           {items.map((vi) => {
             const record = win.pages.get(Math.floor(vi.index / PAGE_SIZE))?.[vi.index % PAGE_SIZE];
             return record ? (
-              <TokenRowView key={vi.key} record={record} specs={specs} index={vi.index} start={vi.start} onDetails={onDetails} />
+              <TokenRowView
+                key={vi.key}
+                record={record}
+                specs={specs}
+                index={vi.index}
+                start={vi.start}
+                onDetails={onDetails}
+              />
             ) : (
               <PlaceholderRow key={vi.key} index={vi.index} start={vi.start} />
             );

@@ -18,14 +18,32 @@ export function ttlVerdict(secs: number): { tone: 'short' | 'normal' | 'long'; t
     return { tone: 'long', text: `flagged: ${formatTtl(LONG_TTL_SECS)} or more lets a leaked token live that long` };
   }
   if (secs < SHORT_TTL_SECS) {
-    return { tone: 'short', text: `flagged: under ${formatTtl(SHORT_TTL_SECS)}, the token may lapse before the workload calls` };
+    return {
+      tone: 'short',
+      text: `flagged: under ${formatTtl(SHORT_TTL_SECS)}, the token may lapse before the workload calls`,
+    };
   }
-  return { tone: 'normal', text: secs === DEFAULT_CONTAINER_TOKEN_TTL_SECS ? 'the default' : 'within the audit thresholds' };
+  return {
+    tone: 'normal',
+    text: secs === DEFAULT_CONTAINER_TOKEN_TTL_SECS ? 'the default' : 'within the audit thresholds',
+  };
 }
 
 const bar: CSSProperties = { position: 'relative', height: 10, borderRadius: 5, overflow: 'hidden', display: 'flex' };
-const tick: CSSProperties = { position: 'absolute', top: -2, width: 2, height: 14, background: 'var(--mantine-color-text)' };
-const tickLabel: CSSProperties = { position: 'absolute', top: 14, transform: 'translateX(-50%)', fontSize: 11, whiteSpace: 'nowrap' };
+const tick: CSSProperties = {
+  position: 'absolute',
+  top: -2,
+  width: 2,
+  height: 14,
+  background: 'var(--mantine-color-text)',
+};
+const tickLabel: CSSProperties = {
+  position: 'absolute',
+  top: 14,
+  transform: 'translateX(-50%)',
+  fontSize: 11,
+  whiteSpace: 'nowrap',
+};
 
 /**
  * A lifetime on a scale marking the default (24 h) and the risk thresholds (under 5 min: may

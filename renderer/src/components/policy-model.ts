@@ -71,7 +71,8 @@ export function scopeRowProblems(rows: readonly ScopeRow[]): string[] {
     if (r.invalid !== undefined) return;
     const n = `Scope ${i + 1}`;
     if (r.kind === '') problems.push(`${n}: choose a kind, or type a custom one`);
-    else if (BAD_NAME.test(r.kind)) problems.push(`${n}: the kind "${r.kind}" may not contain spaces, commas or colons`);
+    else if (BAD_NAME.test(r.kind))
+      problems.push(`${n}: the kind "${r.kind}" may not contain spaces, commas or colons`);
     else if (r.kind === '*') problems.push(`${n}: kind "*" is not a wildcard (the daemon compares kinds literally)`);
     if (r.idMode === 'named') {
       if (r.id === '') problems.push(`${n}: type the id, or choose "every id" (an empty id means every id)`);
@@ -99,7 +100,8 @@ export interface TtlDraft {
 export function ttlDraftOf(value: string | undefined): TtlDraft {
   if (value === undefined) return { amount: '24', unit: 'h' };
   const parsed = parseRustU64(rustTrim(value));
-  if (!parsed.ok || parsed.value === 0n || parsed.value > BigInt(Number.MAX_SAFE_INTEGER)) return { amount: '', unit: 's' };
+  if (!parsed.ok || parsed.value === 0n || parsed.value > BigInt(Number.MAX_SAFE_INTEGER))
+    return { amount: '', unit: 's' };
   const secs = Number(parsed.value);
   const unit = TTL_UNITS.find((u) => secs % u.secs === 0)!;
   return { amount: String(secs / unit.secs), unit: unit.unit };
@@ -113,7 +115,10 @@ export function ttlSecsOf(draft: TtlDraft): number | null {
 }
 
 /** What a change of labels grants and removes, as the daemon would resolve both. */
-export function accessDiff(before: ContainerAccess, after: ContainerAccess): { grants: string[]; removes: string[]; other: string[] } {
+export function accessDiff(
+  before: ContainerAccess,
+  after: ContainerAccess,
+): { grants: string[]; removes: string[]; other: string[] } {
   const granted: string[] = [];
   const removed: string[] = [];
   const other: string[] = [];
@@ -132,7 +137,8 @@ export function accessDiff(before: ContainerAccess, after: ContainerAccess): { g
   }
   if (!before.mount_socket && after.mount_socket) granted.push('full daemon admin (the host daemon socket)');
   if (before.mount_socket && !after.mount_socket) removed.push('full daemon admin (the host daemon socket)');
-  if (before.docker_socket !== true && after.docker_socket === true) granted.push('a Docker API socket acting as the token');
+  if (before.docker_socket !== true && after.docker_socket === true)
+    granted.push('a Docker API socket acting as the token');
   if (before.docker_socket === true && after.docker_socket !== true) removed.push('the Docker API socket');
   if (before.ttl_secs !== after.ttl_secs) {
     other.push(

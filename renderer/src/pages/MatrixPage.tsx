@@ -41,7 +41,13 @@ function LiveTokens({ picked }: { picked: Picked }) {
     }),
     [picked],
   );
-  const list = useChannel('tokens:list', { filter, sort: 'issued_at', direction: 'desc', limit: LIVE_LIMIT, offset: 0 });
+  const list = useChannel('tokens:list', {
+    filter,
+    sort: 'issued_at',
+    direction: 'desc',
+    limit: LIVE_LIMIT,
+    offset: 0,
+  });
   const [bulk, setBulk] = useState<number | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const revokeButton = useRef<HTMLButtonElement>(null);
@@ -115,7 +121,11 @@ function LiveTokens({ picked }: { picked: Picked }) {
       {bulk !== null && (
         <RevokeDialog
           title={`Revoke the live tokens holding ${what}`}
-          confirmLabel={bulk === 0 ? 'Nothing to revoke' : `Revoke ${bulk.toLocaleString('en-US')} ${bulk === 1 ? 'token' : 'tokens'}`}
+          confirmLabel={
+            bulk === 0
+              ? 'Nothing to revoke'
+              : `Revoke ${bulk.toLocaleString('en-US')} ${bulk === 1 ? 'token' : 'tokens'}`
+          }
           disabled={bulk === 0}
           onClose={() => {
             setBulk(null);
@@ -124,7 +134,9 @@ function LiveTokens({ picked }: { picked: Picked }) {
           onConfirm={async (reason) => {
             const { status: _status, ...selectors } = filter;
             const answer = await call('tokens:revokeBulk', { filter: selectors, reason, dry_run: false });
-            setMessage(`Revoked ${answer.count.toLocaleString('en-US')} ${answer.count === 1 ? 'token' : 'tokens'} (${reason}).`);
+            setMessage(
+              `Revoked ${answer.count.toLocaleString('en-US')} ${answer.count === 1 ? 'token' : 'tokens'} (${reason}).`,
+            );
             setBulk(null);
             list.reload();
             revokeButton.current?.focus();
@@ -168,7 +180,9 @@ export function MatrixPage() {
     const used = new Set(rows.flatMap((r) => r.scopes.map((s) => s.resource_kind)));
     return all.filter((k) => used.has(k));
   }, [rows]);
-  const pickedRow = picked ? rows.find((r) => r.deployment === picked.deployment && r.service === picked.service) : undefined;
+  const pickedRow = picked
+    ? rows.find((r) => r.deployment === picked.deployment && r.service === picked.service)
+    : undefined;
   const granting = useMemo(() => {
     if (!picked || !pickedRow) return [];
     // Each scope once, even when a label repeats it.
@@ -191,7 +205,12 @@ export function MatrixPage() {
       <Group gap="xs">
         <Text size="sm">Legend:</Text>
         {(['read', 'execute', 'write'] as const).map((l) => (
-          <Badge key={l} variant="outline" color="gray" style={{ background: HEAT[l], color: 'var(--mantine-color-text)' }}>
+          <Badge
+            key={l}
+            variant="outline"
+            color="gray"
+            style={{ background: HEAT[l], color: 'var(--mantine-color-text)' }}
+          >
             {l}
           </Badge>
         ))}
@@ -216,7 +235,8 @@ export function MatrixPage() {
                 <Table.Th scope="row">{r.id}</Table.Th>
                 {kinds.map((k) => {
                   const cell = highestLevel(r.scopes, k);
-                  const selected = picked?.deployment === r.deployment && picked.service === r.service && picked.kind === k;
+                  const selected =
+                    picked?.deployment === r.deployment && picked.service === r.service && picked.kind === k;
                   return (
                     <Table.Td
                       key={k}
@@ -234,7 +254,9 @@ export function MatrixPage() {
                         p={6}
                         aria-pressed={selected}
                         aria-label={`${r.id} ${k}: ${cell.level}${cell.via_wildcard ? ' on every id' : ''}`}
-                        onClick={() => setPicked({ deployment: r.deployment, service: r.service, kind: k, level: cell.level })}
+                        onClick={() =>
+                          setPicked({ deployment: r.deployment, service: r.service, kind: k, level: cell.level })
+                        }
                         style={{ fontWeight: selected ? 700 : undefined }}
                       >
                         {cell.level === 'none' ? '·' : `${cell.via_wildcard ? '✱ ' : ''}${cell.level}`}
@@ -243,7 +265,10 @@ export function MatrixPage() {
                   );
                 })}
                 <Table.Td
-                  style={{ background: r.socket ? 'var(--mantine-color-red-light)' : undefined, fontWeight: r.socket ? 700 : undefined }}
+                  style={{
+                    background: r.socket ? 'var(--mantine-color-red-light)' : undefined,
+                    fontWeight: r.socket ? 700 : undefined,
+                  }}
                 >
                   {r.socket ? 'ADMIN' : '·'}
                 </Table.Td>
@@ -276,7 +301,9 @@ export function MatrixPage() {
                 </List>
               )}
             </div>
-            {picked.level !== 'none' && <LiveTokens key={`${pickedRow.id}/${picked.kind}/${picked.level}`} picked={picked} />}
+            {picked.level !== 'none' && (
+              <LiveTokens key={`${pickedRow.id}/${picked.kind}/${picked.level}`} picked={picked} />
+            )}
           </Stack>
         </Card>
       )}

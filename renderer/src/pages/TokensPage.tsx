@@ -1,6 +1,6 @@
 import { Alert, Button, Group, NativeSelect, Stack, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useCallback, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
 import { TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
 import {
   CAPABILITY_LABELS,
@@ -9,7 +9,6 @@ import {
   type TokenRisk,
 } from '../../../shared/policy/token-risk.ts';
 import { ErrorAlert } from '../components/common.tsx';
-import { MintDialog } from '../components/MintDialog.tsx';
 import { RevokeDialog } from '../components/RevokeDialog.tsx';
 import {
   describeFilter,
@@ -18,10 +17,13 @@ import {
   type TokenRecord,
   type TokenStatus,
 } from '../components/TokenBits.tsx';
-import { TokenDrawer } from '../components/TokenDrawer.tsx';
 import { TokenTable, useTokenWindow, type SortColumn, type TokenQuery } from '../components/TokenTable.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
+
+// Shown on demand: kept out of the chunk that paints the first rows.
+const MintDialog = lazy(() => import('../components/MintDialog.tsx').then((m) => ({ default: m.MintDialog })));
+const TokenDrawer = lazy(() => import('../components/TokenDrawer.tsx').then((m) => ({ default: m.TokenDrawer })));
 
 export function TokensPage() {
   const deployments = useChannel('deployments:list', {});
@@ -166,7 +168,11 @@ export function TokensPage() {
       )}
       <TokenTable window={win} query={query} onSort={onSort} onDetails={onDetails} onRevoke={onRevoke} />
 
-      {minting && <MintDialog onClose={() => setMinting(false)} onMinted={win.reload} />}
+      {minting && (
+        <Suspense fallback={null}>
+          <MintDialog onClose={() => setMinting(false)} onMinted={win.reload} />
+        </Suspense>
+      )}
 
       {revoking && revoking.jti && (
         <RevokeDialog
@@ -222,13 +228,15 @@ export function TokensPage() {
       )}
 
       {detailsId !== null && (
-        <TokenDrawer
-          id={detailsId}
-          version={detailsVersion}
-          onClose={() => setDetailsId(null)}
-          onRevoke={setRevoking}
-          onChanged={win.reload}
-        />
+        <Suspense fallback={null}>
+          <TokenDrawer
+            id={detailsId}
+            version={detailsVersion}
+            onClose={() => setDetailsId(null)}
+            onRevoke={setRevoking}
+            onChanged={win.reload}
+          />
+        </Suspense>
       )}
     </Stack>
   );
