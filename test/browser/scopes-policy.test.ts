@@ -235,6 +235,8 @@ describe('scopes everywhere and the policy editor', () => {
       await dialog.getByRole('button', { name: 'Revoke 2 tokens' }).click();
       await live.getByRole('status').filter({ hasText: 'Revoked 2 tokens (leaked)' }).waitFor();
       await live.getByTestId('live-token-total').filter({ hasText: '0 live tokens' }).waitFor();
+      // Nothing left to revoke: focus lands on the list's heading, not on the page body.
+      await page.waitForFunction(() => document.activeElement?.textContent?.startsWith('Live tokens that hold'));
       const revoked = listTokens(services.ws, { filter: { status: 'revoked' } }).rows;
       assert.deepEqual(revoked.map((r) => `${r.service}/${r.container}/${r.revoke_reason}`).sort(), [
         'web/web-0/leaked',

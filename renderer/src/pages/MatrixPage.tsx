@@ -51,6 +51,9 @@ function LiveTokens({ picked }: { picked: Picked }) {
   const [bulk, setBulk] = useState<number | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const revokeButton = useRef<HTMLButtonElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  /** After the dialog: back to the button, or to the heading once nothing is left to revoke. */
+  const refocus = (left: boolean) => (left ? revokeButton.current : heading.current)?.focus();
   const dryRun = useAction(async () => {
     const { status: _status, ...selectors } = filter;
     const answer = await call('tokens:revokeBulk', { filter: selectors, reason: 'other', dry_run: true });
@@ -63,7 +66,7 @@ function LiveTokens({ picked }: { picked: Picked }) {
   return (
     <Stack gap="xs" role="region" aria-label="Live tokens with this access">
       <Group justify="space-between">
-        <Title order={3} size="h5">
+        <Title order={3} size="h5" ref={heading} tabIndex={-1}>
           Live tokens that hold {what}
         </Title>
         <Button
@@ -129,7 +132,7 @@ function LiveTokens({ picked }: { picked: Picked }) {
           disabled={bulk === 0}
           onClose={() => {
             setBulk(null);
-            revokeButton.current?.focus();
+            refocus(true);
           }}
           onConfirm={async (reason) => {
             const { status: _status, ...selectors } = filter;
@@ -139,7 +142,7 @@ function LiveTokens({ picked }: { picked: Picked }) {
             );
             setBulk(null);
             list.reload();
-            revokeButton.current?.focus();
+            refocus(answer.count < (total ?? 0));
           }}
         >
           <Text size="sm" data-testid="matrix-dry-run">
