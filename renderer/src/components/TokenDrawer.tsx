@@ -2,8 +2,8 @@ import { Button, Drawer, Group, Loader, Stack, Table, Text, Title } from '@manti
 import { useState, type ReactNode } from 'react';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { ErrorAlert, Muted, relativeTime, ScopeChips } from './common.tsx';
-import { DaemonSocketMark, RiskMark, TtlLeftBar, widestFirst } from './TokenScopes.tsx';
+import { ErrorAlert, Muted, relativeTime } from './common.tsx';
+import { DaemonSocketMark, RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
 import { JsonBlock, PROFILE_LABELS, shortJti, TokenStatusBadge, type TokenRecord } from './TokenBits.tsx';
 import { TokenReveal } from './TokenReveal.tsx';
 
@@ -113,7 +113,7 @@ export function TokenDrawer({
               </Text>
               {record.daemon_socket && <DaemonSocketMark />}
             </Group>
-            <ScopeChips scopes={widestFirst(record.scopes)} />
+            <ScopeChipsCompact scopes={record.scopes} all />
             <Text size="sm" aria-label="Scopes in words">
               {data.scopes_in_words}
             </Text>
