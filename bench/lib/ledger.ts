@@ -27,6 +27,7 @@ import { mintBatch } from '../../electron/core/minting.ts';
 import { activeSigner, getTokenConfig, nowSecs } from '../../electron/core/signing-keys.ts';
 import { normalizeScopes } from '../../electron/core/tokens/claims.ts';
 import type { Workspace } from '../../electron/core/workspace.ts';
+import { tokenFacts, type TokenFacts } from '../../shared/policy/token-risk.ts';
 import { SERVICES } from './fixtures.ts';
 import { prng } from './stats.ts';
 
@@ -55,6 +56,8 @@ interface ServicePlan {
   service: string;
   scopesJson: string;
   ttl: number;
+  /** Capability bits and risk, as minting stores them. */
+  facts: TokenFacts;
 }
 
 /** The canonical JSON of an audit entry without its hash, field order as canonicalJson sorts them. */
@@ -92,6 +95,7 @@ export function seedLedger(ws: Workspace, rows: number, realMint: number, seed =
       service,
       scopesJson: JSON.stringify(normalizeScopes(policy.access.scopes)),
       ttl: policy.access.ttl_secs,
+      facts: tokenFacts(normalizeScopes(policy.access.scopes), deployment, policy.access.mount_socket, policy.access.ttl_secs),
     };
   });
   // A few services mint most tokens (as real fleets do): weight ~ 1/(rank+1).
@@ -171,8 +175,8 @@ export function seedLedger(ws: Workspace, rows: number, realMint: number, seed =
     };
     const insertToken = ws.db.prepare(
       `INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, kid, scopes,
-         issued_at, expires_at, revoked_at, revoke_reason, token_sha256, forced_ttl, issuer, audience)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+         issued_at, expires_at, revoked_at, revoke_reason, token_sha256, forced_ttl, issuer, audience, caps, risk)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
     );
     const revocations: { id: number; jti: string; at: number; reason: string; p: ServicePlan; container: string; keyId: string }[] = [];
 
@@ -236,6 +240,8 @@ export function seedLedger(ws: Workspace, rows: number, realMint: number, seed =
           sha256,
           asym ? config.issuer : null,
           asym ? config.audience : null,
+          p.facts.caps,
+          p.facts.risk,
         );
         append(
           ts,

@@ -26,6 +26,7 @@ import type { StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
 import { formatTtl } from '../../shared/policy/index.ts';
 import { isoFromUnixSecs, MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
+import { tokenFacts, type TokenFacts } from '../../shared/policy/token-risk.ts';
 import type { AuditDetails } from './audit.ts';
 import { getService, policyOf, type ServicePolicy } from './deployments.ts';
 import { activeSigner, getTokenConfig, nowSecs, type ActiveSigner } from './signing-keys.ts';
@@ -81,6 +82,8 @@ type MintPlan = {
   signer: ActiveSigner;
   issuer: string | null;
   audience: string | null;
+  /** What the token can do (shared/policy/token-risk.ts), stored beside it for the list filters. */
+  facts: TokenFacts;
   insert: StatementSync;
 };
 
@@ -160,10 +163,11 @@ function plan(
     signer: activeSigner(ws, profile),
     issuer: config?.issuer ?? null,
     audience: config?.audience ?? null,
+    facts: tokenFacts(normalizeScopes(policy.access.scopes), deployment, policy.access.mount_socket, ttlSecs),
     insert: ws.db.prepare(
       `INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, kid, scopes,
-         issued_at, expires_at, token_sha256, forced_ttl, issuer, audience)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         issued_at, expires_at, token_sha256, forced_ttl, issuer, audience, caps, risk)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
 }
@@ -227,6 +231,8 @@ function signAndRecord(
     p.forced ? 1 : 0,
     p.issuer,
     p.audience,
+    p.facts.caps,
+    p.facts.risk,
   );
   const row: TokenRow = {
     id: Number(info.lastInsertRowid),
@@ -249,6 +255,8 @@ function signAndRecord(
     issuer: p.issuer,
     audience: p.audience,
     revoke_audit_seq: null,
+    caps: p.facts.caps,
+    risk: p.facts.risk,
   };
   ws.audit.append({
     action: 'token.mint',

@@ -115,7 +115,17 @@ export type BulkRevokeResult = {
   unrevocable: number;
 };
 
-const SELECTORS: readonly (keyof TokenFilter)[] = ['deployment', 'service', 'container', 'profile', 'key_id', 'text'];
+const SELECTORS: readonly (keyof TokenFilter)[] = [
+  'deployment',
+  'service',
+  'container',
+  'profile',
+  'key_id',
+  'text',
+  'capability',
+  'risk',
+  'grants',
+];
 
 /**
  * Revokes every active token with a jti that `filter` selects; `dryRun` only
@@ -136,10 +146,11 @@ export function revokeBulk(
       `a bulk revoke applies to active tokens only; leave the status filter out instead of "${String(filter.status).slice(0, 20)}"`,
     );
   }
-  if (!SELECTORS.some((k) => filter[k] !== undefined && filter[k] !== '')) {
+  // risk 'low' selects every token (every token is low or worse), so it narrows nothing.
+  if (!SELECTORS.some((k) => filter[k] !== undefined && filter[k] !== '' && !(k === 'risk' && filter[k] === 'low'))) {
     throw new CastellanError(
       'INVALID_INPUT',
-      'a bulk revoke needs at least one filter (deployment, service, container, profile, key_id or text); an empty filter would revoke every token',
+      `a bulk revoke needs at least one filter (${SELECTORS.join(', ')}); an empty filter would revoke every token`,
     );
   }
   const { sql, params } = filterClause({ ...filter, status: 'active' }, now);

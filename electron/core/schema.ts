@@ -250,6 +250,58 @@ CREATE TABLE IF NOT EXISTS record_macs (
 );
 `;
 
+// What each token can do, for the Tokens page's capability and risk filters (token-ledger.ts):
+// `caps` holds CAPABILITY_BITS (1 can write a secret, 2 writes every id of some kind, 4 had the
+// host daemon socket), `risk` the index in TOKEN_RISKS (shared/policy/token-risk.ts, which
+// minting.ts calls for each new token). Filtering by them parses no JSON: each capability and
+// each risk threshold has a partial index in page order (issued_at) carrying the status columns,
+// so "active tokens that can write a secret, newest first" walks only the matching entries. A
+// partial index costs an insert only for the tokens it holds.
+export const TOKEN_FACTS_BACKFILL = `
+UPDATE tokens SET caps =
+  (CASE WHEN EXISTS (SELECT 1 FROM json_each(tokens.scopes) j
+                     WHERE json_extract(j.value, '$.resource_kind') = 'secret' AND json_extract(j.value, '$.level') = 'write')
+        THEN 1 ELSE 0 END)
+  | (CASE WHEN EXISTS (SELECT 1 FROM json_each(tokens.scopes) j
+                       WHERE json_extract(j.value, '$.resource_id') IS NULL AND json_extract(j.value, '$.level') = 'write')
+          THEN 2 ELSE 0 END)
+  -- The daemon socket is a label of the service, not part of the token: a token minted before
+  -- this migration is marked by its service's label as it stands now (the daemon's grammar:
+  -- trimmed, ASCII case-insensitive 1/true/yes).
+  | (CASE WHEN EXISTS (SELECT 1 FROM services s WHERE s.deployment = tokens.deployment AND s.name = tokens.service
+                       AND lower(trim(json_extract(s.labels, '$."zlayer.io/daemon-socket"'),
+                         char(9, 10, 11, 12, 13, 32, 133, 160, 5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199,
+                              8200, 8201, 8202, 8232, 8233, 8239, 8287, 12288))) IN ('1', 'true', 'yes'))
+          THEN 4 ELSE 0 END);
+UPDATE tokens SET risk = CASE
+  WHEN caps & 4 THEN 3
+  WHEN caps & 3
+    OR EXISTS (SELECT 1 FROM json_each(tokens.scopes) j
+               WHERE json_extract(j.value, '$.resource_kind') = 'secret' AND json_extract(j.value, '$.resource_id') IS NULL
+                 AND json_extract(j.value, '$.level') IN ('read', 'execute', 'write'))
+    OR EXISTS (SELECT 1 FROM json_each(tokens.scopes) j
+               WHERE json_extract(j.value, '$.resource_kind') = 'deployment' AND json_extract(j.value, '$.level') = 'write'
+                 AND (json_extract(j.value, '$.resource_id') IS NULL OR json_extract(j.value, '$.resource_id') != tokens.deployment))
+    THEN 2
+  WHEN EXISTS (SELECT 1 FROM json_each(tokens.scopes) j
+               WHERE json_extract(j.value, '$.resource_kind') = 'secret' AND json_extract(j.value, '$.level') IN ('read', 'execute', 'write'))
+    OR expires_at - issued_at >= 604800
+    THEN 1
+  ELSE 0 END;
+`;
+
+const TOKEN_FACTS_V7 = `
+ALTER TABLE tokens ADD COLUMN caps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN risk INTEGER NOT NULL DEFAULT 0;
+${TOKEN_FACTS_BACKFILL}
+CREATE INDEX IF NOT EXISTS tokens_cap_secret_write ON tokens (issued_at, id, revoked_at, expires_at) WHERE caps & 1;
+CREATE INDEX IF NOT EXISTS tokens_cap_wildcard_write ON tokens (issued_at, id, revoked_at, expires_at) WHERE caps & 2;
+CREATE INDEX IF NOT EXISTS tokens_cap_daemon_socket ON tokens (issued_at, id, revoked_at, expires_at) WHERE caps & 4;
+CREATE INDEX IF NOT EXISTS tokens_risk_medium ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 1;
+CREATE INDEX IF NOT EXISTS tokens_risk_high ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 2;
+CREATE INDEX IF NOT EXISTS tokens_risk_critical ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 3;
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
@@ -257,6 +309,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
   { version: 5, name: 'vault: persisted throttle for failed passphrase attempts', sql: VAULT_UNLOCK_THROTTLE },
   { version: 6, name: 'authenticated audit log and records', sql: AUDIT_INTEGRITY_V6 },
+  { version: 7, name: 'token ledger: capability bits and risk per token, with their filter indexes', sql: TOKEN_FACTS_V7 },
 ];
 
 /** The newest schema this build can read and write. */

@@ -20,6 +20,14 @@ import { CastellanError } from '../../shared/errors.ts';
 import { TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../shared/ipc/contract/tokens.ts';
 import { describeScopes } from '../../shared/policy/index.ts';
 import { MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
+import {
+  CAPABILITY_BITS,
+  riskName,
+  TOKEN_CAPABILITIES,
+  TOKEN_RISKS,
+  type TokenCapability,
+  type TokenRisk,
+} from '../../shared/policy/token-risk.ts';
 import { nowSecs } from './signing-keys.ts';
 import { asymmetricClaims, zlayerClaims, type TokenScope } from './tokens/claims.ts';
 import { isProfile, PROFILES, type Profile } from './tokens/key-material.ts';
@@ -48,11 +56,18 @@ export type TokenRecord = {
   replaced_by: string | null;
   token_sha256: string;
   forced_ttl: boolean;
+  /** Whether the service mounted the host daemon socket when the token was minted. */
+  daemon_socket: boolean;
+  risk: TokenRisk;
 };
 
-export type TokenRow = Omit<TokenRecord, 'scopes' | 'status' | 'forced_ttl'> & {
+export type TokenRow = Omit<TokenRecord, 'scopes' | 'status' | 'forced_ttl' | 'daemon_socket' | 'risk'> & {
   scopes: string;
   forced_ttl: number;
+  /** CAPABILITY_BITS (shared/policy/token-risk.ts). */
+  caps: number;
+  /** Index in TOKEN_RISKS. */
+  risk: number;
   issuer: string | null;
   audience: string | null;
   revoke_audit_seq: number | null;
@@ -67,6 +82,12 @@ export type TokenFilter = {
   key_id?: string;
   /** Substring of jti, subject or container (case-insensitive for ASCII). */
   text?: string;
+  /** Tokens that have this capability (the `caps` bit). */
+  capability?: TokenCapability;
+  /** Tokens rated this risk or worse. */
+  risk?: TokenRisk;
+  /** `kind:level`: tokens with a scope of that kind at that level or higher, on any id. */
+  grants?: string;
 };
 
 export type TokenListQuery = {
@@ -82,7 +103,7 @@ export const DEFAULT_TOKEN_PAGE = 200;
 
 export const TOKEN_COLUMNS =
   'id, jti, subject, deployment, service, container, profile, key_id, kid, scopes, issued_at, expires_at, ' +
-  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq';
+  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq, caps, risk';
 
 /** A stored time brought into 0 ... MAX_SHOWN_UNIX_SECS (whole seconds); NULL stays null. */
 function shownTime(v: unknown): number | null {
@@ -148,6 +169,8 @@ export function recordOf(row: TokenRow, now: number = nowSecs()): TokenRecord {
     replaced_by: row.replaced_by,
     token_sha256: row.token_sha256,
     forced_ttl: row.forced_ttl === 1,
+    daemon_socket: (row.caps & CAPABILITY_BITS.daemon_socket) !== 0,
+    risk: riskName(row.risk),
   };
 }
 
@@ -156,7 +179,34 @@ export function quoteJti(jti: unknown): string {
   return typeof jti === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(jti) ? `"${jti}"` : '(the given value)';
 }
 
-const FILTER_KEYS = ['status', 'deployment', 'service', 'container', 'profile', 'key_id', 'text'] as const;
+const FILTER_KEYS = [
+  'status',
+  'deployment',
+  'service',
+  'container',
+  'profile',
+  'key_id',
+  'text',
+  'capability',
+  'risk',
+  'grants',
+] as const;
+
+const GRANT_LEVELS = ['read', 'execute', 'write'] as const;
+
+/** `kind:level` of the grants filter, or a clear error. */
+export function parseGrantsFilter(value: string): { kind: string; level: (typeof GRANT_LEVELS)[number] } {
+  const cut = value.lastIndexOf(':');
+  const kind = value.slice(0, cut);
+  const level = value.slice(cut + 1);
+  if (cut <= 0 || kind.includes(':') || !(GRANT_LEVELS as readonly string[]).includes(level)) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `the grants filter is kind:level with a level of ${GRANT_LEVELS.join(', ')} (for example secret:write)`,
+    );
+  }
+  return { kind, level: level as (typeof GRANT_LEVELS)[number] };
+}
 
 function checkFilter(filter: unknown): TokenFilter {
   if (filter === undefined) return {};
@@ -182,6 +232,13 @@ function checkFilter(filter: unknown): TokenFilter {
   if (f.profile !== undefined && !isProfile(f.profile)) {
     throw new CastellanError('INVALID_INPUT', `profile must be one of ${PROFILES.join(', ')}`);
   }
+  if (f.capability !== undefined && !(TOKEN_CAPABILITIES as readonly string[]).includes(f.capability as string)) {
+    throw new CastellanError('INVALID_INPUT', `capability must be one of ${TOKEN_CAPABILITIES.join(', ')}`);
+  }
+  if (f.risk !== undefined && !(TOKEN_RISKS as readonly string[]).includes(f.risk as string)) {
+    throw new CastellanError('INVALID_INPUT', `risk must be one of ${TOKEN_RISKS.join(', ')}`);
+  }
+  if (f.grants !== undefined) parseGrantsFilter(f.grants as string);
   return f as TokenFilter;
 }
 
@@ -209,7 +266,11 @@ export function filterClause(
   const where: string[] = [];
   const params: SQLInputValue[] = [];
   const hasEquality = EQUALITY_FILTERS.some((c) => f[c] !== undefined);
-  const statusMayLead = !hasEquality && (options.sort === undefined || STATUS_ORDERED_SORTS.includes(options.sort));
+  // A capability or risk filter has its own partial index in issued_at order that carries the
+  // status columns (schema.ts, migration ui-tokens): it leads, and status is checked inside it.
+  const hasFacts = f.capability !== undefined || (f.risk !== undefined && f.risk !== 'low');
+  const statusMayLead =
+    !hasEquality && !hasFacts && (options.sort === undefined || STATUS_ORDERED_SORTS.includes(options.sort));
   // A key's active or expired tokens by expiry: tokens_key_status (key_id, revoked_at, expires_at)
   // holds them in that order, so there the status terms may take part in the index.
   const keyStatusOrder =
@@ -253,6 +314,20 @@ export function filterClause(
       where.push(`${column === 'deployment' ? d : column} = ?`);
       params.push(f[column]);
     }
+  }
+  // Literal constants, not parameters: a partial index serves a query only when the query's
+  // WHERE holds the index's own term (`caps & 2`, `risk >= 2`) as written.
+  if (f.capability !== undefined) where.push(`caps & ${CAPABILITY_BITS[f.capability]}`);
+  if (f.risk !== undefined && f.risk !== 'low') where.push(`risk >= ${TOKEN_RISKS.indexOf(f.risk)}`);
+  if (f.grants !== undefined) {
+    const { kind, level } = parseGrantsFilter(f.grants);
+    where.push(
+      `EXISTS (SELECT 1 FROM json_each(tokens.scopes) AS g WHERE json_extract(g.value, '$.resource_kind') = ? ` +
+        `AND json_extract(g.value, '$.level') IN (${GRANT_LEVELS.slice(GRANT_LEVELS.indexOf(level))
+          .map((l) => `'${l}'`)
+          .join(', ')}))`,
+    );
+    params.push(kind);
   }
   if (f.text !== undefined && f.text !== '') {
     const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -334,6 +409,9 @@ function countTokens(ws: Workspace, filter: TokenFilter, now: number): number {
     filter.status ?? null,
     ...EQUALITY_FILTERS.map((c) => filter[c] ?? null),
     filter.text ?? null,
+    filter.capability ?? null,
+    filter.risk ?? null,
+    filter.grants ?? null,
   ]);
   const hit = cache.totals.get(key);
   let total: number;

@@ -1,22 +1,26 @@
 import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title } from '@mantine/core';
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
-import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
+import type { Settings } from '../../shared/ipc/contract/settings.ts';
+import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings-defaults.ts';
 import { CommandPalette } from './components/CommandPalette.tsx';
 import { VaultGate } from './components/VaultGate.tsx';
 import { installFocusReturn } from './focus-return.ts';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
 import { cssVariablesResolver, theme } from './theme.ts';
-import { AuditPage } from './pages/AuditPage.tsx';
-import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
-import { InspectorPage } from './pages/InspectorPage.tsx';
-import { KeysPage } from './pages/KeysPage.tsx';
-import { MatrixPage } from './pages/MatrixPage.tsx';
-import { OverviewPage } from './pages/OverviewPage.tsx';
-import { SettingsPage } from './pages/SettingsPage.tsx';
-import { TokensPage } from './pages/TokensPage.tsx';
-import { WorkersPage } from './pages/WorkersPage.tsx';
+import { PAGE_LOADERS, warmPage } from './warm.ts';
+
+// One chunk per page, loaded when first shown (and warmed as soon as it is navigated to).
+const AuditPage = lazy(() => PAGE_LOADERS.audit().then((m) => ({ default: m.AuditPage })));
+const DeploymentsPage = lazy(() => PAGE_LOADERS.deployments().then((m) => ({ default: m.DeploymentsPage })));
+const InspectorPage = lazy(() => PAGE_LOADERS.inspector().then((m) => ({ default: m.InspectorPage })));
+const KeysPage = lazy(() => PAGE_LOADERS.keys().then((m) => ({ default: m.KeysPage })));
+const MatrixPage = lazy(() => PAGE_LOADERS.matrix().then((m) => ({ default: m.MatrixPage })));
+const OverviewPage = lazy(() => PAGE_LOADERS.overview().then((m) => ({ default: m.OverviewPage })));
+const SettingsPage = lazy(() => PAGE_LOADERS.settings().then((m) => ({ default: m.SettingsPage })));
+const TokensPage = lazy(() => PAGE_LOADERS.tokens().then((m) => ({ default: m.TokensPage })));
+const WorkersPage = lazy(() => PAGE_LOADERS.workers().then((m) => ({ default: m.WorkersPage })));
 
 
 type VaultStatus = ChannelOutput<'vault:status'>;
@@ -52,6 +56,8 @@ function pageFromHash(): string {
   return PAGES.some((p) => p.id === id) ? id : 'overview';
 }
 
+warmPage(pageFromHash());
+
 export function App() {
   const [pageId, setPageId] = useState(pageFromHash);
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
@@ -60,7 +66,10 @@ export function App() {
 
   useEffect(() => installFocusReturn(), []);
   useEffect(() => {
-    const onHash = () => setPageId(pageFromHash());
+    const onHash = () => {
+      warmPage(pageFromHash());
+      setPageId(pageFromHash());
+    };
     window.addEventListener('hashchange', onHash);
     call('settings:get', {}).then(setSettings, () => undefined);
     call('vault:status', {}).then(setVault, () => undefined);
@@ -114,7 +123,7 @@ export function App() {
           <Title order={1} size="h2" mb="md">
             {page.label}
           </Title>
-          {page.render(ctx)}
+          <Suspense fallback={<Text size="sm">Loading {page.label}…</Text>}>{page.render(ctx)}</Suspense>
         </AppShell.Main>
       </AppShell>
     </MantineProvider>

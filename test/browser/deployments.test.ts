@@ -57,7 +57,8 @@ describe('deployments journey in Chromium', () => {
       await page.getByTestId('no-diagnostics').waitFor();
       // The structured view follows the raw one.
       await page.locator('label', { hasText: /^Structured$/ }).click();
-      assert.equal(await page.getByRole('textbox', { name: 'Value of zlayer.io/api-token-ttl' }).inputValue(), '3600');
+      assert.equal(await page.getByRole('textbox', { name: 'Lifetime' }).inputValue(), '1');
+      assert.equal(await page.getByRole('combobox', { name: 'Unit' }).inputValue(), 'h');
 
       await page.getByRole('button', { name: 'Review and save' }).click();
       const diff = page.getByRole('table', { name: 'Label changes' });

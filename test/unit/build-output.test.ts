@@ -22,3 +22,44 @@ test('the built preload requires nothing but electron', () => {
   assert.doesNotMatch(preload, /\bimport\(/, 'no dynamic import');
   assert.doesNotMatch(preload, /require\(\s*[^"'`\s]/, 'no computed require');
 });
+
+/** The JavaScript index.html loads before the first paint: its entry script and every modulepreload. */
+function initialScripts(): { files: string[]; bytes: number } {
+  const root = path.join(OUT_DIR, 'renderer');
+  const html = fs.readFileSync(path.join(root, 'index.html'), 'utf8');
+  const files = [
+    ...html.matchAll(/<script[^>]*\bsrc="([^"]+\.js)"/g),
+    ...html.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+\.js)"/g),
+  ].map((m) => path.join(root, m[1]!));
+  return { files, bytes: files.reduce((sum, f) => sum + fs.statSync(f).size, 0) };
+}
+
+test('the renderer ships minified and split per page: under 500 KB of JavaScript before the first paint', () => {
+  const { files, bytes } = initialScripts();
+  assert.ok(files.length >= 1, 'index.html loads an entry script');
+  assert.ok(
+    bytes < 500_000,
+    `initial JavaScript is ${bytes} bytes (${files.map((f) => path.basename(f)).join(', ')}); the limit is 500,000`,
+  );
+  const assets = fs.readdirSync(path.join(OUT_DIR, 'renderer', 'assets'));
+  for (const page of [
+    'OverviewPage',
+    'DeploymentsPage',
+    'MatrixPage',
+    'TokensPage',
+    'InspectorPage',
+    'WorkersPage',
+    'KeysPage',
+    'AuditPage',
+    'SettingsPage',
+  ]) {
+    const chunk = assets.find((a) => a.startsWith(`${page}-`) && a.endsWith('.js'));
+    assert.ok(chunk, `${page} has its own chunk`);
+    assert.ok(!files.some((f) => path.basename(f) === chunk), `${page} is not loaded before it is shown`);
+  }
+  const entry = fs.readFileSync(files[0]!, 'utf8');
+  // Minified: long lines (only template literals keep their line breaks), not formatted code.
+  const lines = entry.split('\n').length;
+  assert.ok(entry.length / lines > 2000, `the entry has ${lines} lines for ${entry.length} bytes: not minified`);
+  assert.doesNotMatch(entry, /\bZodError\b/, 'zod loads with the pages that validate, not with the shell');
+});

@@ -1,65 +1,51 @@
-import { Badge, Card, Group, List, Progress, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { Card, Group, List, Stack, Text, Title } from '@mantine/core';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/describe.ts';
-import { DEFAULT_CONTAINER_TOKEN_TTL_SECS } from '../../../shared/policy/scopes.ts';
-import { ScopeChips, SeverityBadge } from './common.tsx';
+import { DaemonSocketMark, RiskMark, ScopeChipsCompact, Tag } from './TokenScopes.tsx';
+import { TtlScale } from './TtlScale.tsx';
 
 type Policy = ChannelOutput<'policy:get'>;
 
 /** What a service's containers' tokens may do, at a glance. */
 export function PolicyCard({ policy }: { policy: Policy }) {
   const { access } = policy;
-  const ttlRatio = access.ttl_secs / DEFAULT_CONTAINER_TOKEN_TTL_SECS;
   return (
-    <Card withBorder aria-label={`Policy of ${policy.deployment}/${policy.service}`}>
+    <Card withBorder aria-label={`Policy of ${policy.deployment}/${policy.service}`} data-testid="policy-card">
       <Stack gap="sm">
         <Group justify="space-between">
           <Title order={2} size="h4">
             {policy.deployment}/{policy.service}
           </Title>
           <Group gap={6}>
-            {access.mount_socket && (
-              <Badge color="red" variant="filled" size="lg">
-                full daemon admin
-              </Badge>
-            )}
-            {access.docker_socket && (
-              <Badge color="orange" variant="light">
-                docker socket
-              </Badge>
-            )}
+            {access.mount_socket && <DaemonSocketMark label="full daemon admin" />}
+            {access.docker_socket && <Tag tint="orange">docker socket</Tag>}
             {access.scopes_source !== 'label' && (
-              <Tooltip label={access.scopes_source === 'default' ? 'no api-scopes label: ZLayer’s defaults' : 'no valid api-scopes entry: the daemon fell back to the defaults'}>
-                <Badge color="gray" variant="outline">
-                  {access.scopes_source === 'default' ? 'default scopes' : 'defaults (fallback)'}
-                </Badge>
-              </Tooltip>
+              <Tag
+                title={
+                  access.scopes_source === 'default'
+                    ? 'no api-scopes label: ZLayer’s defaults'
+                    : 'no valid api-scopes entry: the daemon fell back to the defaults'
+                }
+              >
+                {access.scopes_source === 'default' ? 'default scopes' : 'defaults (fallback)'}
+              </Tag>
             )}
           </Group>
         </Group>
-        <ScopeChips scopes={access.scopes} />
+        <ScopeChipsCompact scopes={access.scopes} all />
         <Text size="sm" data-testid="scopes-in-words">
           {describeScopes(access.scopes)}
         </Text>
         <div>
-          <Group justify="space-between">
-            <Text size="sm" fw={600}>
-              Token lifetime:{' '}
-              <span data-testid="ttl">
-                {access.ttl_secs_exact === String(access.ttl_secs)
-                  ? formatTtl(access.ttl_secs)
-                  : `${access.ttl_secs_exact} s (as the daemon reads it)`}
-              </span>
-            </Text>
-            <Text size="xs" c="dimmed">
-              default 24 h
-            </Text>
-          </Group>
-          <Progress
-            aria-label="Token lifetime against the 24 h default"
-            value={Math.min(100, ttlRatio * 50)}
-            color={ttlRatio > 1 ? (ttlRatio >= 7 ? 'red' : 'orange') : 'teal'}
-          />
+          <Text size="sm" fw={600}>
+            Token lifetime:{' '}
+            <span data-testid="ttl">
+              {access.ttl_secs_exact === String(access.ttl_secs)
+                ? formatTtl(access.ttl_secs)
+                : `${access.ttl_secs_exact} s (as the daemon reads it)`}
+            </span>
+          </Text>
+          <TtlScale secs={access.ttl_secs} label="Lifetime" />
         </div>
         {policy.findings.length > 0 && (
           <Stack gap={4}>
@@ -68,11 +54,13 @@ export function PolicyCard({ policy }: { policy: Policy }) {
             </Text>
             <List size="sm" spacing={4}>
               {policy.findings.map((f, i) => (
-                <List.Item key={i} icon={<SeverityBadge severity={f.severity} />}>
+                <List.Item key={i}>
+                  {/* The severity in full, inline: a badge in the icon slot was cut to "C…". */}
+                  <RiskMark risk={f.severity} />{' '}
                   <Text span fw={600} size="sm">
                     {f.title}
                   </Text>{' '}
-                  <Text span size="sm" c="dimmed">
+                  <Text span size="sm">
                     {f.detail}
                   </Text>
                 </List.Item>

@@ -1,6 +1,7 @@
 import { Badge, Code, ScrollArea } from '@mantine/core';
 import type { z } from 'zod';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
+import { CAPABILITY_LABELS, type TokenCapability } from '../../../shared/policy/token-risk.ts';
 import type { REVOKE_REASONS, TOKEN_STATUSES, tokenFilterSchema } from '../../../shared/ipc/contract/tokens.ts';
 
 export type TokenRecord = ChannelOutput<'tokens:get'>['record'];
@@ -58,6 +59,17 @@ export function JsonBlock({ value, label }: { value: unknown; label: string }) {
 export function describeFilter(filter: TokenFilter): string {
   const parts = Object.entries(filter)
     .filter(([, v]) => v !== undefined && v !== '')
-    .map(([k, v]) => `${k.replace('_', ' ')} ${k === 'text' ? `“${String(v)}”` : String(v)}`);
+    .map(([k, v]) =>
+      k === 'capability'
+        ? `that ${CAPABILITY_LABELS[v as TokenCapability] ?? String(v)}`.replace(
+            'that daemon socket',
+            'that had the daemon socket',
+          )
+        : k === 'risk'
+          ? `rated ${String(v)} or worse`
+          : k === 'grants'
+            ? `holding ${String(v).replace(/:([a-z]+)$/, ' $1')} or higher`
+            : `${k.replace('_', ' ')} ${k === 'text' ? `“${String(v)}”` : String(v)}`,
+    );
   return parts.length ? parts.join(', ') : 'no filter (every token)';
 }

@@ -1,8 +1,9 @@
 import { Button, Drawer, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { ErrorAlert, Muted, relativeTime, ScopeChips } from './common.tsx';
+import { ErrorAlert, Muted, relativeTime } from './common.tsx';
+import { DaemonSocketMark, RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
 import { JsonBlock, PROFILE_LABELS, shortJti, TokenStatusBadge, type TokenRecord } from './TokenBits.tsx';
 import { TokenReveal } from './TokenReveal.tsx';
 
@@ -73,6 +74,7 @@ export function TokenDrawer({
                 />
                 <Row label="Issued" value={when(record.issued_at)} />
                 <Row label="Expires" value={when(record.expires_at)} />
+                <Row label="Lifetime left" value={<TtlLeftBar record={record} now={Date.now() / 1000} />} />
                 {record.revoked_at !== null && (
                   <Row label="Revoked" value={`${when(record.revoked_at)}: ${record.revoke_reason ?? 'no reason'}`} />
                 )}
@@ -104,8 +106,16 @@ export function TokenDrawer({
             {replacement && (
               <TokenReveal secret={replacement.token} label={`Replacement token ${shortJti(replacement.jti)}`} />
             )}
-            <Title order={3} size="h5">Scopes</Title>
-            <ScopeChips scopes={record.scopes} />
+            <Title order={3} size="h5">
+              Scopes
+            </Title>
+            <Group gap="xs">
+              <Text size="sm">
+                Risk: <RiskMark risk={record.risk} />
+              </Text>
+              {record.daemon_socket && <DaemonSocketMark />}
+            </Group>
+            <ScopeChipsCompact scopes={record.scopes} all />
             <Text size="sm" aria-label="Scopes in words">
               {data.scopes_in_words}
             </Text>
@@ -147,7 +157,7 @@ export function TokenDrawer({
   );
 }
 
-function Row({ label, value }: { label: string; value: string }) {
+function Row({ label, value }: { label: string; value: ReactNode }) {
   return (
     <Table.Tr>
       <Table.Th w={170} fw={500} c="dimmed">

@@ -1,11 +1,13 @@
-import { Button, Group, Loader, Text, UnstyledButton } from '@mantine/core';
-import { flexRender, getCoreRowModel, useReactTable, type ColumnDef, type Row } from '@tanstack/react-table';
+import { Group, Loader, Text, UnstyledButton } from '@mantine/core';
+import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens.ts';
 import { call, errorMessage } from '../ipc.ts';
+import { takePrefetchedTokenList } from '../warm.ts';
 import { relativeTime } from './common.tsx';
-import { shortJti, tokenLabel, TokenStatusBadge, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
+import { dateTime, RiskMark, ScopeChipsCompact, StatusMark, TtlLeftBar } from './TokenScopes.tsx';
+import { shortJti, tokenLabel, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
 
 /** Rows per `tokens:list` call. */
 export const PAGE_SIZE = 200;
@@ -67,7 +69,8 @@ export function useTokenWindow(query: TokenQuery): TokenWindow {
       const epoch = c.epoch;
       c.inflight.add(page);
       const q = JSON.parse(key) as TokenQuery;
-      call('tokens:list', { ...q, limit: PAGE_SIZE, offset: page * PAGE_SIZE }).then(
+      const input = { ...q, limit: PAGE_SIZE, offset: page * PAGE_SIZE };
+      (takePrefetchedTokenList(input) ?? call('tokens:list', input)).then(
         (result) => {
           const now = cache.current;
           if (now.epoch !== epoch) return;
@@ -145,7 +148,50 @@ interface Item {
   record: TokenRecord;
 }
 
+/** One column: its header, its share of the width, and how a record shows in it. */
+interface ColumnSpec {
+  id: string;
+  header: string;
+  size: number;
+  enableSorting?: boolean;
+  render: (record: TokenRecord) => ReactNode;
+}
+
+const NO_ITEMS: Item[] = [];
+
+const cellStyles = new Map<number, CSSProperties>();
+/** One style object per column width, shared by every row's cell. */
+function cellStyle(size: number): CSSProperties {
+  let style = cellStyles.get(size);
+  if (style === undefined) {
+    style = { ...flexOf(size), whiteSpace: 'nowrap', textOverflow: 'ellipsis' };
+    cellStyles.set(size, style);
+  }
+  return style;
+}
+
 const BORDER = '1px solid var(--mantine-color-default-border)';
+
+const MONO: CSSProperties = { fontFamily: 'var(--mantine-font-family-monospace)', fontSize: 13 };
+const ACTIONS: CSSProperties = { display: 'inline-flex', gap: 6 };
+const ROW_BUTTON: CSSProperties = {
+  font: 'inherit',
+  fontSize: 12,
+  fontWeight: 600,
+  lineHeight: '20px',
+  padding: '0 8px',
+  borderRadius: 4,
+  cursor: 'pointer',
+  color: 'var(--mantine-color-text)',
+  background: 'var(--mantine-color-default)',
+  border: '1px solid var(--mantine-color-default-border)',
+};
+const ROW_BUTTON_DANGER: CSSProperties = {
+  ...ROW_BUTTON,
+  background: 'var(--mantine-color-red-light)',
+  border: '1px solid var(--mantine-color-red-outline)',
+};
+const ROW_BUTTON_DISABLED: CSSProperties = { ...ROW_BUTTON, cursor: 'not-allowed', opacity: 0.6 };
 
 function flexOf(size: number) {
   return { flex: `${size} 1 0`, minWidth: 0, overflow: 'hidden' as const, padding: '0 8px' };
@@ -163,17 +209,21 @@ function rowStyle(start: number) {
     transform: `translateY(${start}px)`,
     borderBottom: BORDER,
     fontSize: 14,
+    // Each row is a fixed box: its layout and style work stay inside it while the list scrolls.
+    contain: 'strict' as const,
   };
 }
 
 /** One loaded row; memoized so scrolling renders only the rows that come into view. */
 const TokenRowView = memo(function TokenRowView({
-  row,
+  record,
+  specs,
   index,
   start,
   onDetails,
 }: {
-  row: Row<Item>;
+  record: TokenRecord;
+  specs: ColumnSpec[];
   index: number;
   start: number;
   onDetails: (record: TokenRecord) => void;
@@ -183,17 +233,13 @@ const TokenRowView = memo(function TokenRowView({
       role="row"
       aria-rowindex={index + 2}
       data-index={index}
-      data-token-id={row.original.record.id}
+      data-token-id={record.id}
       style={{ ...rowStyle(start), cursor: 'pointer' }}
-      onClick={() => onDetails(row.original.record)}
+      onClick={() => onDetails(record)}
     >
-      {row.getVisibleCells().map((cell) => (
-        <td
-          key={cell.id}
-          role="cell"
-          style={{ ...flexOf(cell.column.getSize()), whiteSpace: 'nowrap', textOverflow: 'ellipsis' }}
-        >
-          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+      {specs.map((c) => (
+        <td key={c.id} role="cell" style={cellStyle(c.size)}>
+          {c.render(record)}
         </td>
       ))}
     </tr>
@@ -213,6 +259,78 @@ const PlaceholderRow = memo(function PlaceholderRow({ index, start }: { index: n
 
 const DESC_FIRST = new Set<string>(['issued_at', 'expires_at', 'revoked_at']);
 const SORTABLE = new Set<string>(TOKEN_SORT_COLUMNS);
+
+/**
+ * The header row, memoized: a scroll frame re-renders the body only. Headers only come from
+ * TanStack Table here; the rows are rendered straight from the cached pages (TokenRowView), each
+ * memoized on its record, so a page arriving re-renders no row already on screen.
+ */
+const TokenTableHeader = memo(function TokenTableHeader({
+  columns,
+  sort,
+  direction,
+  onSort,
+}: {
+  columns: ColumnDef<Item>[];
+  sort: SortColumn;
+  direction: 'asc' | 'desc';
+  onSort: (sort: SortColumn, direction: 'asc' | 'desc') => void;
+}) {
+  const table = useReactTable({
+    data: NO_ITEMS,
+    columns,
+    getCoreRowModel: getCoreRowModel(),
+    // Filtering, sorting and paging are the main process's: the header buttons change the query.
+    manualSorting: true,
+    manualFiltering: true,
+    manualPagination: true,
+  });
+  return (
+    <thead
+      role="rowgroup"
+      style={{ display: 'grid', position: 'sticky', top: 0, zIndex: 1, background: 'var(--mantine-color-body)' }}
+    >
+      {table.getHeaderGroups().map((group) => (
+        <tr
+          key={group.id}
+          role="row"
+          aria-rowindex={1}
+          style={{ display: 'flex', width: '100%', height: 36, alignItems: 'center', borderBottom: BORDER }}
+        >
+          {group.headers.map((header) => {
+            const sorted = sort === header.column.id ? direction : false;
+            return (
+              <th
+                key={header.id}
+                role="columnheader"
+                scope="col"
+                aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}
+                style={{ ...flexOf(header.getSize()), textAlign: 'left', fontSize: 13 }}
+              >
+                {SORTABLE.has(header.column.id) ? (
+                  <UnstyledButton
+                    onClick={() => {
+                      const id = header.column.id as SortColumn;
+                      if (sort === id) onSort(id, direction === 'asc' ? 'desc' : 'asc');
+                      else onSort(id, DESC_FIRST.has(id) ? 'desc' : 'asc');
+                    }}
+                    fw={700}
+                    fz={13}
+                  >
+                    {flexRender(header.column.columnDef.header, header.getContext())}
+                    <span aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
+                  </UnstyledButton>
+                ) : (
+                  flexRender(header.column.columnDef.header, header.getContext())
+                )}
+              </th>
+            );
+          })}
+        </tr>
+      ))}
+    </thead>
+  );
+});
 
 /**
  * The token ledger as a virtualized table: `total` rows of height, only the rows in view
@@ -237,83 +355,92 @@ export function TokenTable({
     return () => clearInterval(timer);
   }, []);
 
-  const columns = useMemo<ColumnDef<Item>[]>(
+  const specs = useMemo<ColumnSpec[]>(
     () => [
       {
         id: 'status',
         header: 'Status',
-        size: 90,
+        size: 86,
         enableSorting: false,
-        cell: ({ row }) => <TokenStatusBadge status={row.original.record.status} />,
+        render: (r) => <StatusMark status={r.status} />,
       },
       {
         id: 'jti',
         header: 'Token',
-        size: 100,
-        cell: ({ row }) => (
-          <Text ff="monospace" size="sm" title={row.original.record.jti ?? 'no jti'}>
-            {shortJti(row.original.record.jti)}
-          </Text>
+        size: 88,
+        render: (r) => (
+          <span style={MONO} title={r.jti ?? 'no jti'}>
+            {shortJti(r.jti)}
+          </span>
         ),
       },
-      { id: 'deployment', header: 'Deployment', size: 130, cell: ({ row }) => row.original.record.deployment },
-      { id: 'service', header: 'Service', size: 110, cell: ({ row }) => row.original.record.service },
-      { id: 'container', header: 'Container', size: 130, cell: ({ row }) => row.original.record.container },
-      { id: 'profile', header: 'Profile', size: 80, cell: ({ row }) => row.original.record.profile },
+      { id: 'deployment', header: 'Deployment', size: 102, render: (r) => r.deployment },
+      { id: 'service', header: 'Service', size: 80, render: (r) => r.service },
+      { id: 'container', header: 'Container', size: 95, render: (r) => r.container },
+      {
+        id: 'scopes',
+        header: 'Scopes',
+        size: 220,
+        enableSorting: false,
+        render: (r) => <ScopeChipsCompact scopes={r.scopes} daemonSocket={r.daemon_socket} />,
+      },
+      {
+        id: 'risk',
+        header: 'Risk',
+        size: 68,
+        enableSorting: false,
+        render: (r) => <RiskMark risk={r.risk} />,
+      },
+      { id: 'profile', header: 'Profile', size: 62, render: (r) => r.profile },
       {
         id: 'issued_at',
         header: 'Issued',
-        size: 100,
-        cell: ({ row }) => (
-          <span title={new Date(row.original.record.issued_at * 1000).toLocaleString()}>
-            {relativeTime(row.original.record.issued_at, now)}
-          </span>
-        ),
+        size: 72,
+        render: (r) => <span title={dateTime(r.issued_at)}>{relativeTime(r.issued_at, now)}</span>,
       },
       {
         id: 'expires_at',
         header: 'Expires',
         size: 100,
-        cell: ({ row }) => (
-          <span title={new Date(row.original.record.expires_at * 1000).toLocaleString()}>
-            {relativeTime(row.original.record.expires_at, now)}
-          </span>
-        ),
+        render: (r) => <TtlLeftBar record={r} now={now} />,
       },
       {
         id: 'actions',
         header: 'Actions',
-        size: 170,
+        size: 172,
         enableSorting: false,
-        cell: ({ row }) => {
-          const r = row.original.record;
+        render: (r) => {
           return (
-            <Group gap={6} wrap="nowrap" onClick={(e) => e.stopPropagation()}>
-              <Button
-                size="compact-xs"
-                variant="default"
+            // Native buttons: a few dozen rows are rendered per scroll frame (bench item 7).
+            <span style={ACTIONS} onClick={(e) => e.stopPropagation()}>
+              <button
+                type="button"
+                style={ROW_BUTTON}
                 aria-label={`Details of token ${tokenLabel(r)}`}
                 onClick={() => onDetails(r)}
               >
                 Details
-              </Button>
-              <Button
-                size="compact-xs"
-                color="red"
-                variant="light"
+              </button>
+              <button
+                type="button"
+                style={r.status === 'revoked' || r.jti === null ? ROW_BUTTON_DISABLED : ROW_BUTTON_DANGER}
                 aria-label={`Revoke token ${tokenLabel(r)}`}
                 disabled={r.status === 'revoked' || r.jti === null}
                 title={r.jti === null ? 'A token without a jti cannot be revoked on its own' : undefined}
                 onClick={() => onRevoke(r)}
               >
                 Revoke
-              </Button>
-            </Group>
+              </button>
+            </span>
           );
         },
       },
     ],
     [now, onDetails, onRevoke],
+  );
+  const columns = useMemo<ColumnDef<Item>[]>(
+    () => specs.map((c) => ({ id: c.id, header: c.header, size: c.size, enableSorting: c.enableSorting !== false })),
+    [specs],
   );
 
   const total = win.total ?? 0;
@@ -322,35 +449,13 @@ export function TokenTable({
     count: total,
     getScrollElement: () => parentRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
+    // Rows beyond the view on each side: enough for keyboard scrolling, few enough that a
+    // viewport-sized jump renders little more than the view (bench item 7, longest task).
+    overscan: 6,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index;
   const last = items[items.length - 1]?.index;
-  // Only the pages around the view become table rows, however many are cached.
-  const firstPage = first === undefined ? 0 : Math.floor(first / PAGE_SIZE) - 1;
-  const lastPage = last === undefined ? 0 : Math.floor(last / PAGE_SIZE) + 1;
-  const data = useMemo(() => {
-    const rowsInView: Item[] = [];
-    for (let page = Math.max(0, firstPage); page <= lastPage; page++) {
-      win.pages.get(page)?.forEach((record, i) => rowsInView.push({ index: page * PAGE_SIZE + i, record }));
-    }
-    return rowsInView;
-  }, [win.pages, firstPage, lastPage]);
-
-  const table = useReactTable({
-    data,
-    columns,
-    getCoreRowModel: getCoreRowModel(),
-    getRowId: (item) => `${item.index}:${item.record.id}`,
-    // Filtering, sorting and paging are the main process's: the header buttons change the query.
-    manualSorting: true,
-    manualFiltering: true,
-    manualPagination: true,
-  });
-  const rowByIndex = new Map<number, Row<Item>>();
-  for (const row of table.getRowModel().rows) rowByIndex.set(row.original.index, row);
-
   const { ensure } = win;
   // Fetch once the view settles, so a fast drag across 100,000 rows skips the pages it flies past.
   useEffect(() => {
@@ -388,54 +493,19 @@ export function TokenTable({
         aria-rowcount={total + 1}
         style={{ display: 'grid', width: '100%', borderCollapse: 'collapse' }}
       >
-        <thead
-          role="rowgroup"
-          style={{ display: 'grid', position: 'sticky', top: 0, zIndex: 1, background: 'var(--mantine-color-body)' }}
-        >
-          {table.getHeaderGroups().map((group) => (
-            <tr
-              key={group.id}
-              role="row"
-              aria-rowindex={1}
-              style={{ display: 'flex', width: '100%', height: 36, alignItems: 'center', borderBottom: border }}
-            >
-              {group.headers.map((header) => {
-                const sorted = query.sort === header.column.id ? query.direction : false;
-                return (
-                  <th
-                    key={header.id}
-                    role="columnheader"
-                    scope="col"
-                    aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}
-                    style={{ ...flexOf(header.getSize()), textAlign: 'left', fontSize: 13 }}
-                  >
-                    {SORTABLE.has(header.column.id) ? (
-                      <UnstyledButton
-                        onClick={() => {
-                          const id = header.column.id as SortColumn;
-                          if (query.sort === id) onSort(id, query.direction === 'asc' ? 'desc' : 'asc');
-                          else onSort(id, DESC_FIRST.has(id) ? 'desc' : 'asc');
-                        }}
-                        fw={700}
-                        fz={13}
-                      >
-                        {flexRender(header.column.columnDef.header, header.getContext())}
-                        <span aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
-                      </UnstyledButton>
-                    ) : (
-                      flexRender(header.column.columnDef.header, header.getContext())
-                    )}
-                  </th>
-                );
-              })}
-            </tr>
-          ))}
-        </thead>
+        <TokenTableHeader columns={columns} sort={query.sort} direction={query.direction} onSort={onSort} />
         <tbody role="rowgroup" style={{ display: 'grid', height: virtualizer.getTotalSize(), position: 'relative' }}>
           {items.map((vi) => {
-            const row = rowByIndex.get(vi.index);
-            return row ? (
-              <TokenRowView key={vi.key} row={row} index={vi.index} start={vi.start} onDetails={onDetails} />
+            const record = win.pages.get(Math.floor(vi.index / PAGE_SIZE))?.[vi.index % PAGE_SIZE];
+            return record ? (
+              <TokenRowView
+                key={vi.key}
+                record={record}
+                specs={specs}
+                index={vi.index}
+                start={vi.start}
+                onDetails={onDetails}
+              />
             ) : (
               <PlaceholderRow key={vi.key} index={vi.index} start={vi.start} />
             );

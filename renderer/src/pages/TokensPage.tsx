@@ -1,9 +1,14 @@
 import { Alert, Button, Group, NativeSelect, Stack, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useCallback, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
 import { TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
+import {
+  CAPABILITY_LABELS,
+  TOKEN_CAPABILITIES,
+  type TokenCapability,
+  type TokenRisk,
+} from '../../../shared/policy/token-risk.ts';
 import { ErrorAlert } from '../components/common.tsx';
-import { MintDialog } from '../components/MintDialog.tsx';
 import { RevokeDialog } from '../components/RevokeDialog.tsx';
 import {
   describeFilter,
@@ -12,10 +17,13 @@ import {
   type TokenRecord,
   type TokenStatus,
 } from '../components/TokenBits.tsx';
-import { TokenDrawer } from '../components/TokenDrawer.tsx';
 import { TokenTable, useTokenWindow, type SortColumn, type TokenQuery } from '../components/TokenTable.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
+
+// Shown on demand: kept out of the chunk that paints the first rows.
+const MintDialog = lazy(() => import('../components/MintDialog.tsx').then((m) => ({ default: m.MintDialog })));
+const TokenDrawer = lazy(() => import('../components/TokenDrawer.tsx').then((m) => ({ default: m.TokenDrawer })));
 
 export function TokensPage() {
   const deployments = useChannel('deployments:list', {});
@@ -23,6 +31,8 @@ export function TokensPage() {
   const [deployment, setDeployment] = useState('');
   const [service, setService] = useState('');
   const [text, setText] = useState('');
+  const [capability, setCapability] = useState<TokenCapability | ''>('');
+  const [risk, setRisk] = useState<TokenRisk | ''>('');
   const [debouncedText] = useDebouncedValue(text.trim(), 30);
   const [sort, setSort] = useState<{ sort: SortColumn; direction: 'asc' | 'desc' }>({
     sort: 'issued_at',
@@ -35,8 +45,10 @@ export function TokensPage() {
       ...(deployment ? { deployment } : {}),
       ...(service ? { service } : {}),
       ...(debouncedText ? { text: debouncedText } : {}),
+      ...(capability ? { capability } : {}),
+      ...(risk ? { risk } : {}),
     }),
-    [status, deployment, service, debouncedText],
+    [status, deployment, service, debouncedText, capability, risk],
   );
   const query = useMemo<TokenQuery>(() => ({ filter, ...sort }), [filter, sort]);
   const win = useTokenWindow(query);
@@ -104,15 +116,35 @@ export function TokensPage() {
           onChange={(e) => setService(e.currentTarget.value)}
           data={[{ value: '', label: 'Any service' }, ...allServices]}
         />
+        <NativeSelect
+          label="Capability"
+          value={capability}
+          onChange={(e) => setCapability(e.currentTarget.value as TokenCapability | '')}
+          data={[
+            { value: '', label: 'Any capability' },
+            ...TOKEN_CAPABILITIES.map((c) => ({ value: c, label: CAPABILITY_LABELS[c] })),
+          ]}
+        />
+        <NativeSelect
+          label="Risk"
+          value={risk}
+          onChange={(e) => setRisk(e.currentTarget.value as TokenRisk | '')}
+          data={[
+            { value: '', label: 'Any risk' },
+            { value: 'critical', label: 'critical' },
+            { value: 'high', label: 'high or critical' },
+            { value: 'medium', label: 'medium or worse' },
+          ]}
+        />
         <TextInput
           label="Search"
           placeholder="jti, subject or container"
           value={text}
           onChange={(e) => setText(e.currentTarget.value)}
           maxLength={200}
-          w={260}
+          w={220}
         />
-        {(status || deployment || service || text) && (
+        {(status || deployment || service || text || capability || risk) && (
           <Button
             variant="subtle"
             onClick={() => {
@@ -120,6 +152,8 @@ export function TokensPage() {
               setDeployment('');
               setService('');
               setText('');
+              setCapability('');
+              setRisk('');
             }}
           >
             Clear filters
@@ -134,7 +168,11 @@ export function TokensPage() {
       )}
       <TokenTable window={win} query={query} onSort={onSort} onDetails={onDetails} onRevoke={onRevoke} />
 
-      {minting && <MintDialog onClose={() => setMinting(false)} onMinted={win.reload} />}
+      {minting && (
+        <Suspense fallback={null}>
+          <MintDialog onClose={() => setMinting(false)} onMinted={win.reload} />
+        </Suspense>
+      )}
 
       {revoking && revoking.jti && (
         <RevokeDialog
@@ -190,13 +228,15 @@ export function TokensPage() {
       )}
 
       {detailsId !== null && (
-        <TokenDrawer
-          id={detailsId}
-          version={detailsVersion}
-          onClose={() => setDetailsId(null)}
-          onRevoke={setRevoking}
-          onChanged={win.reload}
-        />
+        <Suspense fallback={null}>
+          <TokenDrawer
+            id={detailsId}
+            version={detailsVersion}
+            onClose={() => setDetailsId(null)}
+            onRevoke={setRevoking}
+            onChanged={win.reload}
+          />
+        </Suspense>
       )}
     </Stack>
   );

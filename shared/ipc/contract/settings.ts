@@ -14,13 +14,7 @@ export const settingsSchema = z.strictObject({
 });
 export type Settings = z.output<typeof settingsSchema>;
 
-export const DEFAULT_SETTINGS: Settings = {
-  theme: 'system',
-  crl_validity_days: 7,
-  token_warning_hours: 24,
-  cert_warning_days: 14,
-  ca_warning_days: 180,
-};
+export { DEFAULT_SETTINGS } from './settings-defaults.ts';
 
 export const settingsContract = {
   'settings:get': defineChannel({ summary: 'read preferences', input: empty, output: settingsSchema }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineChannel } from '../define.ts';
+import { TOKEN_CAPABILITIES, TOKEN_RISKS } from '../../policy/token-risk.ts';
 import { empty, name, reauthSchema, savedFileSchema, TokenScopeSchema } from './schemas.ts';
 
 export const PROFILES = ['zlayer', 'ed25519', 'es256'] as const;
@@ -67,6 +68,10 @@ export const tokenRecordSchema = z.strictObject({
   replaced_by: z.string().nullable(),
   token_sha256: z.string(),
   forced_ttl: z.boolean(),
+  /** The service mounted the host daemon socket when the token was minted (full daemon admin). */
+  daemon_socket: z.boolean(),
+  /** The token's rating by what it grants (shared/policy/token-risk.ts). */
+  risk: z.enum(TOKEN_RISKS),
 });
 
 /** Filters shared by the list, the bulk revoke and the CLI. */
@@ -79,6 +84,16 @@ export const tokenFilterSchema = z.strictObject({
   key_id: z.string().max(100).optional(),
   /** Substring of jti, subject or container. */
   text: z.string().max(200).optional(),
+  /** Tokens with this capability: can write a secret, writes every id of a kind, had the daemon socket. */
+  capability: z.enum(TOKEN_CAPABILITIES).optional(),
+  /** Tokens rated this risk or worse. */
+  risk: z.enum(TOKEN_RISKS).optional(),
+  /** `kind:level`: tokens with a scope of that kind at that level or higher (the access matrix's cells). */
+  grants: z
+    .string()
+    .max(300)
+    .regex(/^[^:]+:(read|execute|write)$/, 'grants is kind:level, the level one of read, execute, write')
+    .optional(),
 });
 
 /** A freshly minted token: the only time the token itself crosses IPC. */
