@@ -219,11 +219,34 @@ DROP INDEX IF EXISTS tokens_service;
 DROP INDEX IF EXISTS tokens_profile;
 `;
 
+// `castellan serve` (electron/core/serve/): the verifier clients that may call /introspect (only
+// a SHA-256 of each secret is kept), how often and when each token was last introspected (never
+// the token), and a partial index so the server can tell in O(log n) whether any token was revoked
+// since it last signed the revocation list (max(revoke_audit_seq) over revoked rows only; minting
+// inserts NULL there, so it costs a mint nothing).
+const SERVE_V5 = `
+CREATE TABLE IF NOT EXISTS serve_clients (
+  id            TEXT PRIMARY KEY,         -- client_id, public
+  name          TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,            -- hex SHA-256 of the 32-byte random secret
+  created_at    TEXT NOT NULL,
+  revoked_at    TEXT
+);
+CREATE TABLE IF NOT EXISTS token_introspections (
+  token_id INTEGER PRIMARY KEY REFERENCES tokens (id) ON DELETE CASCADE,
+  count    INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL               -- unix seconds
+);
+CREATE INDEX IF NOT EXISTS tokens_revoke_audit_seq ON tokens (revoke_audit_seq) WHERE revoke_audit_seq IS NOT NULL;
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
   { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
   { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
+  // migration: serve
+  { version: 5, name: 'serve: verifier clients, introspection counts, revocation change index', sql: SERVE_V5 },
 ];
 
 /** The newest schema this build can read and write. */

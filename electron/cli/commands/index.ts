@@ -1,7 +1,8 @@
 import type { Command } from '../cli.ts';
 import { caCommands } from './ca.ts';
 import { deploymentCommands } from './deployments.ts';
+import { serveCommands } from './serve.ts';
 import { tokenCommands } from './tokens.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands, ...tokenCommands, ...caCommands];
+export const COMMANDS: Command[] = [...workspaceCommands, ...deploymentCommands, ...tokenCommands, ...caCommands, ...serveCommands];
