@@ -25,6 +25,7 @@ import {
   signWorkerCsr,
 } from './worker-ca.ts';
 import type { Workspace } from './workspace.ts';
+import { readWorkspaceSettings } from './workspace-settings.ts';
 
 export type CertificateRecord = z.output<typeof certificateSchema>;
 export type CertificateStatus = CertificateRecord['status'];
@@ -194,8 +195,11 @@ export async function signCsr(ws: Workspace, params: SignCsrParams): Promise<Sig
   const days = params.days ?? DEFAULT_LEAF_VALIDITY_DAYS;
   const analysis = assertSignable(ws, params);
   const now = params.now ?? new Date();
+  // With a public base URL set, the leaf points verifiers at `castellan serve`.
+  const base = readWorkspaceSettings(ws).public_base_url;
+  const publication = base === '' ? undefined : { crlUrl: `${base}/crl`, ocspUrl: `${base}/ocsp` };
   const { signed, caCertDer } = await withOpenedCa(ws, async (ca) => ({
-    signed: await signWorkerCsr({ ca, csr: analysis, nodeId, days, now }),
+    signed: await signWorkerCsr({ ca, csr: analysis, nodeId, days, now, ...(publication ? { publication } : {}) }),
     // The certificate of the CA that signed, as stored: the registration reply's chain.
     caCertDer: ca.cert.der,
   }));

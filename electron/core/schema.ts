@@ -221,7 +221,7 @@ DROP INDEX IF EXISTS tokens_profile;
 
 // `castellan serve` (electron/core/serve/): the verifier clients that may call /introspect (only
 // a SHA-256 of each secret is kept), how often and when each token was last introspected (never
-// the token), and a partial index so the server can tell in O(log n) whether any token was revoked
+// the token), each token's replica create attempt (attempt binding), and a partial index so the server can tell in O(log n) whether any token was revoked
 // since it last signed the revocation list (max(revoke_audit_seq) over revoked rows only; minting
 // inserts NULL there, so it costs a mint nothing).
 const SERVE_V5 = `
@@ -238,6 +238,11 @@ CREATE TABLE IF NOT EXISTS token_introspections (
   last_at  INTEGER NOT NULL               -- unix seconds
 );
 CREATE INDEX IF NOT EXISTS tokens_revoke_audit_seq ON tokens (revoke_audit_seq) WHERE revoke_audit_seq IS NOT NULL;
+-- Attempt binding (garm): the replica create attempt a token was minted for, NULL when unbound.
+-- A zlayer token keeps it here only (its claims are pinned by COMPAT.md); ed25519/es256 tokens
+-- also carry it as the create_attempt claim. Superseding reads a container's rows through
+-- tokens_deployment_container.
+ALTER TABLE tokens ADD COLUMN create_attempt INTEGER;
 `;
 
 export const MIGRATIONS: Migration[] = [

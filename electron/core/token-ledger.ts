@@ -55,6 +55,8 @@ export type TokenRow = Omit<TokenRecord, 'scopes' | 'status' | 'forced_ttl'> & {
   issuer: string | null;
   audience: string | null;
   revoke_audit_seq: number | null;
+  /** The replica create attempt it was minted for (attempt binding), or null. */
+  create_attempt?: number | null;
 };
 
 export type TokenFilter = {
@@ -81,7 +83,7 @@ export const DEFAULT_TOKEN_PAGE = 200;
 
 export const TOKEN_COLUMNS =
   'id, jti, subject, deployment, service, container, profile, key_id, kid, scopes, issued_at, expires_at, ' +
-  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq';
+  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq, create_attempt';
 
 export function statusOf(row: { revoked_at: number | null; expires_at: number }, now: number): TokenStatus {
   if (row.revoked_at !== null) return 'revoked';
@@ -430,7 +432,13 @@ export function claimsOf(row: TokenRow): Record<string, unknown> {
   if (row.issuer === null || row.audience === null) {
     throw new CastellanError('INTEGRITY', `ledger row ${row.id} (${row.profile}) has no issuer or audience`);
   }
-  return asymmetricClaims({ ...input, issuer: row.issuer, audience: row.audience, deployment: row.deployment });
+  return asymmetricClaims({
+    ...input,
+    issuer: row.issuer,
+    audience: row.audience,
+    deployment: row.deployment,
+    createAttempt: row.create_attempt ?? null,
+  });
 }
 
 export type TokenHistoryEntry = { ts: string; action: string; actor: string; details: Record<string, unknown> };

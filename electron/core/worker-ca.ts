@@ -18,6 +18,18 @@ import {
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  AccessDescription,
+  AuthorityInfoAccessSyntax,
+  CRLDistributionPoints,
+  DistributionPoint,
+  DistributionPointName,
+  GeneralName,
+  id_ad_ocsp,
+  id_ce_cRLDistributionPoints,
+  id_pe_authorityInfoAccess,
+} from '@peculiar/asn1-x509';
 import { CastellanError } from '../../shared/errors.ts';
 import { analyzeCsr, describePublicKey, isCsrAnalysis } from './csr.ts';
 import type { CsrAnalysis, San } from './csr.ts';
@@ -496,7 +508,29 @@ export type SignWorkerCsrParams = SigningCa & {
   /** Leaf lifetime in days (1–3650); clamped so the leaf never outlives the CA. */
   days?: number;
   now?: Date;
+  /**
+   * Where `castellan serve` publishes revocation (the workspace's public_base_url): the leaf
+   * then names the CRL in a CRL Distribution Points extension and the OCSP responder in an
+   * Authority Information Access extension.
+   */
+  publication?: { crlUrl: string; ocspUrl: string };
 };
+
+/** The CRL Distribution Points and AIA (OCSP) extensions, built with @peculiar/asn1-x509. */
+function publicationExtensions(p: { crlUrl: string; ocspUrl: string }): Uint8Array[] {
+  const cdp = new CRLDistributionPoints([
+    new DistributionPoint({
+      distributionPoint: new DistributionPointName({ fullName: [new GeneralName({ uniformResourceIdentifier: p.crlUrl })] }),
+    }),
+  ]);
+  const aia = new AuthorityInfoAccessSyntax([
+    new AccessDescription({ accessMethod: id_ad_ocsp, accessLocation: new GeneralName({ uniformResourceIdentifier: p.ocspUrl }) }),
+  ]);
+  return [
+    extension(id_ce_cRLDistributionPoints, false, new Uint8Array(AsnConvert.serialize(cdp))),
+    extension(id_pe_authorityInfoAccess, false, new Uint8Array(AsnConvert.serialize(aia))),
+  ];
+}
 
 export interface SignedWorkerCertificate {
   leafDer: Uint8Array;
@@ -585,6 +619,7 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
     extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(request.subjectPublicKey))),
     ca.authorityKeyIdentifier,
   );
+  if (params.publication) extensions.push(...publicationExtensions(params.publication));
 
   const leafDer = buildCertificate({
     serial,

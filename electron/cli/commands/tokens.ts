@@ -248,7 +248,7 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['mint'],
-    usage: 'mint DEPLOYMENT SERVICE CONTAINER [--profile P] [--ttl S] [--force] [--no-jti]',
+    usage: 'mint DEPLOYMENT SERVICE CONTAINER [--profile P] [--ttl S] [--force] [--no-jti] [--attempt N]',
     summary: 'mint one container token, printed once on stdout (--json: with its record)',
     positionals: 3,
     options: {
@@ -256,12 +256,15 @@ export const tokenCommands: Command[] = [
       ttl: { type: 'string' },
       force: { type: 'boolean' },
       'no-jti': { type: 'boolean' },
+      // The replica's create attempt (attempt binding: supersedes the container's earlier attempts).
+      attempt: { type: 'string' },
       json: { type: 'boolean' },
     },
     async run(ctx) {
       const [deployment, service, container] = ctx.args as [string, string, string];
       const profile = profileOption(ctx, false);
       const ttlSecs = wholeOption(ctx, 'ttl', 1);
+      const attempt = wholeOption(ctx, 'attempt', 1);
       const ws = await ctx.unlocked();
       printMinted(
         ctx,
@@ -273,6 +276,7 @@ export const tokenCommands: Command[] = [
           ttlSecs,
           force: Boolean(ctx.values.force),
           noJti: Boolean(ctx.values['no-jti']),
+          ...(attempt !== undefined ? { attempt } : {}),
         }),
       );
     },
