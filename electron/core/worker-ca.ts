@@ -657,3 +657,52 @@ export function registrationBundle(
   readCertificate(caCertDer);
   return { leaf_der: toBase64(leafDer), ca_chain_der: [toBase64(caCertDer)] };
 }
+
+// ───────────────────────────── delegated OCSP responder ─────────────────────────────
+
+const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
+const ID_PKIX_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
+
+/**
+ * A delegated OCSP responder (RFC 6960 §4.2.2.2) for `castellan serve`: a fresh P-256 key and a
+ * short-lived certificate the CA issues for it, with extendedKeyUsage id-kp-OCSPSigning only,
+ * keyUsage digitalSignature, and id-pkix-ocsp-nocheck (clients need not check the responder's
+ * own revocation; hence the short life). The key never leaves memory.
+ */
+export async function issueOcspResponder(
+  ca: OpenedCa,
+  options: { now?: Date; hours?: number } = {},
+): Promise<{ certDer: Uint8Array; key: KeyObject; subjectPublicKey: Uint8Array; serial: string; notAfter: Date }> {
+  if (!openedCas.has(ca)) throw new CastellanError('INTERNAL', 'issueOcspResponder was given a CA that openCa did not open');
+  const hours = options.hours ?? 48;
+  if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 30) {
+    throw new CastellanError('INVALID_INPUT', 'a delegated OCSP responder lives 1 hour to 30 days');
+  }
+  const now = requireDate(options.now ?? new Date(), 'now').getTime();
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
+  const spkiDer = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+  const subjectPublicKey = contentOf(spkiDer, readChildren(spkiDer, readWhole(spkiDer))[1]!).subarray(1);
+  const wanted = wholeSeconds(now + hours * 3_600_000);
+  const notAfter = wanted.getTime() > ca.cert.notAfter.getTime() ? ca.cert.notAfter : wanted;
+  const serial = randomSerial();
+  const certDer = buildCertificate({
+    serial,
+    issuerDer: ca.cert.subjectDer,
+    subjectDer: encodeName([
+      [OIDS.commonName, 'Castellan OCSP Responder'],
+      [OIDS.organizationName, 'ZLayer'],
+    ]),
+    notBefore: wholeSeconds(now - BACKDATE_MS),
+    notAfter,
+    spkiDer,
+    extensions: [
+      extension(OIDS.keyUsage, true, namedBitString([KEY_USAGE.digitalSignature])),
+      extension(OIDS.extKeyUsage, false, sequence(oid(ID_KP_OCSP_SIGNING))),
+      extension(ID_PKIX_OCSP_NOCHECK, false, tlv(TAG.NULL)),
+      extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(subjectPublicKey))),
+      ca.authorityKeyIdentifier,
+    ],
+    signingKey: ca.key,
+  });
+  return { certDer, key: privateKey, subjectPublicKey: new Uint8Array(subjectPublicKey), serial: serial.toString('hex'), notAfter };
+}

@@ -251,3 +251,24 @@ test('TLS with an admin-provided certificate (bound to loopback here)', async ()
     await tls.close();
   }
 });
+
+test('a delegated OCSP responder (id-kp-OCSPSigning, issued by the CA, audited) signs answers openssl accepts against the CA', async () => {
+  const delegated = await startServer({ workspace: ws, host: '127.0.0.1', port: 0, ocspDelegated: true });
+  try {
+    const r = await run(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leaves[2]!.file, '-url', `${delegated.url!}/ocsp`,
+      '-CAfile', caFile, '-resp_text']);
+    const text = `${r.stdout}\n${r.stderr}`;
+    assert.match(text, /Response verify OK/);
+    assert.match(text, /: good/);
+    assert.match(text, /Subject: CN ?= ?Castellan OCSP Responder/);
+    assert.match(text, /OCSP Signing/);
+    assert.match(text, /OCSP No Check/);
+    const entry = ws.audit.list({ action: 'serve.ocsp_responder_issue', limit: 5 }).rows[0];
+    assert.ok(entry, 'the responder certificate is audited');
+    // A second request reuses the same responder certificate (no new audit entry).
+    await run(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leaves[2]!.file, '-url', `${delegated.url!}/ocsp`, '-CAfile', caFile]);
+    assert.equal(ws.audit.list({ action: 'serve.ocsp_responder_issue', limit: 5 }).rows.length, 1);
+  } finally {
+    await delegated.close();
+  }
+});

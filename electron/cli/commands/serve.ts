@@ -38,7 +38,7 @@ export const serveCommands: Command[] = [
   {
     path: ['serve'],
     usage:
-      'serve [--host ADDR] [--port N] [--tls-cert FILE --tls-key FILE] [--rate N] [--burst N] [--ocsp-validity SECS]',
+      'serve [--host ADDR] [--port N] [--tls-cert FILE --tls-key FILE] [--rate N] [--burst N] [--ocsp-validity SECS] [--ocsp-delegated]',
     summary: 'publish JWKS, revocation list, CRL, OCSP and introspection over HTTP(S) until stopped',
     options: {
       host: { type: 'string' },
@@ -48,6 +48,7 @@ export const serveCommands: Command[] = [
       rate: { type: 'string' },
       burst: { type: 'string' },
       'ocsp-validity': { type: 'string' },
+      'ocsp-delegated': { type: 'boolean' },
     },
     async run(ctx) {
       const certFile = str(ctx, 'tls-cert');
@@ -72,6 +73,7 @@ export const serveCommands: Command[] = [
         ...(ratePerSec !== undefined ? { ratePerSec } : {}),
         ...(rateBurst !== undefined ? { rateBurst } : {}),
         ...(ocspValiditySecs !== undefined ? { ocspValiditySecs } : {}),
+        ocspDelegated: ctx.values['ocsp-delegated'] === true,
         accessLog: (entry: AccessLogEntry) => ctx.io.stdout(`${JSON.stringify(entry)}\n`),
       });
       const url = server.url!;

@@ -30,11 +30,18 @@ import type { AddressInfo } from 'node:net';
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { crlData, hasCa, withOpenedCa } from '../ca-store.ts';
 import { nowSecs } from '../signing-keys.ts';
-import type { OpenedCa } from '../worker-ca.ts';
+import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../worker-ca.ts';
 import type { Workspace } from '../workspace.ts';
 import { authenticateVerifierClient } from './clients.ts';
 import { INACTIVE_BODY, IntrospectionCounter, introspect } from './introspect.ts';
-import { INTERNAL_ERROR, OCSP_RESPONSE_TYPE, OcspResponder, TRY_LATER, UNAUTHORIZED } from './ocsp.ts';
+import {
+  INTERNAL_ERROR,
+  OCSP_RESPONSE_TYPE,
+  OcspResponder,
+  TRY_LATER,
+  UNAUTHORIZED,
+  type OcspSigner,
+} from './ocsp.ts';
 import { Publications } from './publications.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -66,6 +73,12 @@ export type ServeOptions = {
   ratePerSec?: number;
   rateBurst?: number;
   ocspValiditySecs?: number;
+  /**
+   * Sign OCSP answers with a delegated responder (a short-lived certificate with
+   * id-kp-OCSPSigning the CA issues at first use, audited, key in memory only) instead of
+   * the CA key itself.
+   */
+  ocspDelegated?: boolean;
   accessLog?: (entry: AccessLogEntry) => void;
 };
 
@@ -207,7 +220,9 @@ export class CastellanServer {
   readonly #counter = new IntrospectionCounter();
   readonly #log: (entry: AccessLogEntry) => void;
   readonly #ocspValiditySecs: number | undefined;
-  #ocsp: { ca: OpenedCa; responder: OcspResponder } | null = null;
+  readonly #ocspDelegated: boolean;
+  #ocsp: { ca: OpenedCa; responder: OcspResponder; renewAt: number } | null = null;
+  #ocspBuilding: Promise<OcspResponder> | null = null;
   #flushTimer: NodeJS.Timeout | null = null;
   #url: string | null = null;
   readonly #stats: ServeStats = { started_at: new Date().toISOString(), requests: 0, by_route: {} };
@@ -231,6 +246,7 @@ export class CastellanServer {
     this.#publications = new Publications(this.#ws);
     this.#log = options.accessLog ?? (() => undefined);
     this.#ocspValiditySecs = options.ocspValiditySecs;
+    this.#ocspDelegated = options.ocspDelegated === true;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       void this.#handle(req, res);
     };
@@ -426,23 +442,39 @@ export class CastellanServer {
     if (!this.#ws.vault.unlocked) return ocsp(TRY_LATER);
     try {
       const responder = await withOpenedCa(this.#ws, (ca) => {
-        if (this.#ocsp === null || this.#ocsp.ca !== ca) {
-          this.#ocsp = {
-            ca,
-            responder: new OcspResponder(
-              this.#ws.db,
-              { cert: ca.cert },
-              { key: ca.key, subjectPublicKey: ca.cert.subjectPublicKey },
-              this.#ocspValiditySecs,
-            ),
-          };
-        }
-        return this.#ocsp.responder;
+        const current = this.#ocsp;
+        if (current !== null && current.ca === ca && Date.now() < current.renewAt) return current.responder;
+        this.#ocspBuilding ??= this.#buildResponder(ca).finally(() => {
+          this.#ocspBuilding = null;
+        });
+        return this.#ocspBuilding;
       });
       return ocsp(responder.respond(der).der);
     } catch {
       return ocsp(INTERNAL_ERROR);
     }
+  }
+
+  /** The responder for this CA: signing with the CA key, or with a delegated certificate. */
+  async #buildResponder(ca: OpenedCa): Promise<OcspResponder> {
+    let signer: OcspSigner = { key: ca.key, subjectPublicKey: ca.cert.subjectPublicKey };
+    let renewAt = Number.POSITIVE_INFINITY;
+    if (this.#ocspDelegated) {
+      const issued = await issueOcspResponder(ca);
+      this.#ws.transaction(() =>
+        this.#ws.audit.append({
+          action: 'serve.ocsp_responder_issue',
+          target: 'ca',
+          details: { serial: issued.serial, not_after: issued.notAfter.toISOString(), fingerprint_sha256: fingerprintSha256(issued.certDer) },
+        }),
+      );
+      signer = { key: issued.key, subjectPublicKey: issued.subjectPublicKey, delegatedCertDer: issued.certDer };
+      // Renewed with a quarter of its life left, so no answer is signed by a certificate about to lapse.
+      renewAt = issued.notAfter.getTime() - (issued.notAfter.getTime() - Date.now()) / 4;
+    }
+    const responder = new OcspResponder(this.#ws.db, { cert: ca.cert }, signer, this.#ocspValiditySecs);
+    this.#ocsp = { ca, responder, renewAt };
+    return responder;
   }
 
   async #introspect(req: http.IncomingMessage): Promise<Reply> {
