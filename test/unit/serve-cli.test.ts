@@ -121,3 +121,19 @@ test('serve runs headless: URLs on stderr, JSON access log on stdout, a client r
   assert.deepEqual(lines.map((l) => l.status), [200, 200, 401]);
   assert.ok(!stdout.includes(secret) && !stdout.includes(token.split('.')[2]!));
 });
+
+test('serve settings: shows and changes public_base_url and attempt_binding; a bad URL changes nothing', () => {
+  const shown = cli(['serve', 'settings', '--json']);
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.deepEqual(JSON.parse(shown.stdout), { public_base_url: '', attempt_binding: true });
+  const before = auditCount();
+  const bad = cli(['serve', 'settings', '--public-base-url', 'https://x.example/?a=b', '--passphrase-env', 'PP']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /public_base_url/);
+  assert.equal(cli(['serve', 'settings', '--attempt-binding', 'maybe']).status, 1);
+  assert.equal(auditCount(), before);
+  const set = cli(['serve', 'settings', '--public-base-url', 'https://castellan.example:8443', '--attempt-binding', 'off', '--json', '--passphrase-env', 'PP']);
+  assert.equal(set.status, 0, set.stderr);
+  assert.deepEqual(JSON.parse(set.stdout), { public_base_url: 'https://castellan.example:8443', attempt_binding: false });
+  assert.notEqual(auditCount(), before, 'the change is audited');
+});

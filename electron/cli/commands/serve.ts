@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { CastellanError } from '../../../shared/errors.ts';
 import { createVerifierClient, listVerifierClients, revokeVerifierClient } from '../../core/serve/clients.ts';
 import { startServer, type AccessLogEntry } from '../../core/serve/server.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
 
 function str(ctx: CommandContext, name: string): string | undefined {
@@ -141,6 +142,38 @@ export const serveCommands: Command[] = [
       const ws = await ctx.unlocked();
       const client = revokeVerifierClient(ws, ctx.args[0]!);
       ctx.print(`revoked verifier client ${client.id} (${client.name}) at ${client.revoked_at}`);
+    },
+  },
+  {
+    path: ['serve', 'settings'],
+    usage: 'serve settings [--public-base-url URL|""] [--attempt-binding on|off] [--json]',
+    summary: 'show or change the workspace settings publishing uses (changes are audited)',
+    options: {
+      'public-base-url': { type: 'string' },
+      'attempt-binding': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    async run(ctx) {
+      const base = str(ctx, 'public-base-url');
+      const binding = str(ctx, 'attempt-binding');
+      if (binding !== undefined && binding !== 'on' && binding !== 'off') {
+        throw new UsageError('--attempt-binding must be on or off');
+      }
+      let settings;
+      if (base === undefined && binding === undefined) {
+        settings = readWorkspaceSettings(ctx.workspace());
+      } else {
+        // Where verifiers are sent and whether old attempts stay valid: an authority change.
+        const ws = await ctx.unlocked();
+        settings = updateWorkspaceSettings(ws, {
+          ...(base !== undefined ? { public_base_url: base } : {}),
+          ...(binding !== undefined ? { attempt_binding: binding === 'on' } : {}),
+        });
+      }
+      const shown = { public_base_url: settings.public_base_url, attempt_binding: settings.attempt_binding };
+      if (ctx.values.json) return ctx.printJson(shown);
+      ctx.print(`public_base_url  ${shown.public_base_url === '' ? '(not set: certificates name no CRL or OCSP URL)' : shown.public_base_url}`);
+      ctx.print(`attempt_binding  ${shown.attempt_binding ? 'on' : 'off'}`);
     },
   },
 ];
