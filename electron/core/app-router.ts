@@ -5,6 +5,8 @@ import { deploymentHandlers } from './handlers/deployments.ts';
 import { tokenHandlers } from './handlers/tokens.ts';
 import { workspaceHandlers } from './handlers/workspace.ts';
 import { createRouter, type Router } from './ipc-router.ts';
+import { ServeController } from './serve/controller.ts';
+import { introspectionStats } from './serve/introspect.ts';
 import type { SettingsStore } from './settings.ts';
 import type { KeychainBackend } from './vault.ts';
 import type { Workspace } from './workspace.ts';
@@ -20,6 +22,8 @@ export interface AppServices {
   dialogs: Dialogs;
   keychain?: KeychainBackend;
   settings: SettingsStore;
+  /** Publishing from the app; the shell keeps it to stop the server on quit. */
+  serve?: ServeController;
 }
 
 /** The one router the app and the harness both run: every channel of the contract. */
@@ -29,6 +33,7 @@ export function createAppRouter(options: {
   log?: (line: string) => void;
 }): Router {
   const { services } = options;
+  const serve = services.serve ?? new ServeController(services.workspace);
   return createRouter({
     allowedOrigins: options.allowedOrigins,
     log: options.log,
@@ -40,6 +45,10 @@ export function createAppRouter(options: {
       ...caHandlers(services.workspace, services.dialogs, services.settings),
       'settings:get': () => services.settings.get(),
       'settings:set': (patch) => services.settings.set(patch),
+      'serve:status': () => serve.status(),
+      'serve:start': ({ host, port }) => serve.start(host, port),
+      'serve:stop': () => serve.stop(),
+      'serve:introspection': ({ id }) => introspectionStats(services.workspace(), id),
     },
   });
 }

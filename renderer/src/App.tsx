@@ -1,7 +1,8 @@
-import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title, createTheme } from '@mantine/core';
+import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Stack, Text, Title, createTheme } from '@mantine/core';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc/contract/settings.ts';
+import { PublishingCard } from './components/PublishingCard.tsx';
 import { VaultGate } from './components/VaultGate.tsx';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
@@ -42,7 +43,16 @@ export const PAGES: PageDef[] = [
   { id: 'workers', label: 'Workers & CA', render: () => <WorkersPage /> },
   { id: 'keys', label: 'Keys', render: (c) => <KeysPage vault={c.vault} onVaultChange={c.setVault} /> },
   { id: 'audit', label: 'Audit', render: () => <AuditPage /> },
-  { id: 'settings', label: 'Settings', render: (c) => <SettingsPage settings={c.settings} onChange={c.setSettings} /> },
+  {
+    id: 'settings',
+    label: 'Settings',
+    render: (c) => (
+      <Stack>
+        <SettingsPage settings={c.settings} onChange={c.setSettings} />
+        <PublishingCard />
+      </Stack>
+    ),
+  },
 ];
 
 function pageFromHash(): string {

@@ -7,6 +7,7 @@ import { workspaceContract } from './contract/workspace.ts';
 import { tokensContract } from './contract/tokens.ts';
 import { caContract } from './contract/ca.ts';
 import { settingsContract } from './contract/settings.ts';
+import { serveContract } from './contract/serve.ts';
 
 /** Every IPC method of Castellan, one domain file each, merged here. */
 export const contract = {
@@ -16,6 +17,7 @@ export const contract = {
   ...tokensContract,
   ...caContract,
   ...settingsContract,
+  ...serveContract,
 } as const satisfies Record<Channel, ChannelDef>;
 
 export type Contract = typeof contract;
