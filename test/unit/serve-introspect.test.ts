@@ -234,3 +234,17 @@ test('per-client rate limit: 429 past the burst, for that client only', async ()
     await limited.close();
   }
 });
+
+test('a locked vault: HS256 tokens cannot be checked and are inactive; ed25519 still verifies from its public key', async () => {
+  const z = mint('zlayer', 'web-9');
+  const e = mint('ed25519', 'web-9');
+  assert.match((await ask(z.token)).body, /"active":true/, 'the HMAC key is cached while unlocked');
+  ws.vault.lock();
+  try {
+    assert.equal((await ask(z.token)).body, INACTIVE, 'locking drops the cached HMAC key');
+    assert.match((await ask(e.token)).body, /"active":true/);
+  } finally {
+    ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  }
+  assert.match((await ask(z.token)).body, /"active":true/);
+});

@@ -1,6 +1,7 @@
 /**
- * RFC 7662 token introspection on the workspace's own inspector (token-inspection.ts), read
- * from the database on every call so a revoke anywhere is seen by the next request.
+ * RFC 7662 token introspection on the workspace's own inspector (tokens/inspect.ts, wired as
+ * token-inspection.ts wires it), reading the key rows and the ledger from the database on every
+ * call so a revoke anywhere is seen by the next request.
  *
  * A token is active only when ALL of these hold; every other case is the same `{"active":false}`:
  * - the inspector's verdict is `valid` (signature verified with a stored key whose algorithm is
@@ -17,11 +18,13 @@
  * what a forged one does. The reason is kept only for the caller's own counters, never sent.
  */
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { StatementSync } from 'node:sqlite';
+import { CastellanError } from '../../../shared/errors.ts';
 import { formatScope } from '../../../shared/policy/index.ts';
-import { nowSecs } from '../signing-keys.ts';
-import { inspectWithLedger } from '../token-inspection.ts';
-import { tokenRowBySha256 } from '../token-ledger.ts';
-import { MAX_TOKEN_BYTES } from '../tokens/inspect.ts';
+import { getTokenConfig, nowSecs, verifyKeys } from '../signing-keys.ts';
+import { TOKEN_COLUMNS, type TokenRow } from '../token-ledger.ts';
+import { inspectToken, MAX_TOKEN_BYTES, type Inspection, type KeyRecord } from '../tokens/inspect.ts';
+import type { Profile } from '../tokens/key-material.ts';
 import type { Workspace } from '../workspace.ts';
 
 export const INACTIVE_BODY = '{"active":false}';
@@ -35,57 +38,149 @@ const standIn = generateKeyPairSync('ed25519');
 const standInData = Buffer.from('castellan introspection stand-in');
 const standInSig = sign(null, standInData, standIn.privateKey);
 
-function balance(ws: Workspace, token: string): void {
-  verify(null, standInData, standIn.publicKey, standInSig);
-  tokenRowBySha256(ws, createHash('sha256').update(token).digest('hex'));
+type KeyRowLite = {
+  id: string;
+  profile: Profile;
+  kid: string | null;
+  state: string;
+  public_jwk: string | null;
+  sealed_private: Uint8Array;
+  compromised: number;
+};
+
+/**
+ * Introspection bound to one workspace, for a server answering many requests. The signing-key
+ * rows are read on EVERY call (a retire, a rotation or a compromise flag from any process applies
+ * to the next request); only the verify KeyObjects built from them are kept, and rebuilt as soon
+ * as any row differs. The zlayer HMAC keys are unsealed once per key set and dropped when the
+ * vault locks (as the opened CA is). Building them per request cost more than the verification.
+ */
+export class Introspector {
+  readonly #ws: Workspace;
+  readonly #keyRows: StatementSync;
+  readonly #bySha: StatementSync;
+  readonly #byJti: StatementSync;
+  #fingerprint = '';
+  #byKid = new Map<string, KeyRecord>();
+  #hmac: KeyRecord[] | null = null;
+  #compromised = new Set<string>();
+  readonly #unsubscribe: () => void;
+
+  constructor(ws: Workspace) {
+    this.#ws = ws;
+    this.#keyRows = ws.db.prepare(
+      'SELECT id, profile, kid, state, public_jwk, sealed_private, compromised FROM signing_keys ORDER BY id',
+    );
+    this.#bySha = ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_sha256 = ?`);
+    this.#byJti = ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = ?`);
+    this.#unsubscribe = ws.vault.onLock(() => {
+      this.#hmac = null;
+      this.#fingerprint = '';
+    });
+  }
+
+  /** Stops listening to the vault and forgets the keys. */
+  dispose(): void {
+    this.#unsubscribe();
+    this.#hmac = null;
+    this.#byKid = new Map();
+    this.#fingerprint = '';
+  }
+
+  #refreshKeys(): void {
+    const rows = this.#keyRows.all() as unknown as KeyRowLite[];
+    let fp = '';
+    for (const r of rows) {
+      fp += `${r.id}|${r.state}|${r.compromised}|${r.kid ?? ''}|${r.public_jwk ?? ''}|${Buffer.from(r.sealed_private).toString('base64')}\n`;
+    }
+    if (fp === this.#fingerprint) return;
+    const keys = verifyKeys(this.#ws);
+    const byKid = new Map<string, KeyRecord>();
+    const compromised = new Set<string>();
+    for (const r of rows) {
+      if (r.compromised !== 0) compromised.add(r.id);
+      if (r.profile !== 'zlayer' && r.kid !== null) {
+        const record = keys.findKeyByKid(r.kid);
+        if (record !== null) byKid.set(r.kid, record);
+      }
+    }
+    // LOCKED while the vault is locked: HS256 tokens then cannot be checked (inactive).
+    this.#hmac = this.#ws.vault.unlocked ? keys.hmacKeys() : null;
+    this.#byKid = byKid;
+    this.#compromised = compromised;
+    this.#fingerprint = fp;
+  }
+
+  #balance(token: string): void {
+    verify(null, standInData, standIn.publicKey, standInSig);
+    this.#bySha.get(createHash('sha256').update(token).digest('hex'));
+  }
+
+  introspect(token: string, now: number = nowSecs()): IntrospectionResult {
+    if (token.length === 0 || Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
+      this.#balance(token);
+      return { active: false, why: 'malformed', tokenId: null };
+    }
+    let result: Inspection<TokenRow>;
+    try {
+      this.#refreshKeys();
+      const { issuer, audience } = getTokenConfig(this.#ws);
+      const hmac = this.#hmac;
+      result = inspectToken<TokenRow>(token, {
+        now,
+        issuer,
+        audience,
+        findKeyByKid: (kid) => this.#byKid.get(kid) ?? null,
+        hmacKeys: () => {
+          if (hmac === null) throw new CastellanError('LOCKED', 'the vault is locked');
+          return hmac;
+        },
+        lookupLedger: (jti, sha256) =>
+          (this.#bySha.get(sha256) as TokenRow | undefined) ??
+          (jti === null ? null : ((this.#byJti.get(jti) as TokenRow | undefined) ?? null)),
+      });
+    } catch {
+      // LOCKED (an HS256 token while the vault is locked) or a damaged key row: not active.
+      this.#balance(token);
+      return { active: false, why: 'error', tokenId: null };
+    }
+    const record = result.ledger ?? null;
+    if (result.verdict === 'malformed' || result.verdict === 'unknown_key') this.#balance(token);
+    if (result.verdict !== 'valid' || record === null || result.claims === null) {
+      return { active: false, why: result.verdict, tokenId: record?.id ?? null };
+    }
+    const claims = result.claims;
+    const exp = claims.exp as number;
+    const nbf = claims.nbf;
+    if (exp <= now) return { active: false, why: 'expired', tokenId: record.id };
+    if (typeof nbf === 'number' && nbf > now) return { active: false, why: 'not_yet_valid', tokenId: record.id };
+    if (record.token_sha256 !== result.sha256) return { active: false, why: 'not_this_token', tokenId: record.id };
+    if (this.#compromised.has(record.key_id)) return { active: false, why: 'compromised_key', tokenId: record.id };
+    const scopes = result.scopes ?? [];
+    const body: Record<string, unknown> = {
+      active: true,
+      sub: claims.sub,
+      scope: scopes.map(formatScope).join(' '),
+      scopes,
+      exp,
+      iat: claims.iat,
+      jti: claims.jti,
+      iss: claims.iss,
+      token_type: 'Bearer',
+    };
+    if (claims.aud !== undefined) body.aud = claims.aud;
+    return { active: true, body, tokenId: record.id };
+  }
 }
 
-function isCompromised(ws: Workspace, keyId: string): boolean {
-  const row = ws.db.prepare('SELECT compromised FROM signing_keys WHERE id = ?').get(keyId) as
-    { compromised: number } | undefined;
-  return row === undefined || row.compromised !== 0;
-}
-
+/** One-off introspection (tests, scripts); a server keeps one Introspector instead. */
 export function introspect(ws: Workspace, token: string, now: number = nowSecs()): IntrospectionResult {
-  if (token.length === 0 || Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
-    balance(ws, token);
-    return { active: false, why: 'malformed', tokenId: null };
-  }
-  let inspection;
+  const introspector = new Introspector(ws);
   try {
-    inspection = inspectWithLedger(ws, token, now);
-  } catch {
-    // LOCKED (an HS256 token while the vault is locked) or a damaged key row: not active.
-    balance(ws, token);
-    return { active: false, why: 'error', tokenId: null };
+    return introspector.introspect(token, now);
+  } finally {
+    introspector.dispose();
   }
-  const record = inspection.record;
-  if (inspection.verdict === 'malformed' || inspection.verdict === 'unknown_key') balance(ws, token);
-  if (inspection.verdict !== 'valid' || record === null || inspection.claims === null) {
-    return { active: false, why: inspection.verdict, tokenId: record?.id ?? null };
-  }
-  const claims = inspection.claims;
-  const exp = claims.exp as number;
-  const nbf = claims.nbf;
-  if (exp <= now) return { active: false, why: 'expired', tokenId: record.id };
-  if (typeof nbf === 'number' && nbf > now) return { active: false, why: 'not_yet_valid', tokenId: record.id };
-  if (record.token_sha256 !== createHash('sha256').update(token.trim().replace(/^bearer\s+/i, '')).digest('hex')) {
-    return { active: false, why: 'not_this_token', tokenId: record.id };
-  }
-  if (isCompromised(ws, record.key_id)) return { active: false, why: 'compromised_key', tokenId: record.id };
-  const body: Record<string, unknown> = {
-    active: true,
-    sub: claims.sub,
-    scope: inspection.scopes.map(formatScope).join(' '),
-    scopes: inspection.scopes,
-    exp,
-    iat: claims.iat,
-    jti: claims.jti,
-    iss: claims.iss,
-    token_type: 'Bearer',
-  };
-  if (claims.aud !== undefined) body.aud = claims.aud;
-  return { active: true, body, tokenId: record.id };
 }
 
 /**

@@ -33,7 +33,7 @@ import { nowSecs } from '../signing-keys.ts';
 import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../worker-ca.ts';
 import type { Workspace } from '../workspace.ts';
 import { authenticateVerifierClient } from './clients.ts';
-import { INACTIVE_BODY, IntrospectionCounter, introspect } from './introspect.ts';
+import { INACTIVE_BODY, IntrospectionCounter, Introspector } from './introspect.ts';
 import {
   INTERNAL_ERROR,
   OCSP_RESPONSE_TYPE,
@@ -218,6 +218,7 @@ export class CastellanServer {
   readonly #limiter: RateLimiter;
   readonly #publications: Publications;
   readonly #counter = new IntrospectionCounter();
+  readonly #introspector: Introspector;
   readonly #log: (entry: AccessLogEntry) => void;
   readonly #ocspValiditySecs: number | undefined;
   readonly #ocspDelegated: boolean;
@@ -262,6 +263,8 @@ export class CastellanServer {
     this.#server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.#server.requestTimeout = REQUEST_TIMEOUT_MS;
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Last: it subscribes to the vault's lock, which a constructor that threw would leak.
+    this.#introspector = new Introspector(this.#ws);
   }
 
   async listen(): Promise<string> {
@@ -306,6 +309,7 @@ export class CastellanServer {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
     });
+    this.#introspector.dispose();
     if (!this.#ws.closed) this.#counter.flush(this.#ws);
   }
 
@@ -502,7 +506,7 @@ export class CastellanServer {
       };
     }
     const now = nowSecs();
-    const result = introspect(this.#ws, tokens[0]!, now);
+    const result = this.#introspector.introspect(tokens[0]!, now);
     if (result.tokenId !== null) this.#counter.note(result.tokenId, now);
     const headers = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
     if (!result.active) return { status: 200, type: 'application/json', body: INACTIVE_BODY, headers, client: clientId };
