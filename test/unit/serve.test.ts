@@ -122,6 +122,28 @@ test('GET /ocsp/{base64} answers the same request as POST (SHA-256 CertID too)',
   assert.match(`${r.stdout}${r.stderr}`, /Cert Status: good/);
 });
 
+test('a request without a nonce may get a pre-produced answer, but never one older than a revoke', async () => {
+  const signed = await signCsr(ws, { csr: opensslCsr('w', 'cache.example'), nodeId: 'cache-node' });
+  const leafFile = path.join(dir, 'cache-node.pem');
+  fs.writeFileSync(leafFile, signed.leafPem);
+  const reqFile = path.join(dir, 'cache-req.der');
+  await run(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leafFile, '-no_nonce', '-reqout', reqFile]);
+  const ask = async (): Promise<string> => {
+    const res = await fetch(`${url}/ocsp`, { method: 'POST', body: fs.readFileSync(reqFile), headers: { 'content-type': 'application/ocsp-request' } });
+    const file = path.join(dir, 'cache-resp.der');
+    fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const r = await run(OPENSSL, ['ocsp', '-respin', file, '-reqin', reqFile, '-issuer', caFile, '-CAfile', caFile, '-resp_text']);
+    return `${r.stdout}${r.stderr}`;
+  };
+  assert.match(await ask(), /Cert Status: good/);
+  assert.match(await ask(), /Cert Status: good/);
+  await revokeCertificate(other, { serial: signed.certificate.serial, reason: 'affiliationChanged' });
+  const after = await ask();
+  assert.match(after, /Cert Status: revoked/);
+  assert.match(after, /Reason: affiliationChanged/);
+  assert.match(after, /Response verify OK/);
+});
+
 test('garbage OCSP requests get malformedRequest and change nothing', async () => {
   const count = (): unknown => ws.db.prepare('SELECT count(*) AS n FROM audit').get();
   const auditBefore = JSON.stringify(count());

@@ -13,6 +13,11 @@
  *   included in `certs` so a client can chain it to the CA.
  * - Anything that does not parse as an OCSPRequest gets `malformedRequest`, an unexpected
  *   failure `internalError`; neither changes anything.
+ * - Speed (bench item 8a): a request without a nonce gets, within the same second, the same
+ *   signed answer as long as the statuses read for it are the same — RFC 5019's pre-produced
+ *   responses, keyed on the request bytes, the second and the live statuses, so a revoke still
+ *   shows on the very next request. Parsed requests are kept too (bounded). Serialising and
+ *   signing every answer cost ~4× the rest of the request.
  */
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import {
@@ -103,6 +108,9 @@ function serialHex(serial: ArrayBuffer): string | null {
 
 type CertRow = { revoked_at: string | null; revocation_reason: string | null };
 
+/** Entries kept in each cache before it is cleared (requests are small; a few MB at most). */
+const CACHE_LIMIT = 4096;
+
 /**
  * A responder bound to one workspace database and one CA. `issuerHashes` is computed once per
  * CA; the certificate statuses are read per request.
@@ -114,6 +122,9 @@ export class OcspResponder {
   readonly #signer: OcspSigner;
   readonly #certs: Certificate[] | undefined;
   readonly #validitySecs: number;
+  readonly #parsed = new Map<string, OCSPRequest>();
+  #answers = new Map<string, { der: Uint8Array; answers: OcspAnswer[] }>();
+  #answersSecond = 0;
 
   constructor(db: DatabaseSync, issuer: OcspIssuer, signer: OcspSigner, validitySecs = DEFAULT_OCSP_VALIDITY_SECS) {
     this.#lookup = db.prepare('SELECT revoked_at, revocation_reason FROM certificates WHERE serial = ?');
@@ -129,16 +140,20 @@ export class OcspResponder {
     this.#validitySecs = validitySecs;
   }
 
-  #status(id: CertID): CertStatus {
+  /** The live status of one CertID: its row (or null for unknown), read from the database now. */
+  #lookupRow(id: CertID): CertRow | null {
     const hashes = this.#issuerHashes.get(id.hashAlgorithm.algorithm);
     const nameHash = Buffer.from(id.issuerNameHash.buffer);
     const keyHash = Buffer.from(id.issuerKeyHash.buffer);
     const serial = serialHex(id.serialNumber);
     if (hashes === undefined || serial === null || !hashes.name.equals(nameHash) || !hashes.key.equals(keyHash)) {
-      return new CertStatus({ unknown: null });
+      return null;
     }
-    const row = this.#lookup.get(serial) as CertRow | undefined;
-    if (row === undefined) return new CertStatus({ unknown: null });
+    return (this.#lookup.get(serial) as CertRow | undefined) ?? null;
+  }
+
+  static #statusOf(row: CertRow | null): CertStatus {
+    if (row === null) return new CertStatus({ unknown: null });
     if (row.revoked_at === null) return new CertStatus({ good: null });
     const code = REVOCATION_REASON_CODES[(row.revocation_reason ?? 'unspecified') as RevocationReason] ?? 0;
     return new CertStatus({
@@ -146,20 +161,46 @@ export class OcspResponder {
     });
   }
 
+  #parse(requestDer: Uint8Array, key: string): OCSPRequest | null {
+    const cached = this.#parsed.get(key);
+    if (cached !== undefined) return cached;
+    const request = parseOcspRequest(requestDer);
+    if (request !== null) {
+      if (this.#parsed.size >= CACHE_LIMIT) this.#parsed.clear();
+      this.#parsed.set(key, request);
+    }
+    return request;
+  }
+
   /** The DER OCSPResponse for a DER OCSPRequest (malformedRequest if it is not one). */
   respond(requestDer: Uint8Array, now: Date = new Date()): { der: Uint8Array; answers: OcspAnswer[] } {
-    const request = parseOcspRequest(requestDer);
+    if (requestDer.byteLength === 0 || requestDer.byteLength > 65_536) return { der: MALFORMED_REQUEST, answers: [] };
+    const key = Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString('latin1');
+    const request = this.#parse(requestDer, key);
     if (request === null) return { der: MALFORMED_REQUEST, answers: [] };
     // GeneralizedTime without fractions (RFC 5280 §4.1.2.5.2): whole seconds.
-    const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const second = Math.floor(now.getTime() / 1000);
+    const thisUpdate = new Date(second * 1000);
     const nextUpdate = new Date(thisUpdate.getTime() + this.#validitySecs * 1000);
+    const nonce = request.tbsRequest.requestExtensions?.find((e) => e.extnID === id_pkix_ocsp_nonce);
+    // Read every status live, then answer from the cache only if the statuses are what it was signed with.
+    const rows = request.tbsRequest.requestList.map((r) => this.#lookupRow(r.reqCert));
+    let answerKey: string | null = null;
+    if (nonce === undefined) {
+      if (second !== this.#answersSecond) {
+        this.#answers = new Map();
+        this.#answersSecond = second;
+      }
+      answerKey = `${rows.map((r) => (r === null ? 'u' : `${r.revoked_at ?? 'g'}:${r.revocation_reason ?? ''}`)).join('|')}\n${key}`;
+      const hit = this.#answers.get(answerKey);
+      if (hit !== undefined) return hit;
+    }
     const answers: OcspAnswer[] = [];
-    const responses = request.tbsRequest.requestList.map((r) => {
-      const certStatus = this.#status(r.reqCert);
+    const responses = request.tbsRequest.requestList.map((r, i) => {
+      const certStatus = OcspResponder.#statusOf(rows[i]!);
       answers.push({ status: certStatus.revoked ? 'revoked' : certStatus.good === null ? 'good' : 'unknown' });
       return new SingleResponse({ certID: r.reqCert, certStatus, thisUpdate, nextUpdate });
     });
-    const nonce = request.tbsRequest.requestExtensions?.find((e) => e.extnID === id_pkix_ocsp_nonce);
     const tbs = new ResponseData({
       responderID: new ResponderID({ byKey: new KeyHash(toArrayBuffer(this.#responderKeyHash)) }),
       producedAt: thisUpdate,
@@ -183,6 +224,11 @@ export class OcspResponder {
         response: new OctetString(AsnConvert.serialize(basic)),
       }),
     });
-    return { der: new Uint8Array(AsnConvert.serialize(response)), answers };
+    const answer = { der: new Uint8Array(AsnConvert.serialize(response)), answers };
+    if (answerKey !== null) {
+      if (this.#answers.size >= CACHE_LIMIT) this.#answers.clear();
+      this.#answers.set(answerKey, answer);
+    }
+    return answer;
   }
 }
