@@ -14,6 +14,7 @@ declare module 'autocannon' {
       amount?: number;
       requests?: Request[];
       verifyBody?: (body: string) => boolean;
+      overallRate?: number;
     }
     interface Histogram {
       average: number;

@@ -294,3 +294,19 @@ test('a delegated OCSP responder (id-kp-OCSPSigning, issued by the CA, audited) 
     await delegated.close();
   }
 });
+
+test('while the vault is locked OCSP answers tryLater (the responder and its key are dropped); unlocked, it answers again', async () => {
+  const reqFile = path.join(dir, 'lock-req.der');
+  await run(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leaves[2]!.file, '-reqout', reqFile]);
+  const post = async (): Promise<number[]> =>
+    [...Buffer.from(await (await fetch(`${url}/ocsp`, { method: 'POST', body: fs.readFileSync(reqFile) })).arrayBuffer())];
+  assert.equal((await post()).length > 5, true);
+  ws.vault.lock();
+  try {
+    assert.deepEqual(await post(), [0x30, 0x03, 0x0a, 0x01, 0x03], 'OCSPResponse { tryLater }');
+  } finally {
+    ws.vault.unlockWithPassphrase(TEST_PASSPHRASE);
+  }
+  const r = await run(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leaves[2]!.file, '-url', `${url}/ocsp`, '-CAfile', caFile]);
+  assert.match(`${r.stdout}${r.stderr}`, /: good/);
+});

@@ -7,6 +7,7 @@
  * Creating and revoking a client are audited; the secret never is.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../../shared/errors.ts';
 import type { Workspace } from '../workspace.ts';
 
@@ -76,10 +77,17 @@ const NO_CLIENT_DIGEST = sha256Hex('castellan: no such verifier client');
  * The client id if `id` names an unrevoked client whose secret is `secret`, else null. Read from
  * the database on every call, so a revoke from another process applies to the next request.
  */
+const lookups = new WeakMap<Workspace, StatementSync>();
+
 export function authenticateVerifierClient(ws: Workspace, id: string, secret: string): string | null {
+  let lookup = lookups.get(ws);
+  if (lookup === undefined) {
+    lookup = ws.db.prepare('SELECT secret_sha256, revoked_at FROM serve_clients WHERE id = ?');
+    lookups.set(ws, lookup);
+  }
   const row =
     CLIENT_ID.test(id) && secret.length <= 256
-      ? (ws.db.prepare('SELECT secret_sha256, revoked_at FROM serve_clients WHERE id = ?').get(id) as
+      ? (lookup.get(id) as
           { secret_sha256: string; revoked_at: string | null } | undefined)
       : undefined;
   const expected = Buffer.from(row?.secret_sha256 ?? NO_CLIENT_DIGEST, 'hex');

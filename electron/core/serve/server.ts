@@ -219,6 +219,7 @@ export class CastellanServer {
   readonly #publications: Publications;
   readonly #counter = new IntrospectionCounter();
   readonly #introspector: Introspector;
+  readonly #unsubscribeLock: () => void;
   readonly #log: (entry: AccessLogEntry) => void;
   readonly #ocspValiditySecs: number | undefined;
   readonly #ocspDelegated: boolean;
@@ -263,8 +264,11 @@ export class CastellanServer {
     this.#server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.#server.requestTimeout = REQUEST_TIMEOUT_MS;
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    // Last: it subscribes to the vault's lock, which a constructor that threw would leak.
+    // Last: these subscribe to the vault's lock, which a constructor that threw would leak.
     this.#introspector = new Introspector(this.#ws);
+    this.#unsubscribeLock = this.#ws.vault.onLock(() => {
+      this.#ocsp = null;
+    });
   }
 
   async listen(): Promise<string> {
@@ -310,6 +314,8 @@ export class CastellanServer {
       this.#server.closeIdleConnections();
     });
     this.#introspector.dispose();
+    this.#unsubscribeLock();
+    this.#ocsp = null;
     if (!this.#ws.closed) this.#counter.flush(this.#ws);
   }
 
@@ -442,8 +448,15 @@ export class CastellanServer {
       body,
       headers: { 'Cache-Control': 'no-store' },
     });
+    if (!this.#ws.vault.unlocked) {
+      if (!hasCa(this.#ws)) return ocsp(UNAUTHORIZED);
+      return ocsp(TRY_LATER);
+    }
+    // A workspace's CA is never replaced (ca-store.ts), and the responder is dropped when the
+    // vault locks: while both hold, the built responder is used without re-reading the CA row.
+    const built = this.#ocsp;
+    if (built !== null && Date.now() < built.renewAt) return ocsp(built.responder.respond(der).der);
     if (!hasCa(this.#ws)) return ocsp(UNAUTHORIZED);
-    if (!this.#ws.vault.unlocked) return ocsp(TRY_LATER);
     try {
       const responder = await withOpenedCa(this.#ws, (ca) => {
         const current = this.#ocsp;
