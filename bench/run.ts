@@ -7,7 +7,7 @@
  * ratio/limit | result — and writes bench/results/latest.json with the machine and every figure.
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
- *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page)
+ *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 serve)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
@@ -21,13 +21,14 @@ import { benchMint, benchMintIntoLedger } from './items/mint.ts';
 import { benchFirstOpen, benchOpen } from './items/open.ts';
 import { benchPage } from './items/page.ts';
 import { benchCrl, benchCsr } from './items/pki.ts';
+import { benchServe, SERVE_FULL, SERVE_QUICK, type ServeSizes } from './items/serve.ts';
 import { ensureChromium, ensurePythonPeer, ensureRendererBuild, machineInfo, REPO_ROOT } from './lib/env.ts';
 import { prepareWorkspace, tempRoot, type PreparedWorkspace } from './lib/fixtures.ts';
 import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -42,6 +43,7 @@ interface Sizes {
   csr: { csrs: number; runs: number };
   crl: { sizes: [number, number]; runs: number; peerRuns: [number, number] };
   page: { loads: number; keystrokes: number; scrollRows: number };
+  serve: ServeSizes;
 }
 
 const FULL: Sizes = {
@@ -56,6 +58,7 @@ const FULL: Sizes = {
   csr: { csrs: 500, runs: 5 },
   crl: { sizes: [10_000, 100_000], runs: 5, peerRuns: [3, 2] },
   page: { loads: 5, keystrokes: 6, scrollRows: 10_000 },
+  serve: SERVE_FULL,
 };
 
 const QUICK: Sizes = {
@@ -70,6 +73,7 @@ const QUICK: Sizes = {
   csr: { csrs: 100, runs: 3 },
   crl: { sizes: [10_000, 100_000], runs: 3, peerRuns: [2, 1] },
   page: { loads: 3, keystrokes: 4, scrollRows: 2_000 },
+  serve: SERVE_QUICK,
 };
 
 function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boolean } {
@@ -84,7 +88,7 @@ function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boo
       const list = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       const picked = (list ?? '').split(',').map((s) => Number(s.trim()));
       if (picked.length === 0 || picked.some((n) => !(ITEMS as readonly number[]).includes(n))) {
-        throw new Error(`--only takes item numbers from 1 to 7, e.g. --only 1,3 (got ${JSON.stringify(list)})`);
+        throw new Error(`--only takes item numbers from 1 to 8, e.g. --only 1,3 (got ${JSON.stringify(list)})`);
       }
       only = new Set(picked as Item[]);
     } else if (a === '--help' || a === '-h') {
@@ -204,6 +208,14 @@ async function main(): Promise<number> {
           );
         }
       }
+    }
+
+    if (only.has(8)) {
+      await run('8 serve: OCSP, introspection', () => {
+        const dir = path.join(root, 'serve');
+        fs.mkdirSync(dir);
+        return benchServe(dir, sizes.serve, log);
+      });
     }
 
     if (only.has(7)) {
