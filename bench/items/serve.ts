@@ -178,22 +178,28 @@ async function benchOcsp(root: string, sizes: ServeSizes, log: (l: string) => vo
   }));
 
   const port = await freePort();
-  const peer = spawn(OPENSSL, ['ocsp', '-index', indexFile, '-port', String(port), '-rsigner', caFile, '-rkey', keyFile, '-CA', caFile, '-ignore_err'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  // Not a probe connection: OpenSSL's single-threaded responder stalls on a connection that
-  // closes without a request. Its own "waiting" line says it is ready.
-  const ready = new Promise<void>((resolve, reject) => {
-    let err = '';
-    peer.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      if (err.includes('waiting for OCSP client connections')) resolve();
+  // A fresh OpenSSL responder for every run: its single-threaded loop stalls for good on a
+  // connection that closes without a complete request (as the load generator's do when a run
+  // ends, or a readiness probe would), so one stalled run must not spoil the next.
+  let peer: ChildProcess | null = null;
+  const startPeer = async (): Promise<void> => {
+    if (peer !== null) await stop(peer);
+    const p = spawn(OPENSSL, ['ocsp', '-index', indexFile, '-port', String(port), '-rsigner', caFile, '-rkey', keyFile, '-CA', caFile, '-ignore_err'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    peer.once('exit', (code) => reject(new Error(`openssl ocsp exited ${code}: ${err}`)));
-  });
+    peer = p;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      p.stderr!.on('data', (c: Buffer) => {
+        err += c.toString();
+        if (err.includes('waiting for OCSP client connections')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`openssl ocsp exited ${code}: ${err}`)));
+    });
+  };
   const { child, url } = await startChild(prepared.dir);
   try {
-    await ready;
+    await startPeer();
     log(`  8a: castellan at ${url}, openssl ocsp on port ${port}`);
     // Both answer both requests correctly before anything is timed.
     for (const [name, base] of [['castellan', url], ['openssl', `http://127.0.0.1:${port}`]] as const) {
@@ -207,9 +213,9 @@ async function benchOcsp(root: string, sizes: ServeSizes, log: (l: string) => vo
     const castellan: Load[] = [];
     const openssl: Load[] = [];
     await load({ url, connections: 10, duration: 1, requests });
-    await load({ url: `http://127.0.0.1:${port}`, connections: 10, duration: 1, requests });
     for (let r = 0; r < sizes.runs; r++) {
       castellan.push(await load({ url, connections: 10, duration: sizes.seconds, requests }));
+      await startPeer();
       openssl.push(await load({ url: `http://127.0.0.1:${port}`, connections: 10, duration: sizes.seconds, requests }));
       log(`  8a run ${r + 1}: castellan ${int(castellan.at(-1)!.rps)} req/s (p99 ${castellan.at(-1)!.p99} ms), openssl ${int(openssl.at(-1)!.rps)} req/s (p99 ${openssl.at(-1)!.p99} ms)`);
     }
@@ -243,7 +249,7 @@ async function benchOcsp(root: string, sizes: ServeSizes, log: (l: string) => vo
     ];
   } finally {
     await stop(child);
-    await stop(peer);
+    if (peer !== null) await stop(peer);
   }
 }
 

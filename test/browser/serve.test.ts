@@ -59,10 +59,19 @@ describe('publishing from the app', () => {
       }
       await card.getByLabel('Requests served').filter({ hasText: /^3 requests served/ }).waitFor();
 
+      // The Keys and Workers & CA pages say where their documents are published.
+      await page.goto(`${app.origin}/index.html#/keys`);
+      await page.getByLabel('Where the JWKS and revocation list is published').filter({ hasText: `${base}/.well-known/jwks.json` }).waitFor();
+      await page.goto(`${app.origin}/index.html#/workers`);
+      await page.getByLabel('Where the CRL and OCSP responder is published').filter({ hasText: `${base}/ocsp` }).waitFor();
+      await page.goto(`${app.origin}/index.html#/settings`);
+
       await card.getByRole('button', { name: 'Stop publishing' }).click();
       await card.getByLabel('Publishing status').filter({ hasText: 'Stopped' }).waitFor();
       await assert.rejects(fetch(`${base}/healthz`), 'the server is closed');
 
+      await page.goto(`${app.origin}/index.html#/workers`);
+      await page.getByLabel('Where the CRL and OCSP responder is published').filter({ hasText: /is not being served/ }).waitFor();
       await page.goto(`${app.origin}/index.html#/tokens`);
       const row = page.getByRole('row').filter({ hasText: 'web-0' });
       await row.getByRole('button', { name: /^Details of token / }).click();

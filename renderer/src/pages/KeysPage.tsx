@@ -8,6 +8,7 @@ import { KeyVault } from '../components/KeyVault.tsx';
 import { PROFILE_LABELS, type SigningKey } from '../components/TokenBits.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
+import { PublishedAt } from '../components/PublishedAt.tsx';
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 type Profile = SigningKey['profile'];
@@ -147,6 +148,7 @@ export function KeysPage({
           Reload
         </Button>
       </Group>
+      <PublishedAt what="JWKS and revocation list" paths={[{ name: 'JWKS', path: '/.well-known/jwks.json' }, { name: 'revocation list', path: '/revocations' }]} />
       <ErrorAlert error={error} />
       {message && (
         <Alert color="teal" role="status" withCloseButton closeButtonLabel="Dismiss" onClose={() => setMessage(null)}>
