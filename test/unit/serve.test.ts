@@ -310,3 +310,20 @@ test('while the vault is locked OCSP answers tryLater (the responder and its key
   const r = await run(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leaves[2]!.file, '-url', `${url}/ocsp`, '-CAfile', caFile]);
   assert.match(`${r.stdout}${r.stderr}`, /: good/);
 });
+
+test('TLS with a server certificate the worker CA issues (castellan ca sign), verified by curl against the CA', async () => {
+  const key = path.join(dir, 'serve.key');
+  const csr = path.join(dir, 'serve.csr');
+  await run(OPENSSL, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr,
+    '-subj', '/CN=serve', '-addext', 'subjectAltName=DNS:castellan.test']);
+  const signed = await signCsr(ws, { csr: fs.readFileSync(csr, 'utf8'), nodeId: 'serve', days: 30 });
+  const tls = await startServer({ workspace: ws, host: '127.0.0.1', port: 0, tls: { cert: signed.leafPem, key: fs.readFileSync(key) } });
+  try {
+    const port = /:(\d+)$/.exec(tls.url!)![1]!;
+    const r = await run('/usr/bin/curl', ['-sS', '--cacert', caFile, '--resolve', `castellan.test:${port}:127.0.0.1`, `https://castellan.test:${port}/healthz`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /"status":"ok"/);
+  } finally {
+    await tls.close();
+  }
+});
