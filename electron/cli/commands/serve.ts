@@ -38,9 +38,9 @@ function readPem(file: string, what: string): Buffer {
 export const serveCommands: Command[] = [
   {
     path: ['serve'],
-    usage:
-      'serve [--host ADDR] [--port N] [--tls-cert FILE --tls-key FILE] [--rate N] [--burst N] [--ocsp-validity SECS] [--ocsp-delegated]',
-    summary: 'publish JWKS, revocation list, CRL, OCSP and introspection over HTTP(S) until stopped',
+    usage: 'serve [--host A] [--port N] [--tls-cert F --tls-key F]',
+    summary:
+      'publish JWKS, revocation list, CRL, OCSP, introspection until stopped (also --rate N, --burst N, --ocsp-validity S, --ocsp-delegated)',
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
