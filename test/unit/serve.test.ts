@@ -323,6 +323,29 @@ test('TLS with a server certificate the worker CA issues (castellan ca sign), ve
     const r = await run('/usr/bin/curl', ['-sS', '--cacert', caFile, '--resolve', `castellan.test:${port}:127.0.0.1`, `https://castellan.test:${port}/healthz`]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /"status":"ok"/);
+
+    // mTLS: a verifier holding a worker certificate may introspect without a client secret,
+    // until that certificate is revoked (from another connection).
+    const wKey = path.join(dir, 'mtls.key');
+    const wCsr = path.join(dir, 'mtls.csr');
+    await run(OPENSSL, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', wKey, '-out', wCsr,
+      '-subj', '/CN=gw', '-addext', 'subjectAltName=DNS:gateway.example']);
+    const worker = await signCsr(ws, { csr: fs.readFileSync(wCsr, 'utf8'), nodeId: 'gateway-1' });
+    const wCert = path.join(dir, 'mtls.pem');
+    fs.writeFileSync(wCert, worker.leafPem);
+    const token = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-5', profile: 'ed25519' }).token;
+    const introspectMtls = async (withCert: boolean): Promise<string> => {
+      const args = ['-sS', '-w', '\n%{http_code}', '--cacert', caFile, '--resolve', `castellan.test:${port}:127.0.0.1`,
+        '--data-urlencode', `token=${token}`, `https://castellan.test:${port}/introspect`];
+      if (withCert) args.unshift('--cert', wCert, '--key', wKey);
+      const out = await run('/usr/bin/curl', args);
+      assert.equal(out.status, 0, out.stderr);
+      return out.stdout;
+    };
+    assert.match(await introspectMtls(true), /"active":true[\s\S]*\n200$/);
+    assert.match(await introspectMtls(false), /\n401$/, 'no certificate, no credentials');
+    await revokeCertificate(other, { serial: worker.certificate.serial, reason: 'keyCompromise' });
+    assert.match(await introspectMtls(true), /\n401$/, 'a revoked worker certificate is refused on the next request');
   } finally {
     await tls.close();
   }

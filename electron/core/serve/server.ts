@@ -11,6 +11,7 @@
  *                                  `Accept: application/x-pem-file` or /crl.pem
  *   POST /ocsp, GET /ocsp/{b64}    RFC 6960 OCSP for the worker CA
  *   POST /introspect               RFC 7662 introspection, for authenticated verifier clients
+ *                                  (Basic client id + secret, or over TLS a worker certificate)
  *
  * Why node:http and not fastify or hono: the server has six fixed routes, needs the raw request
  * bytes (OCSP), exact control of body limits and of the one constant failure body, and must run
@@ -28,7 +29,9 @@ import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
-import { crlData, hasCa, withOpenedCa } from '../ca-store.ts';
+import type { TLSSocket } from 'node:tls';
+import { crlData, hasCa, requireCaCert, withOpenedCa } from '../ca-store.ts';
+import { pemEncode } from '../der.ts';
 import { nowSecs } from '../signing-keys.ts';
 import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../worker-ca.ts';
 import type { Workspace } from '../workspace.ts';
@@ -253,8 +256,18 @@ export class CastellanServer {
       void this.#handle(req, res);
     };
     if (options.tls) {
+      // Verifiers may also authenticate to /introspect with a worker certificate (mTLS): the
+      // handshake asks for one, checks it against the worker CA, and never requires it.
+      const ca = hasCa(this.#ws) ? [pemEncode(requireCaCert(this.#ws), 'CERTIFICATE')] : undefined;
       try {
-        this.#server = https.createServer({ cert: Buffer.from(options.tls.cert), key: Buffer.from(options.tls.key) }, handler);
+        this.#server = https.createServer(
+          {
+            cert: Buffer.from(options.tls.cert),
+            key: Buffer.from(options.tls.key),
+            ...(ca ? { ca, requestCert: true, rejectUnauthorized: false } : {}),
+          },
+          handler,
+        );
       } catch {
         throw new CastellanError('INVALID_INPUT', 'the TLS certificate and key could not be loaded (PEM expected, and they must match)');
       }
@@ -494,10 +507,29 @@ export class CastellanServer {
     return responder;
   }
 
+  /**
+   * `worker:<node id>` when the TLS peer presented a certificate the worker CA issued (the
+   * handshake verified the chain) that the inventory holds, unrevoked and unexpired — read per
+   * request, so revoking the worker certificate locks it out on the next request.
+   */
+  #workerClient(req: http.IncomingMessage): string | null {
+    const socket = req.socket as TLSSocket;
+    if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return null;
+    const peer = socket.getPeerCertificate();
+    if (!peer || typeof peer.serialNumber !== 'string') return null;
+    const serial = peer.serialNumber.toLowerCase().replace(/^0+/, '');
+    const row = this.#ws.db
+      .prepare('SELECT node_id, revoked_at, not_after FROM certificates WHERE serial = ?')
+      .get(serial) as { node_id: string; revoked_at: string | null; not_after: string } | undefined;
+    if (row === undefined || row.revoked_at !== null || Date.parse(row.not_after) <= Date.now()) return null;
+    return `worker:${row.node_id}`;
+  }
+
   async #introspect(req: http.IncomingMessage): Promise<Reply> {
     const body = await readBody(req, this.#maxBody);
     const creds = basicCredentials(req.headers.authorization);
-    const clientId = creds === null ? null : authenticateVerifierClient(this.#ws, creds.id, creds.secret);
+    const clientId =
+      creds === null ? this.#workerClient(req) : authenticateVerifierClient(this.#ws, creds.id, creds.secret);
     if (clientId === null) {
       // Failed authentication is limited by address, so guessing secrets is slow.
       if (!this.#limiter.take(this.#remote(req), Date.now())) {
