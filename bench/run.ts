@@ -7,7 +7,7 @@
  * ratio/limit | result — and writes bench/results/latest.json with the machine and every figure.
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
- *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock)
+ *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock, 10 serve)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
@@ -23,13 +23,14 @@ import { benchFirstOpen, benchOpen } from './items/open.ts';
 import { benchPage } from './items/page.ts';
 import { benchCrl, benchCsr } from './items/pki.ts';
 import { benchUnlock } from './items/unlock.ts';
+import { benchServe, SERVE_FULL, SERVE_QUICK, type ServeSizes } from './items/serve.ts';
 import { ensureChromium, ensurePythonPeer, ensureRendererBuild, machineInfo, REPO_ROOT } from './lib/env.ts';
 import { prepareWorkspace, tempRoot, type PreparedWorkspace } from './lib/fixtures.ts';
 import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -45,6 +46,7 @@ interface Sizes {
   crl: { sizes: [number, number]; runs: number; peerRuns: [number, number] };
   page: { loads: number; keystrokes: number; scrollRows: number };
   cli: { runs: number };
+  serve: ServeSizes;
 }
 
 const FULL: Sizes = {
@@ -60,6 +62,7 @@ const FULL: Sizes = {
   crl: { sizes: [10_000, 100_000], runs: 5, peerRuns: [3, 2] },
   page: { loads: 5, keystrokes: 6, scrollRows: 10_000 },
   cli: { runs: 10 },
+  serve: SERVE_FULL,
 };
 
 const QUICK: Sizes = {
@@ -75,6 +78,7 @@ const QUICK: Sizes = {
   crl: { sizes: [10_000, 100_000], runs: 3, peerRuns: [2, 1] },
   page: { loads: 3, keystrokes: 4, scrollRows: 2_000 },
   cli: { runs: 5 },
+  serve: SERVE_QUICK,
 };
 
 function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boolean } {
@@ -211,6 +215,14 @@ async function main(): Promise<number> {
           );
         }
       }
+    }
+
+    if (only.has(10)) {
+      await run('10 serve: OCSP, introspection', () => {
+        const dir = path.join(root, 'serve');
+        fs.mkdirSync(dir);
+        return benchServe(dir, sizes.serve, log);
+      });
     }
 
     if (only.has(7)) {

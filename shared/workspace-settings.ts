@@ -11,6 +11,26 @@ export const DAY_SECS = 86_400;
 /** The most a workspace may allow for a worker leaf (csr_max_leaf_days). */
 export const MAX_LEAF_DAYS_CEILING = 397;
 
+/** An http(s) URL with no credentials, query or fragment, and no trailing slash; '' when unset. */
+function isPublicBaseUrl(value: string): boolean {
+  if (value === '') return true;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    !value.endsWith('/') &&
+    !/[\s\p{Cc}]/u.test(value)
+  );
+}
+
 export const workspaceSettingsSchema = z.strictObject({
   /** Upper bound on every container token's lifetime, forced mints included. */
   max_token_ttl_secs: z
@@ -43,6 +63,21 @@ export const workspaceSettingsSchema = z.strictObject({
    * which machine holds the key. Unspecified (0.0.0.0, ::) and multicast addresses are refused always.
    */
   csr_allow_local_sans: z.boolean(),
+  /**
+   * garm's attempt binding: a container token minted with a create attempt supersedes the
+   * container's tokens from earlier attempts (revoked as `superseded`, audited), and a mint for
+   * an attempt older than one already minted is refused.
+   */
+  attempt_binding: z.boolean(),
+  /**
+   * Where verifiers reach `castellan serve` (e.g. https://castellan.example:8443), or '' for
+   * nowhere. When set, newly issued worker certificates name `<url>/crl` as their CRL
+   * distribution point and `<url>/ocsp` as their OCSP responder.
+   */
+  public_base_url: z
+    .string()
+    .max(2048)
+    .refine(isPublicBaseUrl, 'must be an http(s) URL without credentials, query, fragment or trailing slash, or empty'),
 });
 
 export type WorkspaceSettings = z.infer<typeof workspaceSettingsSchema>;
@@ -54,6 +89,8 @@ export const DEFAULT_WORKSPACE_SETTINGS: WorkspaceSettings = {
   csr_allowed_dns_suffixes: [],
   csr_allowed_ip_ranges: [],
   csr_allow_local_sans: false,
+  attempt_binding: true,
+  public_base_url: '',
 };
 
 export const workspaceSettingsPatchSchema = workspaceSettingsSchema.partial();

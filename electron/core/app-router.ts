@@ -6,6 +6,8 @@ import { tokenHandlers } from './handlers/tokens.ts';
 import { workspaceHandlers } from './handlers/workspace.ts';
 import { workspaceSettingsHandlers } from './handlers/workspace-settings.ts';
 import { createRouter, type Router } from './ipc-router.ts';
+import { ServeController } from './serve/controller.ts';
+import { introspectionStats } from './serve/introspect.ts';
 import type { SettingsStore } from './settings.ts';
 import type { KeychainBackend } from './vault.ts';
 import type { Workspace } from './workspace.ts';
@@ -21,6 +23,8 @@ export interface AppServices {
   dialogs: Dialogs;
   keychain?: KeychainBackend;
   settings: SettingsStore;
+  /** Publishing from the app; the shell keeps it to stop the server on quit. */
+  serve?: ServeController;
 }
 
 /** The one router the app and the harness both run: every channel of the contract. */
@@ -30,6 +34,7 @@ export function createAppRouter(options: {
   log?: (line: string) => void;
 }): Router {
   const { services } = options;
+  const serve = services.serve ?? new ServeController(services.workspace);
   return createRouter({
     allowedOrigins: options.allowedOrigins,
     log: options.log,
@@ -42,6 +47,10 @@ export function createAppRouter(options: {
       ...workspaceSettingsHandlers(services.workspace, services.dialogs),
       'settings:get': () => services.settings.get(),
       'settings:set': (patch) => services.settings.set(patch),
+      'serve:status': () => serve.status(),
+      'serve:start': ({ host, port }) => serve.start(host, port),
+      'serve:stop': () => serve.stop(),
+      'serve:introspection': ({ id }) => introspectionStats(services.workspace(), id),
     },
   });
 }

@@ -216,8 +216,11 @@ export async function signCsr(ws: Workspace, params: SignCsrParams): Promise<Sig
   const { nodeId } = params;
   const { analysis, days } = assertSignable(ws, params);
   const now = params.now ?? new Date();
+  // With a public base URL set, the leaf points verifiers at `castellan serve`.
+  const base = readWorkspaceSettings(ws).public_base_url;
+  const publication = base === '' ? undefined : { crlUrl: `${base}/crl`, ocspUrl: `${base}/ocsp` };
   const { signed, caCertDer } = await withOpenedCa(ws, async (ca) => ({
-    signed: await signWorkerCsr({ ca, csr: analysis, nodeId, days, now }),
+    signed: await signWorkerCsr({ ca, csr: analysis, nodeId, days, now, ...(publication ? { publication } : {}) }),
     // The certificate of the CA that signed, as stored: the registration reply's chain.
     caCertDer: ca.cert.der,
   }));

@@ -31,11 +31,11 @@ import type { AuditDetails } from './audit.ts';
 import { getService, policyOf, type ServicePolicy } from './deployments.ts';
 import { activeSigner, getTokenConfig, nowSecs, type ActiveSigner } from './signing-keys.ts';
 import { recordOf, tokenTarget, type TokenRecord, type TokenRow } from './token-ledger.ts';
+import { readWorkspaceSettings } from './workspace-settings.ts';
 import { asymmetricClaims, normalizeScopes, zlayerClaims, type TokenScope } from './tokens/claims.ts';
 import { isProfile, PROFILES, type Profile } from './tokens/key-material.ts';
 import { tokenSha256 } from './tokens/sign.ts';
 import type { Workspace } from './workspace.ts';
-import { readWorkspaceSettings } from './workspace-settings.ts';
 
 export const MAX_BATCH = 100_000;
 const CONTAINER_ID = /^[^\s:\p{Cc}]{1,253}$/u;
@@ -51,6 +51,14 @@ export type MintOptions = {
   ttlSecs?: number;
   force?: boolean;
   noJti?: boolean;
+  /**
+   * The replica's create attempt (garm's attempt binding): recorded on the row, carried as the
+   * `create_attempt` claim by ed25519/es256 tokens (never by zlayer tokens, whose claims are
+   * pinned). With the workspace's `attempt_binding` on, the container's active tokens from
+   * earlier (or unnamed) attempts are revoked as `superseded` in the same transaction, and an
+   * attempt older than one already minted for the container is refused.
+   */
+  attempt?: number;
   /** Unix seconds; defaults to the clock. */
   now?: number;
 };
@@ -84,6 +92,7 @@ type MintPlan = {
   audience: string | null;
   /** What the token can do (shared/policy/token-risk.ts), stored beside it for the list filters. */
   facts: TokenFacts;
+  attemptBinding: boolean;
   insert: StatementSync;
 };
 
@@ -164,10 +173,11 @@ function plan(
     issuer: config?.issuer ?? null,
     audience: config?.audience ?? null,
     facts: tokenFacts(normalizeScopes(policy.access.scopes), deployment, policy.access.mount_socket, ttlSecs),
+    attemptBinding: readWorkspaceSettings(ws).attempt_binding,
     insert: ws.db.prepare(
       `INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, kid, scopes,
-         issued_at, expires_at, token_sha256, forced_ttl, issuer, audience, caps, risk)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         issued_at, expires_at, token_sha256, forced_ttl, issuer, audience, caps, risk, create_attempt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
 }
@@ -198,8 +208,9 @@ function signAndRecord(
   container: string,
   now: number,
   noJti: boolean,
-  audit: { extra?: Extra; batchSeq?: number } = {},
+  audit: { extra?: Extra; batchSeq?: number; attempt?: number } = {},
 ): Minted {
+  const attempt = audit.attempt ?? null;
   const jti = noJti ? null : randomUUID();
   const claimsInput = {
     service: p.service,
@@ -212,7 +223,13 @@ function signAndRecord(
   const claims =
     p.profile === 'zlayer'
       ? zlayerClaims(claimsInput)
-      : asymmetricClaims({ ...claimsInput, issuer: p.issuer!, audience: p.audience!, deployment: p.deployment });
+      : asymmetricClaims({
+          ...claimsInput,
+          issuer: p.issuer!,
+          audience: p.audience!,
+          deployment: p.deployment,
+          createAttempt: attempt,
+        });
   const token = p.signer.signer.sign(claims);
   const sha256 = tokenSha256(token);
   const info = p.insert.run(
@@ -233,6 +250,7 @@ function signAndRecord(
     p.audience,
     p.facts.caps,
     p.facts.risk,
+    attempt,
   );
   const row: TokenRow = {
     id: Number(info.lastInsertRowid),
@@ -257,6 +275,7 @@ function signAndRecord(
     revoke_audit_seq: null,
     caps: p.facts.caps,
     risk: p.facts.risk,
+    create_attempt: attempt,
   };
   ws.audit.append({
     action: 'token.mint',
@@ -264,9 +283,73 @@ function signAndRecord(
     details:
       audit.batchSeq !== undefined
         ? { jti, container, subject: row.subject, expires_at: row.expires_at, sha256, batch_seq: audit.batchSeq }
-        : mintDetails(p, row, noJti, audit.extra),
+        : mintDetails(p, row, noJti, attempt === null ? audit.extra : { ...audit.extra, create_attempt: attempt }),
   });
+  if (attempt !== null && p.attemptBinding) supersedeEarlierAttempts(ws, row, attempt, now);
   return { token, record: recordOf(row, now) };
+}
+
+function requireAttempt(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new CastellanError('INVALID_INPUT', 'the create attempt must be a whole number, 1 or more');
+  }
+  return value;
+}
+
+/** Refuses an attempt older than one already minted for the container (binding on only). */
+function assertAttemptIsCurrent(ws: Workspace, p: MintPlan, container: string, attempt: number): void {
+  if (!p.attemptBinding) return;
+  const row = ws.db
+    .prepare('SELECT max(create_attempt) AS newest FROM tokens WHERE deployment = ? AND container = ? AND service = ?')
+    .get(p.deployment, container, p.service) as { newest: number | null };
+  if (row.newest !== null && row.newest > attempt) {
+    throw new CastellanError(
+      'CONFLICT',
+      `container ${container} of ${p.deployment}/${p.service} already has a token for create attempt ${row.newest}; ` +
+        `attempt ${attempt} is an earlier one and gets no token`,
+    );
+  }
+}
+
+/**
+ * garm's attempt binding: the container's active tokens from earlier or unnamed attempts are
+ * revoked as `superseded` (replaced_by = the new token's jti), each with its audit entry, in the
+ * mint's transaction. Tokens of the same attempt are left alone (a refresh replaces those).
+ */
+function supersedeEarlierAttempts(ws: Workspace, fresh: TokenRow, attempt: number, now: number): void {
+  const earlier = ws.db
+    .prepare(
+      `SELECT id, jti, key_id, create_attempt FROM tokens
+       WHERE deployment = ? AND container = ? AND service = ? AND id <> ? AND revoked_at IS NULL AND expires_at >= ?
+         AND (create_attempt IS NULL OR create_attempt < ?)`,
+    )
+    .all(fresh.deployment, fresh.container, fresh.service, fresh.id, now, attempt) as {
+    id: number;
+    jti: string | null;
+    key_id: string;
+    create_attempt: number | null;
+  }[];
+  const update = ws.db.prepare(
+    "UPDATE tokens SET revoked_at = ?, revoke_reason = 'superseded', replaced_by = ?, revoke_audit_seq = ? WHERE id = ? AND revoked_at IS NULL",
+  );
+  for (const old of earlier) {
+    const entry = ws.audit.append({
+      action: 'token.revoke',
+      target: tokenTarget(old),
+      details: {
+        jti: old.jti,
+        reason: 'superseded',
+        replaced_by: fresh.jti,
+        deployment: fresh.deployment,
+        service: fresh.service,
+        container: fresh.container,
+        key_id: old.key_id,
+        create_attempt: old.create_attempt,
+        superseded_by_attempt: attempt,
+      },
+    });
+    update.run(now, fresh.jti, entry.seq, old.id);
+  }
 }
 
 function mintDetails(p: MintPlan, row: TokenRow, noJti: boolean, extra: Extra = {}): AuditDetails {
@@ -294,9 +377,13 @@ function mintDetails(p: MintPlan, row: TokenRow, noJti: boolean, extra: Extra = 
 export function mintToken(ws: Workspace, options: MintOptions): Minted {
   const p = plan(ws, options);
   const container = requireContainer(options.container);
+  const attempt = options.attempt === undefined ? undefined : requireAttempt(options.attempt);
   const now = options.now ?? nowSecs();
   requireShownExp(p, now);
-  return ws.transaction(() => signAndRecord(ws, p, container, now, options.noJti === true));
+  return ws.transaction(() => {
+    if (attempt !== undefined) assertAttemptIsCurrent(ws, p, container, attempt);
+    return signAndRecord(ws, p, container, now, options.noJti === true, attempt === undefined ? {} : { attempt });
+  });
 }
 
 /**
@@ -308,7 +395,13 @@ export function mintTokenInTransaction(ws: Workspace, options: MintOptions, extr
   const p = plan(ws, options);
   const now = options.now ?? nowSecs();
   requireShownExp(p, now);
-  return signAndRecord(ws, p, requireContainer(options.container), now, options.noJti === true, { extra });
+  const container = requireContainer(options.container);
+  const attempt = options.attempt === undefined ? undefined : requireAttempt(options.attempt);
+  if (attempt !== undefined) assertAttemptIsCurrent(ws, p, container, attempt);
+  return signAndRecord(ws, p, container, now, options.noJti === true, {
+    extra,
+    ...(attempt === undefined ? {} : { attempt }),
+  });
 }
 
 /** The containers of a batch: the explicit list, or every replica by ZLayer's naming. */

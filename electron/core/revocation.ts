@@ -207,7 +207,15 @@ export function refreshToken(ws: Workspace, jti: string, now: number = nowSecs()
     }
     const minted = mintTokenInTransaction(
       ws,
-      { deployment: old.deployment, service: old.service, container: old.container, profile: old.profile, now },
+      {
+        deployment: old.deployment,
+        service: old.service,
+        container: old.container,
+        profile: old.profile,
+        now,
+        // The replacement is for the same replica attempt: it does not supersede its siblings.
+        ...(old.create_attempt != null ? { attempt: old.create_attempt } : {}),
+      },
       { refresh_of: old.jti },
     );
     const newJti = minted.record.jti!;

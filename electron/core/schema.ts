@@ -302,6 +302,32 @@ CREATE INDEX IF NOT EXISTS tokens_risk_high ON tokens (issued_at, id, revoked_at
 CREATE INDEX IF NOT EXISTS tokens_risk_critical ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 3;
 `;
 
+// `castellan serve` (electron/core/serve/): the verifier clients that may call /introspect (only
+// a SHA-256 of each secret is kept), how often and when each token was last introspected (never
+// the token), each token's replica create attempt (attempt binding), and a partial index so the server can tell in O(log n) whether any token was revoked
+// since it last signed the revocation list (max(revoke_audit_seq) over revoked rows only; minting
+// inserts NULL there, so it costs a mint nothing).
+const SERVE_V8 = `
+CREATE TABLE IF NOT EXISTS serve_clients (
+  id            TEXT PRIMARY KEY,         -- client_id, public
+  name          TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,            -- hex SHA-256 of the 32-byte random secret
+  created_at    TEXT NOT NULL,
+  revoked_at    TEXT
+);
+CREATE TABLE IF NOT EXISTS token_introspections (
+  token_id INTEGER PRIMARY KEY REFERENCES tokens (id) ON DELETE CASCADE,
+  count    INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL               -- unix seconds
+);
+CREATE INDEX IF NOT EXISTS tokens_revoke_audit_seq ON tokens (revoke_audit_seq) WHERE revoke_audit_seq IS NOT NULL;
+-- Attempt binding (garm): the replica create attempt a token was minted for, NULL when unbound.
+-- A zlayer token keeps it here only (its claims are pinned by COMPAT.md); ed25519/es256 tokens
+-- also carry it as the create_attempt claim. Superseding reads a container's rows through
+-- tokens_deployment_container.
+ALTER TABLE tokens ADD COLUMN create_attempt INTEGER;
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
@@ -310,6 +336,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 5, name: 'vault: persisted throttle for failed passphrase attempts', sql: VAULT_UNLOCK_THROTTLE },
   { version: 6, name: 'authenticated audit log and records', sql: AUDIT_INTEGRITY_V6 },
   { version: 7, name: 'token ledger: capability bits and risk per token, with their filter indexes', sql: TOKEN_FACTS_V7 },
+  { version: 8, name: 'serve: verifier clients, introspection counts, create attempts, revocation change index', sql: SERVE_V8 },
 ];
 
 /** The newest schema this build can read and write. */

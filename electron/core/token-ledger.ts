@@ -71,6 +71,8 @@ export type TokenRow = Omit<TokenRecord, 'scopes' | 'status' | 'forced_ttl' | 'd
   issuer: string | null;
   audience: string | null;
   revoke_audit_seq: number | null;
+  /** The replica create attempt it was minted for (attempt binding), or null. */
+  create_attempt?: number | null;
 };
 
 export type TokenFilter = {
@@ -103,7 +105,7 @@ export const DEFAULT_TOKEN_PAGE = 200;
 
 export const TOKEN_COLUMNS =
   'id, jti, subject, deployment, service, container, profile, key_id, kid, scopes, issued_at, expires_at, ' +
-  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq, caps, risk';
+  'revoked_at, revoke_reason, replaced_by, token_sha256, forced_ttl, issuer, audience, revoke_audit_seq, caps, risk, create_attempt';
 
 /** A stored time brought into 0 ... MAX_SHOWN_UNIX_SECS (whole seconds); NULL stays null. */
 function shownTime(v: unknown): number | null {
@@ -141,6 +143,7 @@ function tokenRowOf(raw: Record<string, unknown>): TokenRow {
     revoked_at: shownTime(raw.revoked_at),
     forced_ttl: wholeOrNull(raw.forced_ttl) ?? 0,
     revoke_audit_seq: wholeOrNull(raw.revoke_audit_seq),
+    create_attempt: wholeOrNull(raw.create_attempt),
   };
 }
 
@@ -545,7 +548,13 @@ export function claimsOf(row: TokenRow): Record<string, unknown> {
   if (row.issuer === null || row.audience === null) {
     throw new CastellanError('INTEGRITY', `ledger row ${row.id} (${row.profile}) has no issuer or audience`);
   }
-  return asymmetricClaims({ ...input, issuer: row.issuer, audience: row.audience, deployment: row.deployment });
+  return asymmetricClaims({
+    ...input,
+    issuer: row.issuer,
+    audience: row.audience,
+    deployment: row.deployment,
+    createAttempt: row.create_attempt ?? null,
+  });
 }
 
 export type TokenHistoryEntry = { ts: string; action: string; actor: string; details: Record<string, unknown> };

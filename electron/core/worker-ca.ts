@@ -18,6 +18,18 @@ import {
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  AccessDescription,
+  AuthorityInfoAccessSyntax,
+  CRLDistributionPoints,
+  DistributionPoint,
+  DistributionPointName,
+  GeneralName,
+  id_ad_ocsp,
+  id_ce_cRLDistributionPoints,
+  id_pe_authorityInfoAccess,
+} from '@peculiar/asn1-x509';
 import { CastellanError } from '../../shared/errors.ts';
 import { MAX_LEAF_DAYS_CEILING } from '../../shared/workspace-settings.ts';
 import { analyzeCsr, describePublicKey, isCsrAnalysis } from './csr.ts';
@@ -501,7 +513,29 @@ export type SignWorkerCsrParams = SigningCa & {
   /** The SAN policy a CSR given as PEM/DER is judged by (an analysis was judged by its maker). */
   sanPolicy?: SanPolicy;
   now?: Date;
+  /**
+   * Where `castellan serve` publishes revocation (the workspace's public_base_url): the leaf
+   * then names the CRL in a CRL Distribution Points extension and the OCSP responder in an
+   * Authority Information Access extension.
+   */
+  publication?: { crlUrl: string; ocspUrl: string };
 };
+
+/** The CRL Distribution Points and AIA (OCSP) extensions, built with @peculiar/asn1-x509. */
+function publicationExtensions(p: { crlUrl: string; ocspUrl: string }): Uint8Array[] {
+  const cdp = new CRLDistributionPoints([
+    new DistributionPoint({
+      distributionPoint: new DistributionPointName({ fullName: [new GeneralName({ uniformResourceIdentifier: p.crlUrl })] }),
+    }),
+  ]);
+  const aia = new AuthorityInfoAccessSyntax([
+    new AccessDescription({ accessMethod: id_ad_ocsp, accessLocation: new GeneralName({ uniformResourceIdentifier: p.ocspUrl }) }),
+  ]);
+  return [
+    extension(id_ce_cRLDistributionPoints, false, new Uint8Array(AsnConvert.serialize(cdp))),
+    extension(id_pe_authorityInfoAccess, false, new Uint8Array(AsnConvert.serialize(aia))),
+  ];
+}
 
 export interface SignedWorkerCertificate {
   leafDer: Uint8Array;
@@ -599,6 +633,7 @@ export async function signWorkerCsr(params: SignWorkerCsrParams): Promise<Signed
     extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(request.subjectPublicKey))),
     ca.authorityKeyIdentifier,
   );
+  if (params.publication) extensions.push(...publicationExtensions(params.publication));
 
   const leafDer = buildCertificate({
     serial,
@@ -635,4 +670,53 @@ export function registrationBundle(
   readCertificate(leafDer);
   readCertificate(caCertDer);
   return { leaf_der: toBase64(leafDer), ca_chain_der: [toBase64(caCertDer)] };
+}
+
+// ───────────────────────────── delegated OCSP responder ─────────────────────────────
+
+const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
+const ID_PKIX_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
+
+/**
+ * A delegated OCSP responder (RFC 6960 §4.2.2.2) for `castellan serve`: a fresh P-256 key and a
+ * short-lived certificate the CA issues for it, with extendedKeyUsage id-kp-OCSPSigning only,
+ * keyUsage digitalSignature, and id-pkix-ocsp-nocheck (clients need not check the responder's
+ * own revocation; hence the short life). The key never leaves memory.
+ */
+export async function issueOcspResponder(
+  ca: OpenedCa,
+  options: { now?: Date; hours?: number } = {},
+): Promise<{ certDer: Uint8Array; key: KeyObject; subjectPublicKey: Uint8Array; serial: string; notAfter: Date }> {
+  if (!openedCas.has(ca)) throw new CastellanError('INTERNAL', 'issueOcspResponder was given a CA that openCa did not open');
+  const hours = options.hours ?? 48;
+  if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 30) {
+    throw new CastellanError('INVALID_INPUT', 'a delegated OCSP responder lives 1 hour to 30 days');
+  }
+  const now = requireDate(options.now ?? new Date(), 'now').getTime();
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
+  const spkiDer = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+  const subjectPublicKey = contentOf(spkiDer, readChildren(spkiDer, readWhole(spkiDer))[1]!).subarray(1);
+  const wanted = wholeSeconds(now + hours * 3_600_000);
+  const notAfter = wanted.getTime() > ca.cert.notAfter.getTime() ? ca.cert.notAfter : wanted;
+  const serial = randomSerial();
+  const certDer = buildCertificate({
+    serial,
+    issuerDer: ca.cert.subjectDer,
+    subjectDer: encodeName([
+      [OIDS.commonName, 'Castellan OCSP Responder'],
+      [OIDS.organizationName, 'ZLayer'],
+    ]),
+    notBefore: wholeSeconds(now - BACKDATE_MS),
+    notAfter,
+    spkiDer,
+    extensions: [
+      extension(OIDS.keyUsage, true, namedBitString([KEY_USAGE.digitalSignature])),
+      extension(OIDS.extKeyUsage, false, sequence(oid(ID_KP_OCSP_SIGNING))),
+      extension(ID_PKIX_OCSP_NOCHECK, false, tlv(TAG.NULL)),
+      extension(OIDS.subjectKeyIdentifier, false, octetString(keyIdentifier(subjectPublicKey))),
+      ca.authorityKeyIdentifier,
+    ],
+    signingKey: ca.key,
+  });
+  return { certDer, key: privateKey, subjectPublicKey: new Uint8Array(subjectPublicKey), serial: serial.toString('hex'), notAfter };
 }

@@ -10,6 +10,7 @@ import { currentActor } from '../core/actor.ts';
 import { createAppRouter } from '../core/app-router.ts';
 import { originOf, type SenderFrame } from '../core/ipc-router.ts';
 import { rendererEntry } from '../core/renderer-entry.ts';
+import { ServeController } from '../core/serve/controller.ts';
 import { Workspace } from '../core/workspace.ts';
 import { nativeDialogs } from './dialogs.ts';
 import { safeStorageKeychain } from './keychain.ts';
@@ -55,7 +56,11 @@ if (!app.requestSingleInstanceLock()) {
     let workspace: Workspace | null = null;
     const openWorkspace = () =>
       (workspace ??= Workspace.open(workspacePath, { actor: currentActor('app'), keychain: safeStorageKeychain }));
-    app.on('will-quit', () => workspace?.close());
+    // Publishing (Settings → Publishing) runs in this process; it stops before the workspace closes.
+    const serve = new ServeController(openWorkspace);
+    app.on('will-quit', () => {
+      void serve.stop().finally(() => workspace?.close());
+    });
     const router = createAppRouter({
       allowedOrigins: [appOrigin],
       services: {
@@ -74,6 +79,7 @@ if (!app.requestSingleInstanceLock()) {
         dialogs: nativeDialogs,
         keychain: safeStorageKeychain,
         settings: electronSettings(),
+        serve,
       },
     });
 

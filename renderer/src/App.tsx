@@ -1,9 +1,10 @@
-import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Text, Title } from '@mantine/core';
+import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Stack, Text, Title } from '@mantine/core';
 import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import type { Settings } from '../../shared/ipc/contract/settings.ts';
 import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings-defaults.ts';
 import { CommandPalette } from './components/CommandPalette.tsx';
+import { PublishingCard } from './components/PublishingCard.tsx';
 import { VaultGate } from './components/VaultGate.tsx';
 import { installFocusReturn } from './focus-return.ts';
 import { useProgress } from './hooks.ts';
@@ -48,7 +49,16 @@ export const PAGES: PageDef[] = [
   { id: 'workers', label: 'Workers & CA', render: () => <WorkersPage /> },
   { id: 'keys', label: 'Keys', render: (c) => <KeysPage vault={c.vault} onVaultChange={c.setVault} /> },
   { id: 'audit', label: 'Audit', render: () => <AuditPage /> },
-  { id: 'settings', label: 'Settings', render: (c) => <SettingsPage settings={c.settings} onChange={c.setSettings} /> },
+  {
+    id: 'settings',
+    label: 'Settings',
+    render: (c) => (
+      <Stack>
+        <SettingsPage settings={c.settings} onChange={c.setSettings} />
+        <PublishingCard />
+      </Stack>
+    ),
+  },
 ];
 
 function pageFromHash(): string {

@@ -57,6 +57,10 @@ export const CHANNELS = [
   'ca:exportBundle',
   'settings:get',
   'settings:set',
+  'serve:status',
+  'serve:start',
+  'serve:stop',
+  'serve:introspection',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

@@ -8,6 +8,7 @@ import { tokensContract } from './contract/tokens.ts';
 import { caContract } from './contract/ca.ts';
 import { settingsContract } from './contract/settings.ts';
 import { workspaceSettingsContract } from './contract/workspace-settings.ts';
+import { serveContract } from './contract/serve.ts';
 
 /** Every IPC method of Castellan, one domain file each, merged here. */
 export const contract = {
@@ -18,6 +19,7 @@ export const contract = {
   ...caContract,
   ...settingsContract,
   ...workspaceSettingsContract,
+  ...serveContract,
 } as const satisfies Record<Channel, ChannelDef>;
 
 export type Contract = typeof contract;

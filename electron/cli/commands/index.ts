@@ -1,6 +1,7 @@
 import type { Command } from '../cli.ts';
 import { caCommands } from './ca.ts';
 import { deploymentCommands } from './deployments.ts';
+import { serveCommands } from './serve.ts';
 import { settingsCommands } from './settings.ts';
 import { tokenCommands } from './tokens.ts';
 import { workspaceCommands } from './workspace.ts';
@@ -11,4 +12,5 @@ export const COMMANDS: Command[] = [
   ...tokenCommands,
   ...caCommands,
   ...settingsCommands,
+  ...serveCommands,
 ];

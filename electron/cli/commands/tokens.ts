@@ -272,7 +272,7 @@ export const tokenCommands: Command[] = [
   },
   {
     path: ['mint'],
-    usage: 'mint DEPLOYMENT SERVICE CONTAINER [--profile P] [--ttl S] [--force] [--no-jti]',
+    usage: 'mint DEPLOYMENT SERVICE CONTAINER [--profile P] [--ttl S] [--force] [--no-jti] [--attempt N]',
     summary: 'mint one container token, printed once on stdout (--json: with its record)',
     positionals: 3,
     options: {
@@ -280,6 +280,8 @@ export const tokenCommands: Command[] = [
       ttl: { type: 'string' },
       force: { type: 'boolean' },
       'no-jti': { type: 'boolean' },
+      // The replica's create attempt (attempt binding: supersedes the container's earlier attempts).
+      attempt: { type: 'string' },
       json: { type: 'boolean' },
     },
     async run(ctx) {
@@ -288,6 +290,7 @@ export const tokenCommands: Command[] = [
       const ttlSecs = wholeOption(ctx, 'ttl', 1);
       // Refused before the passphrase is asked for: no service, no active key, a TTL beyond the policy.
       assertMintable(ctx.workspace(), { deployment, service, profile, ttlSecs, force: Boolean(ctx.values.force) });
+      const attempt = wholeOption(ctx, 'attempt', 1);
       const ws = await ctx.unlocked();
       printMinted(
         ctx,
@@ -299,6 +302,7 @@ export const tokenCommands: Command[] = [
           ttlSecs,
           force: Boolean(ctx.values.force),
           noJti: Boolean(ctx.values['no-jti']),
+          ...(attempt !== undefined ? { attempt } : {}),
         }),
       );
     },

@@ -39,6 +39,8 @@ export type AsymmetricClaims = {
   roles: string[];
   scopes: TokenScope[];
   deployment: string;
+  /** The replica's create attempt (garm's `create_attempt`), when the mint named one. */
+  create_attempt?: number;
   jti?: string;
 };
 
@@ -56,6 +58,8 @@ export type AsymmetricClaimsInput = ZlayerClaimsInput & {
   issuer: string;
   audience: string;
   deployment: string;
+  /** A positive whole number, or absent/null for a token not bound to an attempt. */
+  createAttempt?: number | null;
 };
 
 // Printable, no whitespace, no ':' (it separates the parts of `sub`).
@@ -162,6 +166,12 @@ export function asymmetricClaims(input: AsymmetricClaimsInput): AsymmetricClaims
     scopes: c.scopes,
     deployment: requireText('deployment', input.deployment),
   };
+  if (input.createAttempt !== undefined && input.createAttempt !== null) {
+    if (!Number.isSafeInteger(input.createAttempt) || input.createAttempt < 1) {
+      throw new CastellanError('INVALID_INPUT', 'the create attempt must be a whole number, 1 or more');
+    }
+    claims.create_attempt = input.createAttempt;
+  }
   if (c.jti !== null) claims.jti = c.jti;
   return claims;
 }

@@ -30,11 +30,13 @@ export function TokenDrawer({
   onChanged: () => void;
 }) {
   const details = useChannel('tokens:get', { id });
+  const introspected = useChannel('serve:introspection', { id });
   const [replacement, setReplacement] = useState<{ token: string; jti: string | null } | null>(null);
   const [seenVersion, setSeenVersion] = useState(version);
   if (seenVersion !== version) {
     setSeenVersion(version);
     details.reload();
+    introspected.reload();
   }
   const refresh = useAction(async (jti: string) => {
     const minted = await call('tokens:refresh', { jti });
@@ -81,6 +83,16 @@ export function TokenDrawer({
                 {record.replaced_by && <Row label="Replaced by" value={record.replaced_by} />}
                 {record.forced_ttl && <Row label="TTL" value="forced above the policy" />}
                 <Row label="SHA-256" value={record.token_sha256} />
+                <Row
+                  label="Introspected"
+                  value={
+                    introspected.data === null
+                      ? '…'
+                      : introspected.data.count === 0 || introspected.data.last_at === null
+                        ? 'never (by a verifier calling /introspect)'
+                        : `${introspected.data.count} time${introspected.data.count === 1 ? '' : 's'}, last ${when(introspected.data.last_at)}`
+                  }
+                />
               </Table.Tbody>
             </Table>
             <Group>

@@ -15,6 +15,7 @@ import { ReauthFields, useReauth } from '../components/Reauth.tsx';
 import { PROFILE_LABELS, type SigningKey } from '../components/TokenBits.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
+import { PublishedAt } from '../components/PublishedAt.tsx';
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 type Profile = SigningKey['profile'];
@@ -176,6 +177,7 @@ export function KeysPage({
           Reload
         </Button>
       </Group>
+      <PublishedAt what="JWKS and revocation list" paths={[{ name: 'JWKS', path: '/.well-known/jwks.json' }, { name: 'revocation list', path: '/revocations' }]} />
       <ErrorAlert error={error} />
       {message && (
         <Alert color="teal" role="status" withCloseButton closeButtonLabel="Dismiss" onClose={() => setMessage(null)}>

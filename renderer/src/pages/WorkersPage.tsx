@@ -5,6 +5,7 @@ import { CaCard, CaCrlCard } from '../components/CaCard.tsx';
 import { CertTable } from '../components/CertTable.tsx';
 import { CsrSigner } from '../components/CsrSigner.tsx';
 import { ErrorAlert } from '../components/common.tsx';
+import { PublishedAt } from '../components/PublishedAt.tsx';
 import { useChannel, useProgress } from '../hooks.ts';
 
 /** Progress events that belong to this page's work (CA, certificates, CRL). */
@@ -38,6 +39,7 @@ export function WorkersPage() {
   return (
     <Stack>
       <ErrorAlert error={ca.error} title="Worker CA unavailable" />
+      <PublishedAt what="CRL and OCSP responder" paths={[{ name: 'CRL', path: '/crl' }, { name: 'OCSP', path: '/ocsp' }]} />
       {message && (
         <Alert color="teal" role="status" withCloseButton closeButtonLabel="Dismiss" onClose={() => setMessage(null)}>
           {message}

@@ -1,0 +1,375 @@
+/**
+ * Item 8: `castellan serve` under load (autocannon, the npm load generator), each figure beside
+ * its peer or limit measured in the same run. The server runs in its own process
+ * (serve-child.ts) so the load generator does not share its event loop; on 2 cores each gets one.
+ *
+ * 8a OCSP: a worker CA with 100,000 revoked certificates (rows seeded with SQL in one
+ *    transaction, as bench/lib/ledger.ts does for tokens) and one good leaf; the same CA, key and
+ *    revocations exported to an OpenSSL `index.txt` and served by `openssl ocsp -index … -port`
+ *    (the responder OpenSSL ships; one process, as it runs by default). Both get the same two
+ *    requests (the good leaf, a revoked serial; no nonce) from 10 connections, interleaved run by
+ *    run. Figures: median requests/s and p99 latency. Target: Castellan ≥ 5× OpenSSL's throughput.
+ * 8b Introspection: p99 latency of POST /introspect from 50 concurrent connections on a
+ *    1,000,000-token ledger (seeded like items 2–4), cycling through 500 real tokens (ed25519 and
+ *    zlayer) minted on top, each answer checked to be active. Target: p99 < 5 ms.
+ * 8c Revoke-to-visible: a second connection revokes a token (what another process does) and the
+ *    very next /introspect request must answer {"active":false}; reported as how many of the
+ *    trials the next request saw it, and the median time from commit to that answer.
+ *
+ * Also runnable alone: `node bench/items/serve.ts [--quick]`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { initCa, requireCaCert, withCaKey } from '../../electron/core/ca-store.ts';
+import { signCsr } from '../../electron/core/certificate-inventory.ts';
+import { pemEncode } from '../../electron/core/der.ts';
+import { mintBatch } from '../../electron/core/minting.ts';
+import { revokeToken } from '../../electron/core/revocation.ts';
+import { createVerifierClient } from '../../electron/core/serve/clients.ts';
+import { PASSPHRASE, prepareWorkspace, reopen, tempRoot } from '../lib/fixtures.ts';
+import { seedLedger } from '../lib/ledger.ts';
+import { formatTable, verdict, type Row } from '../lib/report.ts';
+import { int, median, round, sig } from '../lib/stats.ts';
+
+export const OCSP_TARGET_RATIO = 5;
+export const INTROSPECT_P99_LIMIT_MS = 5;
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const OPENSSL = '/usr/bin/openssl';
+
+export interface ServeSizes {
+  revokedCerts: number;
+  ledgerRows: number;
+  ledgerRealMint: number;
+  runs: number;
+  seconds: number;
+  revokeTrials: number;
+}
+
+export const SERVE_FULL: ServeSizes = { revokedCerts: 100_000, ledgerRows: 1_000_000, ledgerRealMint: 10_000, runs: 3, seconds: 8, revokeTrials: 50 };
+export const SERVE_QUICK: ServeSizes = { revokedCerts: Number(process.env.BENCH_SERVE_CERTS ?? 100_000), ledgerRows: 100_000, ledgerRealMint: 2_000, runs: 2, seconds: 3, revokeTrials: 20 };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startChild(wsDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(HERE, 'serve-child.ts'), wsDir], {
+    env: { ...process.env, BENCH_PASSPHRASE: PASSPHRASE },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`serve-child exited ${code}`)));
+  });
+  return { child, url };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+type Load = { rps: number; p99: number; p50: number; non2xx: number; errors: number; mismatches: number; total: number };
+
+async function load(opts: autocannon.Options): Promise<Load> {
+  const r = await autocannon(opts);
+  return {
+    rps: r.requests.average,
+    p99: r.latency.p99,
+    p50: r.latency.p50,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    mismatches: r.mismatches ?? 0,
+    total: r.requests.total,
+  };
+}
+
+/** YYMMDDHHMMSSZ, OpenSSL's index.txt time format. */
+function indexTime(d: Date): string {
+  return d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z');
+}
+
+function opensslCsrPem(dir: string): string {
+  const key = path.join(dir, 'leaf.key');
+  const req = path.join(dir, 'leaf.csr');
+  execFileSync(OPENSSL, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', req, '-subj', '/CN=w', '-addext', 'subjectAltName=DNS:leaf.example'], { stdio: 'ignore' });
+  return fs.readFileSync(req, 'utf8');
+}
+
+async function benchOcsp(root: string, sizes: ServeSizes, log: (l: string) => void): Promise<Row[]> {
+  const dir = path.join(root, 'ocsp');
+  fs.mkdirSync(dir);
+  const prepared = await prepareWorkspace(dir);
+  const ws = prepared.ws;
+  let leafFile = '';
+  let revokedSerial = '';
+  const caFile = path.join(dir, 'ca.pem');
+  const keyFile = path.join(dir, 'ca.key');
+  const indexFile = path.join(dir, 'index.txt');
+  try {
+    await initCa(ws);
+    const leaf = await signCsr(ws, { csr: opensslCsrPem(dir), nodeId: 'bench-leaf' });
+    leafFile = path.join(dir, 'leaf.pem');
+    fs.writeFileSync(leafFile, leaf.leafPem);
+    fs.writeFileSync(caFile, pemEncode(requireCaCert(ws), 'CERTIFICATE'));
+    await withCaKey(ws, (ca) => fs.writeFileSync(keyFile, pemEncode(ca.keyPkcs8Der, 'PRIVATE KEY'), { mode: 0o600 }));
+
+    // 100,000 revoked certificates, as rows the inventory would hold, and the same in index.txt.
+    const t0 = performance.now();
+    const now = Date.now();
+    const notAfter = new Date(now + 80 * 86_400_000);
+    const lines: string[] = [];
+    const der = new Uint8Array(leaf.leafDer);
+    ws.transaction(() => {
+      const insert = ws.db.prepare(
+        `INSERT INTO certificates (serial, node_id, subject, sans, fingerprint_sha256, not_before, not_after, cert_der, issued_at, revoked_at, revocation_reason)
+         VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const reasons = ['keyCompromise', 'superseded', 'cessationOfOperation', 'affiliationChanged'];
+      for (let i = 0; i < sizes.revokedCerts; i++) {
+        const serial = randomBytes(16);
+        serial[0] = (serial[0]! & 0x7f) | 0x40;
+        const hex = serial.toString('hex');
+        const revokedAt = new Date(now - (i % 1000) * 60_000 - 1000);
+        const reason = reasons[i % reasons.length]!;
+        insert.run(hex, `n${i}`, `CN=worker-n${i}, O=ZLayer Worker`, 'x', new Date(now - 86_400_000).toISOString(), notAfter.toISOString(), der, new Date(now - 86_400_000).toISOString(), revokedAt.toISOString(), reason);
+        lines.push(`R\t${indexTime(notAfter)}\t${indexTime(revokedAt)},${reason}\t${hex.toUpperCase()}\tunknown\t/CN=worker-n${i}/O=ZLayer Worker`);
+        if (i === Math.floor(sizes.revokedCerts / 2)) revokedSerial = hex;
+      }
+    });
+    lines.push(`V\t${indexTime(leaf.certificate.not_after ? new Date(leaf.certificate.not_after) : notAfter)}\t\t${leaf.certificate.serial.toUpperCase()}\tunknown\t/CN=worker-bench-leaf/O=ZLayer Worker`);
+    fs.writeFileSync(indexFile, `${lines.join('\n')}\n`);
+    fs.writeFileSync(`${indexFile}.attr`, 'unique_subject = no\n');
+    log(`  8a: ${int(sizes.revokedCerts)} revoked certificates seeded in ${sig((performance.now() - t0) / 1000)} s`);
+  } finally {
+    ws.close();
+  }
+
+  const goodReq = path.join(dir, 'good.der');
+  const revokedReq = path.join(dir, 'revoked.der');
+  execFileSync(OPENSSL, ['ocsp', '-issuer', caFile, '-cert', leafFile, '-no_nonce', '-reqout', goodReq], { stdio: 'ignore' });
+  execFileSync(OPENSSL, ['ocsp', '-issuer', caFile, '-serial', `0x${revokedSerial}`, '-no_nonce', '-reqout', revokedReq], { stdio: 'ignore' });
+  const requests = [goodReq, revokedReq].map((f) => ({
+    method: 'POST' as const,
+    path: '/ocsp',
+    headers: { 'content-type': 'application/ocsp-request' },
+    body: fs.readFileSync(f),
+  }));
+
+  const port = await freePort();
+  // A fresh OpenSSL responder for every run: its single-threaded loop stalls for good on a
+  // connection that closes without a complete request (as the load generator's do when a run
+  // ends, or a readiness probe would), so one stalled run must not spoil the next.
+  let peer: ChildProcess | null = null;
+  const startPeer = async (): Promise<void> => {
+    if (peer !== null) await stop(peer);
+    const p = spawn(OPENSSL, ['ocsp', '-index', indexFile, '-port', String(port), '-rsigner', caFile, '-rkey', keyFile, '-CA', caFile, '-ignore_err'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    peer = p;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      p.stderr!.on('data', (c: Buffer) => {
+        err += c.toString();
+        if (err.includes('waiting for OCSP client connections')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`openssl ocsp exited ${code}: ${err}`)));
+    });
+  };
+  const { child, url } = await startChild(prepared.dir);
+  try {
+    await startPeer();
+    log(`  8a: castellan at ${url}, openssl ocsp on port ${port}`);
+    // Both answer both requests correctly before anything is timed.
+    for (const [name, base] of [['castellan', url], ['openssl', `http://127.0.0.1:${port}`]] as const) {
+      for (const [req, want] of [[goodReq, ': good'], [revokedReq, ': revoked']] as const) {
+        const text = execFileSync(OPENSSL, ['ocsp', '-reqin', req, '-url', `${base}/ocsp`, '-CAfile', caFile, '-issuer', caFile, '-resp_text', '-timeout', '10'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+        if (!/Cert Status: (good|revoked)/.test(text) || !text.includes(want === ': good' ? 'Cert Status: good' : 'Cert Status: revoked')) {
+          throw new Error(`${name} answered ${want} wrongly`);
+        }
+      }
+    }
+    const castellan: Load[] = [];
+    const openssl: Load[] = [];
+    await load({ url, connections: 10, duration: 1, requests });
+    for (let r = 0; r < sizes.runs; r++) {
+      castellan.push(await load({ url, connections: 10, duration: sizes.seconds, requests }));
+      await startPeer();
+      openssl.push(await load({ url: `http://127.0.0.1:${port}`, connections: 10, duration: sizes.seconds, requests }));
+      log(`  8a run ${r + 1}: castellan ${int(castellan.at(-1)!.rps)} req/s (p99 ${castellan.at(-1)!.p99} ms), openssl ${int(openssl.at(-1)!.rps)} req/s (p99 ${openssl.at(-1)!.p99} ms)`);
+    }
+    const c = median(castellan.map((l) => l.rps));
+    const o = median(openssl.map((l) => l.rps));
+    const ratio = o > 0 ? c / o : Number.POSITIVE_INFINITY;
+    const note = (ls: Load[]) => `p99 ${sig(median(ls.map((l) => l.p99)))} ms, p50 ${sig(median(ls.map((l) => l.p50)))} ms, non-2xx ${ls.reduce((a, l) => a + l.non2xx, 0)}, errors ${ls.reduce((a, l) => a + l.errors, 0)}`;
+    return [
+      {
+        item: '10a OCSP throughput',
+        value: round(c, 0),
+        unit: 'req/s',
+        figure: `${int(c)} req/s`,
+        comparedWith: `openssl ocsp -index (${int(o)} req/s)`,
+        ratio,
+        target: `≥ ${OCSP_TARGET_RATIO.toFixed(2)}×`,
+        verdict: verdict(ratio >= OCSP_TARGET_RATIO),
+        notes: `${int(sizes.revokedCerts)} revoked certs, 10 connections, ${sizes.runs} × ${sizes.seconds} s interleaved; castellan ${note(castellan)}; openssl ${note(openssl)}`,
+        data: { castellan, openssl },
+      },
+      {
+        item: '10a OCSP p99',
+        value: median(castellan.map((l) => l.p99)),
+        unit: 'ms',
+        figure: `${sig(median(castellan.map((l) => l.p99)))} ms`,
+        comparedWith: `openssl p99 ${sig(median(openssl.map((l) => l.p99)))} ms`,
+        ratio: null,
+        target: 'info',
+        verdict: 'info',
+      },
+    ];
+  } finally {
+    await stop(child);
+    if (peer !== null) await stop(peer);
+  }
+}
+
+async function benchIntrospect(root: string, sizes: ServeSizes, log: (l: string) => void): Promise<Row[]> {
+  const dir = path.join(root, 'introspect');
+  fs.mkdirSync(dir);
+  const prepared = await prepareWorkspace(dir);
+  const ws = prepared.ws;
+  let tokens: { token: string; jti: string }[] = [];
+  let client = { id: '', secret: '' };
+  try {
+    const t0 = performance.now();
+    const s = seedLedger(ws, sizes.ledgerRows - sizes.ledgerRealMint, sizes.ledgerRealMint, 8);
+    log(`  8b: seeded ${int(sizes.ledgerRows)} rows in ${sig((performance.now() - t0) / 1000)} s`);
+    const { deployment, service } = s.realService;
+    const containers = Array.from({ length: 250 }, (_, i) => `bench-${i}`);
+    tokens = [
+      ...mintBatch(ws, { deployment, service, containers, profile: 'ed25519' }),
+      ...mintBatch(ws, { deployment, service, containers, profile: 'zlayer' }),
+    ].map((m) => ({ token: m.token, jti: m.record.jti! }));
+    const created = createVerifierClient(ws, 'bench');
+    client = { id: created.client.id, secret: created.secret };
+  } finally {
+    ws.close();
+  }
+  const auth = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
+  const headers = { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' };
+  const { child, url } = await startChild(prepared.dir);
+  try {
+    // Half the tokens are kept for 8c; the load cycles through the other half.
+    const loaded = tokens.filter((_, i) => i % 2 === 0);
+    const requests = loaded.map((t) => ({ method: 'POST' as const, path: '/introspect', headers, body: `token=${t.token}` }));
+    const verifyBody = (body: string): boolean => body.startsWith('{"active":true');
+    await load({ url, connections: 50, duration: 1, requests, verifyBody });
+    const runs: Load[] = [];
+    for (let r = 0; r < sizes.runs; r++) {
+      runs.push(await load({ url, connections: 50, duration: sizes.seconds, requests, verifyBody }));
+      log(`  8b run ${r + 1}: p99 ${runs.at(-1)!.p99} ms, p50 ${runs.at(-1)!.p50} ms, ${int(runs.at(-1)!.rps)} req/s, mismatches ${runs.at(-1)!.mismatches}`);
+    }
+    // The same 50 connections at a steady 500 requests/s overall (10 per client per second): the
+    // latency a verifier sees when the server is not saturated, beside the closed loop above.
+    const steady = await load({ url, connections: 50, duration: sizes.seconds * 2, requests, verifyBody, overallRate: 500 });
+    log(`  8b steady 500 req/s: p99 ${steady.p99} ms, p50 ${steady.p50} ms`);
+    const p99 = median(runs.map((l) => l.p99));
+    const rows: Row[] = [
+      {
+        item: '10b introspection p99',
+        value: p99,
+        unit: 'ms',
+        figure: `${sig(p99)} ms`,
+        comparedWith: `${INTROSPECT_P99_LIMIT_MS} ms`,
+        ratio: p99 / INTROSPECT_P99_LIMIT_MS,
+        target: `< ${INTROSPECT_P99_LIMIT_MS} ms`,
+        verdict: verdict(p99 < INTROSPECT_P99_LIMIT_MS && runs.every((l) => l.mismatches === 0 && l.non2xx === 0)),
+        notes: `${int(sizes.ledgerRows)}-token ledger, 50 connections, ${loaded.length} tokens cycled, ${sizes.runs} × ${sizes.seconds} s; median ${int(median(runs.map((l) => l.rps)))} req/s, p50 ${sig(median(runs.map((l) => l.p50)))} ms; answers not active: ${runs.reduce((a, l) => a + l.mismatches, 0)}, non-2xx ${runs.reduce((a, l) => a + l.non2xx, 0)}`,
+        data: { runs },
+      },
+      {
+        item: '10b introspection p99 at 500 req/s',
+        value: steady.p99,
+        unit: 'ms',
+        figure: `${sig(steady.p99)} ms`,
+        comparedWith: `${INTROSPECT_P99_LIMIT_MS} ms`,
+        ratio: steady.p99 / INTROSPECT_P99_LIMIT_MS,
+        target: 'info',
+        verdict: 'info',
+        notes: `50 connections at a fixed 500 req/s overall (open loop), ${sizes.seconds * 2} s; p50 ${sig(steady.p50)} ms; not active: ${steady.mismatches}`,
+        data: { steady },
+      },
+    ];
+
+    // 8c: revoke through another connection, then the very next request.
+    const other = reopen(prepared.dir);
+    const spare = tokens.filter((_, i) => i % 2 === 1).slice(0, sizes.revokeTrials);
+    const seen: boolean[] = [];
+    const ms: number[] = [];
+    try {
+      for (const t of spare) {
+        revokeToken(other, t.jti, 'leaked');
+        const t0 = performance.now();
+        const res = await fetch(`${url}/introspect`, { method: 'POST', headers, body: `token=${t.token}` });
+        const body = await res.text();
+        ms.push(performance.now() - t0);
+        seen.push(body === '{"active":false}');
+      }
+    } finally {
+      other.close();
+    }
+    const hits = seen.filter(Boolean).length;
+    rows.push({
+      item: '10c revoke-to-visible at /introspect',
+      value: hits,
+      unit: 'trials',
+      figure: `next request: ${hits}/${seen.length}`,
+      comparedWith: 'the next request',
+      ratio: null,
+      target: `${seen.length}/${seen.length}`,
+      verdict: verdict(hits === seen.length),
+      notes: `revoke committed by a second connection, then one request; commit → answer median ${sig(median(ms))} ms`,
+      data: { ms },
+    });
+    return rows;
+  } finally {
+    await stop(child);
+  }
+}
+
+export async function benchServe(root: string, sizes: ServeSizes, log: (l: string) => void): Promise<Row[]> {
+  return [...(await benchOcsp(root, sizes, log)), ...(await benchIntrospect(root, sizes, log))];
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  const root = tempRoot();
+  const log = (l: string): void => void process.stdout.write(`${l}\n`);
+  try {
+    const rows = await benchServe(root, quick ? SERVE_QUICK : SERVE_FULL, log);
+    process.stdout.write(`\n${formatTable(rows)}\n\n`);
+    for (const r of rows) if (r.notes) process.stdout.write(`  ${r.item}: ${r.notes}\n`);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}

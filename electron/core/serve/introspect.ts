@@ -1,0 +1,234 @@
+/**
+ * RFC 7662 token introspection on the workspace's own inspector (tokens/inspect.ts, wired as
+ * token-inspection.ts wires it), reading the key rows and the ledger from the database on every
+ * call so a revoke anywhere is seen by the next request.
+ *
+ * A token is active only when ALL of these hold; every other case is the same `{"active":false}`:
+ * - the inspector's verdict is `valid` (signature verified with a stored key whose algorithm is
+ *   pinned, i.e. not unknown, retired, confused or forged; claims well formed; not revoked —
+ *   which covers `superseded`; issued here);
+ * - the key is not marked compromised;
+ * - the ledger row is THIS token (same SHA-256), not just a row sharing its jti;
+ * - `exp` is strictly in the future and `nbf` (if any) is not, with no leeway: the inspector
+ *   forgives 60 s of clock skew for display, an authority answering live does not.
+ *
+ * Uniformity: the answer for any failure is one constant body. As for timing, the costly steps
+ * (a signature check, a ledger lookup) are run for every request, with a stand-in key and
+ * digest when the token never got that far, so a malformed or unknown-key token costs about
+ * what a forged one does. The reason is kept only for the caller's own counters, never sent.
+ */
+import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { StatementSync } from 'node:sqlite';
+import { CastellanError } from '../../../shared/errors.ts';
+import { formatScope } from '../../../shared/policy/index.ts';
+import { getTokenConfig, nowSecs, verifyKeys } from '../signing-keys.ts';
+import { TOKEN_COLUMNS, type TokenRow } from '../token-ledger.ts';
+import { inspectToken, MAX_TOKEN_BYTES, type Inspection, type KeyRecord } from '../tokens/inspect.ts';
+import type { Profile } from '../tokens/key-material.ts';
+import type { Workspace } from '../workspace.ts';
+
+export const INACTIVE_BODY = '{"active":false}';
+
+export type IntrospectionResult =
+  | { active: false; why: string; tokenId: number | null }
+  | { active: true; body: Record<string, unknown>; tokenId: number };
+
+// The stand-in work for tokens that fail before their signature is checked.
+const standIn = generateKeyPairSync('ed25519');
+const standInData = Buffer.from('castellan introspection stand-in');
+const standInSig = sign(null, standInData, standIn.privateKey);
+
+type KeyRowLite = {
+  id: string;
+  profile: Profile;
+  kid: string | null;
+  state: string;
+  public_jwk: string | null;
+  sealed_private: Uint8Array;
+  compromised: number;
+};
+
+/**
+ * Introspection bound to one workspace, for a server answering many requests. The signing-key
+ * rows are read on EVERY call (a retire, a rotation or a compromise flag from any process applies
+ * to the next request); only the verify KeyObjects built from them are kept, and rebuilt as soon
+ * as any row differs. The zlayer HMAC keys are unsealed once per key set and dropped when the
+ * vault locks (as the opened CA is). Building them per request cost more than the verification.
+ */
+export class Introspector {
+  readonly #ws: Workspace;
+  readonly #keyRows: StatementSync;
+  readonly #bySha: StatementSync;
+  readonly #byJti: StatementSync;
+  #fingerprint = '';
+  #byKid = new Map<string, KeyRecord>();
+  #hmac: KeyRecord[] | null = null;
+  #compromised = new Set<string>();
+  readonly #unsubscribe: () => void;
+
+  constructor(ws: Workspace) {
+    this.#ws = ws;
+    this.#keyRows = ws.db.prepare(
+      'SELECT id, profile, kid, state, public_jwk, sealed_private, compromised FROM signing_keys ORDER BY id',
+    );
+    this.#bySha = ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_sha256 = ?`);
+    this.#byJti = ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = ?`);
+    this.#unsubscribe = ws.vault.onLock(() => {
+      this.#hmac = null;
+      this.#fingerprint = '';
+    });
+  }
+
+  /** Stops listening to the vault and forgets the keys. */
+  dispose(): void {
+    this.#unsubscribe();
+    this.#hmac = null;
+    this.#byKid = new Map();
+    this.#fingerprint = '';
+  }
+
+  #refreshKeys(): void {
+    const rows = this.#keyRows.all() as unknown as KeyRowLite[];
+    let fp = '';
+    for (const r of rows) {
+      fp += `${r.id}|${r.state}|${r.compromised}|${r.kid ?? ''}|${r.public_jwk ?? ''}|${Buffer.from(r.sealed_private).toString('base64')}\n`;
+    }
+    if (fp === this.#fingerprint) return;
+    const keys = verifyKeys(this.#ws);
+    const byKid = new Map<string, KeyRecord>();
+    const compromised = new Set<string>();
+    for (const r of rows) {
+      if (r.compromised !== 0) compromised.add(r.id);
+      if (r.profile !== 'zlayer' && r.kid !== null) {
+        const record = keys.findKeyByKid(r.kid);
+        if (record !== null) byKid.set(r.kid, record);
+      }
+    }
+    // LOCKED while the vault is locked: HS256 tokens then cannot be checked (inactive).
+    this.#hmac = this.#ws.vault.unlocked ? keys.hmacKeys() : null;
+    this.#byKid = byKid;
+    this.#compromised = compromised;
+    this.#fingerprint = fp;
+  }
+
+  #balance(token: string): void {
+    verify(null, standInData, standIn.publicKey, standInSig);
+    this.#bySha.get(createHash('sha256').update(token).digest('hex'));
+  }
+
+  introspect(token: string, now: number = nowSecs()): IntrospectionResult {
+    if (token.length === 0 || Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
+      this.#balance(token);
+      return { active: false, why: 'malformed', tokenId: null };
+    }
+    let result: Inspection<TokenRow>;
+    try {
+      this.#refreshKeys();
+      const { issuer, audience } = getTokenConfig(this.#ws);
+      const hmac = this.#hmac;
+      result = inspectToken<TokenRow>(token, {
+        now,
+        issuer,
+        audience,
+        findKeyByKid: (kid) => this.#byKid.get(kid) ?? null,
+        hmacKeys: () => {
+          if (hmac === null) throw new CastellanError('LOCKED', 'the vault is locked');
+          return hmac;
+        },
+        ledgerBySha256: (sha256) => (this.#bySha.get(sha256) as TokenRow | undefined) ?? null,
+        ledgerByJti: (jti) => (this.#byJti.get(jti) as TokenRow | undefined) ?? null,
+      });
+    } catch {
+      // LOCKED (an HS256 token while the vault is locked) or a damaged key row: not active.
+      this.#balance(token);
+      return { active: false, why: 'error', tokenId: null };
+    }
+    const record = result.ledger ?? null;
+    if (result.verdict === 'malformed' || result.verdict === 'unknown_key') this.#balance(token);
+    if (result.verdict !== 'valid' || record === null || result.claims === null) {
+      return { active: false, why: result.verdict, tokenId: record?.id ?? null };
+    }
+    const claims = result.claims;
+    const exp = claims.exp as number;
+    const nbf = claims.nbf;
+    if (exp <= now) return { active: false, why: 'expired', tokenId: record.id };
+    if (typeof nbf === 'number' && nbf > now) return { active: false, why: 'not_yet_valid', tokenId: record.id };
+    if (record.token_sha256 !== result.sha256) return { active: false, why: 'not_this_token', tokenId: record.id };
+    if (this.#compromised.has(record.key_id)) return { active: false, why: 'compromised_key', tokenId: record.id };
+    const scopes = result.scopes ?? [];
+    const body: Record<string, unknown> = {
+      active: true,
+      sub: claims.sub,
+      scope: scopes.map(formatScope).join(' '),
+      scopes,
+      exp,
+      iat: claims.iat,
+      jti: claims.jti,
+      iss: claims.iss,
+      token_type: 'Bearer',
+    };
+    if (claims.aud !== undefined) body.aud = claims.aud;
+    return { active: true, body, tokenId: record.id };
+  }
+}
+
+/** One-off introspection (tests, scripts); a server keeps one Introspector instead. */
+export function introspect(ws: Workspace, token: string, now: number = nowSecs()): IntrospectionResult {
+  const introspector = new Introspector(ws);
+  try {
+    return introspector.introspect(token, now);
+  } finally {
+    introspector.dispose();
+  }
+}
+
+/**
+ * Introspection counts per token, kept in memory and written in one transaction per flush (a
+ * write per request would put an fsync on every introspection). No token bytes: the ledger id.
+ */
+export class IntrospectionCounter {
+  #pending = new Map<number, { count: number; last: number }>();
+
+  note(tokenId: number, at: number): void {
+    const entry = this.#pending.get(tokenId);
+    if (entry) {
+      entry.count += 1;
+      entry.last = Math.max(entry.last, at);
+    } else this.#pending.set(tokenId, { count: 1, last: at });
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  flush(ws: Workspace): void {
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    try {
+      ws.transaction(() => {
+        const upsert = ws.db.prepare(
+          `INSERT INTO token_introspections (token_id, count, last_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM tokens WHERE id = ?)
+           ON CONFLICT (token_id) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
+        );
+        for (const [id, { count, last }] of batch) upsert.run(id, count, last, id);
+      });
+    } catch {
+      // Busy workspace: keep the counts for the next flush rather than lose them.
+      for (const [id, v] of batch) {
+        const e = this.#pending.get(id);
+        if (e) {
+          e.count += v.count;
+          e.last = Math.max(e.last, v.last);
+        } else this.#pending.set(id, v);
+      }
+    }
+  }
+}
+
+/** What the Tokens drawer shows: how often, and when last, a token was introspected. */
+export function introspectionStats(ws: Workspace, tokenId: number): { count: number; last_at: number | null } {
+  const row = ws.db.prepare('SELECT count, last_at FROM token_introspections WHERE token_id = ?').get(tokenId) as
+    { count: number; last_at: number } | undefined;
+  return row === undefined ? { count: 0, last_at: null } : { count: row.count, last_at: row.last_at };
+}
