@@ -143,6 +143,8 @@ function tokenRowOf(raw: Record<string, unknown>): TokenRow {
     revoked_at: shownTime(raw.revoked_at),
     forced_ttl: wholeOrNull(raw.forced_ttl) ?? 0,
     revoke_audit_seq: wholeOrNull(raw.revoke_audit_seq),
+    caps: wholeOrNull(raw.caps) ?? 0,
+    risk: wholeOrNull(raw.risk) ?? 0,
     create_attempt: wholeOrNull(raw.create_attempt),
   };
 }

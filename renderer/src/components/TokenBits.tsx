@@ -2,6 +2,7 @@ import { Badge, Code, ScrollArea } from '@mantine/core';
 import type { z } from 'zod';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { CAPABILITY_LABELS, type TokenCapability } from '../../../shared/policy/token-risk.ts';
+import { shortJti } from './jti.ts';
 import type { REVOKE_REASONS, TOKEN_STATUSES, tokenFilterSchema } from '../../../shared/ipc/contract/tokens.ts';
 
 export type TokenRecord = ChannelOutput<'tokens:get'>['record'];
@@ -35,9 +36,7 @@ export function TokenStatusBadge({ status }: { status: TokenStatus }) {
 }
 
 /** The first characters of a jti, enough to tell tokens apart in a list. */
-export function shortJti(jti: string | null): string {
-  return jti ? jti.slice(0, 8) : 'no-jti';
-}
+export { shortJti } from './jti.ts';
 
 /** A human label for a token in button names: "a1b2c3d4 (web-0)". */
 export function tokenLabel(record: Pick<TokenRecord, 'jti' | 'container'>): string {
