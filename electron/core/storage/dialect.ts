@@ -33,8 +33,13 @@ export interface Dialect {
   readonly begin: string;
   /** The statement that takes the audit head lock, or null where `begin` already holds it. */
   readonly auditHeadLock: string | null;
-  /** The statement that serializes migrations between processes, or null (SQLite: BEGIN IMMEDIATE). */
-  readonly migrationLock: string | null;
+  /**
+   * Session-level lock statements that serialize migrations between processes, taken before the
+   * migrations' transactions begin (null on SQLite: BEGIN IMMEDIATE does it). Taken outside the
+   * transaction on purpose: a transaction that began before another process committed its DDL
+   * can still hold stale catalog caches after waiting for a lock, and miss the new tables.
+   */
+  readonly migrationLock: { lock: string; unlock: string } | null;
   /** `column` contains the `?` parameter (a `likeContains` pattern), ignoring ASCII case. */
   containsText(column: string): string;
   /** The text of member `member` of the JSON object in `column` (NULL when absent). */
@@ -95,7 +100,10 @@ export const postgresDialect: Dialect = {
   // predates the lock), and a server's default_transaction_isolation may say otherwise.
   begin: 'BEGIN ISOLATION LEVEL READ COMMITTED',
   auditHeadLock: `SELECT pg_advisory_xact_lock(${AUDIT_HEAD_LOCK_KEY})`,
-  migrationLock: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
+  migrationLock: {
+    lock: `SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`,
+    unlock: `SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
+  },
   containsText: (column) => `${ident(column)} ILIKE ? ESCAPE '\\'`,
   jsonText: (column, name) => `(${ident(column)}::jsonb ->> '${member(name)}')`,
   jsonArrayMemberContains: (column, name) =>

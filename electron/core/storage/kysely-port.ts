@@ -244,21 +244,46 @@ export class KyselyPort extends Session implements StoragePort {
         `this database is at schema version ${from}, newer than this build of Castellan understands (${latest}); upgrade Castellan`,
       );
     }
-    let version = from;
-    for (const migration of migrations) {
-      if (migration.version <= version) continue;
-      version = await this.transaction(async (tx) => {
-        const lock = this.#driver.dialect.migrationLock;
-        if (lock !== null) await tx.run(statement(lock));
-        // Another process may have migrated while we waited for the lock.
-        const now = await readSchemaVersion(tx);
-        if (now >= migration.version) return now;
-        await tx.exec(migration.sql);
-        await recordSchemaVersion(tx, migration.version, migration.name);
-        return migration.version;
-      });
+    const driver = this.#driver;
+    const lock = driver.dialect.migrationLock;
+    const migrateOn = async (conn: Db): Promise<number> => {
+      let version = from;
+      for (const migration of migrations) {
+        if (migration.version <= version) continue;
+        // A new transaction per migration, begun after the lock: it sees every earlier commit.
+        version = await this.#inTransaction(
+          conn,
+          async (tx) => {
+            // Another process may have migrated while we waited.
+            const now = await readSchemaVersion(tx);
+            if (now >= migration.version) return now;
+            await tx.exec(migration.sql);
+            await recordSchemaVersion(tx, migration.version, migration.name);
+            return migration.version;
+          },
+          {},
+        );
+      }
+      return version;
+    };
+    this.check();
+    try {
+      const to = await driver.kysely.connection().execute((conn) =>
+        activeTransaction.run(this, async () => {
+          if (lock === null) return migrateOn(conn);
+          await driver.execScript(conn, lock.lock);
+          try {
+            return await migrateOn(conn);
+          } finally {
+            // If the connection is gone, so is the lock.
+            await driver.execScript(conn, lock.unlock).catch(() => {});
+          }
+        }),
+      );
+      return { from, to };
+    } catch (err) {
+      throw driver.mapError(err, 'connect');
     }
-    return { from, to: version };
   }
 
   async close(): Promise<void> {

@@ -102,7 +102,24 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   return port;
 }
 
-const CONNECTION_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** Errors that mean no connection was made: nothing ran, nothing changed. */
+const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EACCES']);
+/** Errors that mean an established connection broke. */
+const BROKEN_ERRNOS = new Set(['ECONNRESET', 'EPIPE']);
+
+/** A connection that could not be made (refused, no such socket, bad password, no TLS, ...). */
+export function isConnectFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (
+    CONNECT_ERRNOS.has(code) ||
+    code.startsWith('28') || // invalid_authorization_specification (bad password, no pg_hba entry)
+    code === '3D000' || // the database does not exist
+    code === '57P03' || // cannot_connect_now (starting up, shutting down)
+    /timeout exceeded when trying to connect|does not support SSL|self[- ]signed certificate|certificate/i.test(message)
+  );
+}
 
 /** A broken connection, as `pg` or the server reports it. */
 export function isConnectionError(err: unknown): boolean {
@@ -110,10 +127,11 @@ export function isConnectionError(err: unknown): boolean {
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   return (
-    CONNECTION_ERRNOS.has(code) ||
+    isConnectFailure(err) ||
+    BROKEN_ERRNOS.has(code) ||
     code.startsWith('08') || // connection_exception
-    code === '57P01' || code === '57P02' || code === '57P03' || // admin/crash shutdown, cannot connect now
-    /Connection terminated|not queryable|connection error|Client was closed|timeout exceeded when trying to connect/i.test(message)
+    code === '57P01' || code === '57P02' || // terminated by an administrator, crash shutdown
+    /Connection terminated|not queryable|connection error|Client was closed/i.test(message)
   );
 }
 
@@ -121,9 +139,10 @@ function mapPostgresError(err: unknown, phase: Phase, where: string): unknown {
   if (isStorageError(err)) return err;
   if (!isConnectionError(err)) return err;
   const why = messageOf(err);
+  if (isConnectFailure(err)) phase = 'connect';
   switch (phase) {
     case 'connect':
-      return new StorageError('unavailable', `cannot reach PostgreSQL (${where}): ${why}; nothing was changed`, { cause: err });
+      return new StorageError('unavailable', `cannot connect to PostgreSQL (${where}): ${why}; nothing was changed`, { cause: err });
     case 'statement':
       // Outside a transaction a statement commits by itself: a write's fate is unknown.
       return new StorageError(
