@@ -149,16 +149,34 @@ pgtc_url() {
 
 pgtc_run() {
   [ "$#" -gt 0 ] || pgtc_die "usage: pg-test-cluster.sh run -- COMMAND [ARGS...]"
+  PGTC_CHILD=''
   trap 'pgtc_cleanup' EXIT
-  trap 'pgtc_cleanup; trap - INT; kill -INT $$' INT
-  trap 'pgtc_cleanup; trap - TERM; kill -TERM $$' TERM
+  # On a signal: stop the command, then the cluster, then die of the same signal.
+  trap 'pgtc_interrupted INT' INT
+  trap 'pgtc_interrupted TERM' TERM
+  trap 'pgtc_interrupted HUP' HUP
   pgtc_start_cluster
   pgtc_log "cluster up: $PGTC_URL"
   local status=0
-  CASTELLAN_TEST_DATABASE_URL="$PGTC_URL" "$@" || status=$?
+  # In the background and waited for, so a signal to this script is handled at once (bash runs
+  # traps only between commands, and `wait` is interruptible where a foreground command is not).
+  CASTELLAN_TEST_DATABASE_URL="$PGTC_URL" "$@" &
+  PGTC_CHILD=$!
+  wait "$PGTC_CHILD" || status=$?
+  PGTC_CHILD=''
   pgtc_cleanup
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   return "$status"
+}
+
+pgtc_interrupted() {
+  if [ -n "${PGTC_CHILD:-}" ]; then
+    kill -TERM "$PGTC_CHILD" 2>/dev/null || true
+    wait "$PGTC_CHILD" 2>/dev/null || true
+  fi
+  pgtc_cleanup
+  trap - EXIT INT TERM HUP "$1"
+  kill -"$1" $$
 }
 
 pgtc_main() {
