@@ -7,7 +7,8 @@
  * (kysely-port.ts): `sqlite` — the embedded default, one file through node:sqlite
  * (sqlite-engine.ts, with the Kysely adapter in node-sqlite-kysely.ts) — and `postgres` — team
  * mode through `pg` (postgres-engine.ts). Every SQL difference between them is in dialect.ts;
- * the PostgreSQL translation of the workspace schema is postgres-schema.ts; open.ts picks the
+ * the PostgreSQL translation of the workspace schema is postgres-schema.ts, team mode's roles and
+ * grants postgres-roles.ts; open.ts picks the
  * engine from a URL or file path. docs/notes/postgres.md is the plan for moving the core onto it.
  */
 export type {
@@ -28,3 +29,4 @@ export { openPostgresStorage, describePostgresUrl, type PostgresStorageOptions }
 export { POSTGRES_MIGRATIONS } from './postgres-schema.ts';
 export { databaseFromEnvironment, isPostgresUrl, openStorage, parseStorageTarget, type StorageTarget } from './open.ts';
 export type { StorageTables } from './tables.ts';
+export { APP_ROLE_PRIVILEGES, teamGrantsSql } from './postgres-roles.ts';
