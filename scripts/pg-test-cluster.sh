@@ -39,14 +39,17 @@ pgtc_find_bin() {
 }
 
 pgtc_install() {
-  [ "$(id -u)" -eq 0 ] || pgtc_die "PostgreSQL is not installed and only root can install it (apt-get install postgresql)"
+  local sudo=''
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || pgtc_die "PostgreSQL is not installed, and installing it needs root (apt-get install postgresql)"
+    sudo='sudo'
+  fi
   pgtc_log "installing PostgreSQL from Debian (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
   # The server without Debian's auto-created cluster: we make our own.
-  mkdir -p /etc/postgresql-common/createcluster.d
-  echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/castellan-no-main.conf
-  apt-get install -y -qq --no-install-recommends postgresql >&2
+  $sudo mkdir -p /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' | $sudo tee /etc/postgresql-common/createcluster.d/castellan-no-main.conf >/dev/null
+  $sudo apt-get update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
 }
 
 # The user the server runs as: ourselves, or (as root) the postgres system user.

@@ -8,8 +8,8 @@
  * (sqlite-engine.ts, with the Kysely adapter in node-sqlite-kysely.ts) — and `postgres` — team
  * mode through `pg` (postgres-engine.ts). Every SQL difference between them is in dialect.ts;
  * the PostgreSQL translation of the workspace schema is postgres-schema.ts, team mode's roles and
- * grants postgres-roles.ts; open.ts picks the
- * engine from a URL or file path. docs/notes/postgres.md is the plan for moving the core onto it.
+ * grants postgres-roles.ts; open.ts picks the engine from a URL or file path.
+ * docs/notes/postgres.md is the plan for moving the core onto it.
  */
 export type {
   EngineName,
