@@ -48,7 +48,11 @@ export async function freshPostgresDatabase(t: TestContext): Promise<string> {
 }
 
 /** Runs one statement on the test cluster outside Castellan's code (to kill a backend, say). */
-export async function onCluster<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+export async function onCluster<R extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

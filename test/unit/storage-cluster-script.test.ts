@@ -24,7 +24,9 @@ function hasPostgres(): boolean {
   }
 }
 
-const SKIP = hasPostgres() ? false : 'NOT RUN: PostgreSQL (initdb, pg_ctl) is not installed here; scripts/pg-test-cluster.sh installs it as root';
+const SKIP = hasPostgres()
+  ? false
+  : 'NOT RUN: PostgreSQL (initdb, pg_ctl) is not installed here; scripts/pg-test-cluster.sh installs it as root';
 
 /** The cluster folders the script has made in .tmp/ (other runs' included: compare before/after). */
 function clusterFolders(): Set<string> {
@@ -38,11 +40,17 @@ function socketOf(url: string): string {
   return host;
 }
 
-test('run -- CMD gives CMD a live cluster, removes it afterwards and exits with CMD\'s status', { skip: SKIP }, () => {
+test("run -- CMD gives CMD a live cluster, removes it afterwards and exits with CMD's status", { skip: SKIP }, () => {
   const before = clusterFolders();
   const r = spawnSync(
     SCRIPT,
-    ['run', '--', 'sh', '-c', 'test -S "${CASTELLAN_TEST_DATABASE_URL#*host=}/.s.PGSQL.5432" || exit 99; echo "$CASTELLAN_TEST_DATABASE_URL"; exit 7'],
+    [
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'test -S "${CASTELLAN_TEST_DATABASE_URL#*host=}/.s.PGSQL.5432" || exit 99; echo "$CASTELLAN_TEST_DATABASE_URL"; exit 7',
+    ],
     { encoding: 'utf8' },
   );
   assert.equal(r.status, 7, `stderr: ${r.stderr}`);
@@ -50,12 +58,18 @@ test('run -- CMD gives CMD a live cluster, removes it afterwards and exits with 
   assert.match(url, /^postgres:\/\/castellan@localhost\/castellan\?host=\/\S+$/);
   assert.ok(socketOf(url).length <= 92, 'the socket path fits in sun_path');
   assert.equal(fs.existsSync(socketOf(url)), false, 'the socket folder is removed');
-  assert.deepEqual([...clusterFolders()].filter((n) => !before.has(n)), [], 'the data folder is removed');
+  assert.deepEqual(
+    [...clusterFolders()].filter((n) => !before.has(n)),
+    [],
+    'the data folder is removed',
+  );
 });
 
 test('a killed run still stops the server and removes its folders', { skip: SKIP }, async () => {
   const before = clusterFolders();
-  const child = spawn(SCRIPT, ['run', '--', 'sh', '-c', 'echo "$CASTELLAN_TEST_DATABASE_URL"; exec sleep 300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(SCRIPT, ['run', '--', 'sh', '-c', 'echo "$CASTELLAN_TEST_DATABASE_URL"; exec sleep 300'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {

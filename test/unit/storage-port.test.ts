@@ -68,9 +68,14 @@ const insertAudit = statement(
    VALUES (?, ?, ?, 'cli', ?, ?, '{}', ?, ?)`,
 );
 const auditHead = statement<{ seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-const allAudit = statement<{ seq: number; actor_user: string; action: string; target: string; prev_hash: string; hash: string }>(
-  'SELECT seq, actor_user, action, target, prev_hash, hash FROM audit ORDER BY seq',
-);
+const allAudit = statement<{
+  seq: number;
+  actor_user: string;
+  action: string;
+  target: string;
+  prev_hash: string;
+  hash: string;
+}>('SELECT seq, actor_user, action, target, prev_hash, hash FROM audit ORDER BY seq');
 
 function chainHash(seq: number, actor: string, action: string, target: string, prev: string): string {
   return createHash('sha256').update(`${seq}\n${actor}\n${action}\n${target}\n${prev}`).digest('hex');
@@ -98,7 +103,11 @@ async function assertChainIntact(port: StoragePort, expected: number): Promise<v
   rows.forEach((row, i) => {
     assert.equal(row.seq, i + 1, `entry ${i + 1} is numbered ${row.seq}`);
     assert.equal(row.prev_hash, prev, `entry ${row.seq} does not link to the one before it`);
-    assert.equal(row.hash, chainHash(row.seq, row.actor_user, row.action, row.target, row.prev_hash), `entry ${row.seq}'s hash is wrong`);
+    assert.equal(
+      row.hash,
+      chainHash(row.seq, row.actor_user, row.action, row.target, row.prev_hash),
+      `entry ${row.seq}'s hash is wrong`,
+    );
     prev = row.hash;
   });
 }
@@ -193,7 +202,10 @@ for (const engine of ENGINES) {
       await port.transaction(async (tx) => {
         leaked = tx;
       });
-      await assert.rejects(leaked!.run(insertMeta, ['late', '1']), (err) => isStorageError(err, 'misuse') && /has ended/.test(err.message));
+      await assert.rejects(
+        leaked!.run(insertMeta, ['late', '1']),
+        (err) => isStorageError(err, 'misuse') && /has ended/.test(err.message),
+      );
       assert.deepEqual(await keysOf(port), []);
     });
 
@@ -206,7 +218,10 @@ for (const engine of ENGINES) {
     test('the audit table refuses UPDATE and DELETE', async (t) => {
       const port = await migrated(engine, t);
       await appendChained(port, 'alice', 'token.mint', 'web');
-      await assert.rejects(port.run(statement("UPDATE audit SET target = 'forged' WHERE seq = 1")), /audit entries are append-only/);
+      await assert.rejects(
+        port.run(statement("UPDATE audit SET target = 'forged' WHERE seq = 1")),
+        /audit entries are append-only/,
+      );
       await assert.rejects(port.run(statement('DELETE FROM audit WHERE seq = 1')), /audit entries are append-only/);
       if (engine.name === 'postgres') {
         await assert.rejects(port.exec('TRUNCATE audit'), /audit entries are append-only/);
@@ -219,7 +234,8 @@ for (const engine of ENGINES) {
       const writers = [await migrated(engine, t)];
       // On PostgreSQL, four admins: four ports, four pools, four server connections.
       // On SQLite, one connection per process (see sqlite-engine.ts): four callers on one port.
-      for (let i = 1; i < 4; i += 1) writers.push(engine.name === 'postgres' ? await sameDatabase.get(writers[0]!)!() : writers[0]!);
+      for (let i = 1; i < 4; i += 1)
+        writers.push(engine.name === 'postgres' ? await sameDatabase.get(writers[0]!)!() : writers[0]!);
       await Promise.all(
         writers.map(async (port, w) => {
           for (let i = 0; i < 100; i += 1) await appendChained(port, `admin-${w}`, 'token.revoke', `t-${w}-${i}`);
@@ -227,17 +243,34 @@ for (const engine of ENGINES) {
       );
       await assertChainIntact(writers[0]!, 400);
       const perWriter = await writers[0]!.all(
-        statement<{ actor_user: string; n: number }>('SELECT actor_user, COUNT(*) AS n FROM audit GROUP BY actor_user ORDER BY actor_user'),
+        statement<{ actor_user: string; n: number }>(
+          'SELECT actor_user, COUNT(*) AS n FROM audit GROUP BY actor_user ORDER BY actor_user',
+        ),
       );
-      assert.deepEqual(perWriter.map((r) => [r.actor_user, r.n]), [['admin-0', 100], ['admin-1', 100], ['admin-2', 100], ['admin-3', 100]]);
+      assert.deepEqual(
+        perWriter.map((r) => [r.actor_user, r.n]),
+        [
+          ['admin-0', 100],
+          ['admin-1', 100],
+          ['admin-2', 100],
+          ['admin-3', 100],
+        ],
+      );
     });
 
     test('search ignores case and takes LIKE wildcards literally', async (t) => {
       const port = await migrated(engine, t);
-      for (const [key, value] of [['a', 'Web-Frontend'], ['b', 'api_gateway'], ['c', 'apiXgateway'], ['d', '100% web']]) {
+      for (const [key, value] of [
+        ['a', 'Web-Frontend'],
+        ['b', 'api_gateway'],
+        ['c', 'apiXgateway'],
+        ['d', '100% web'],
+      ]) {
         await port.run(insertMeta, [key!, value!]);
       }
-      const search = statement<{ key: string }>(`SELECT key FROM meta WHERE ${port.dialect.containsText('value')} ORDER BY key`);
+      const search = statement<{ key: string }>(
+        `SELECT key FROM meta WHERE ${port.dialect.containsText('value')} ORDER BY key`,
+      );
       const find = async (text: string) => (await port.all(search, [likeContains(text)])).map((r) => r.key);
       assert.deepEqual(await find('WEB'), ['a', 'd']);
       assert.deepEqual(await find('api_g'), ['b'], 'the underscore is not a wildcard');
@@ -251,42 +284,70 @@ for (const engine of ENGINES) {
         `INSERT INTO certificates (serial, node_id, subject, sans, fingerprint_sha256, not_before, not_after, cert_der, issued_at)
          VALUES (?, ?, 'CN=w', ?, 'fp', '2026-01-01', '2027-01-01', ?, '2026-01-01')`,
       );
-      await port.run(cert, ['01', 'n1', JSON.stringify([{ type: 'dns', value: 'Worker-1.Example.com' }]), new Uint8Array([1])]);
+      await port.run(cert, [
+        '01',
+        'n1',
+        JSON.stringify([{ type: 'dns', value: 'Worker-1.Example.com' }]),
+        new Uint8Array([1]),
+      ]);
       await port.run(cert, ['02', 'n2', JSON.stringify([{ type: 'ip', value: '10.0.0.2' }]), new Uint8Array([2])]);
       const bySan = statement<{ serial: string }>(
         `SELECT serial FROM certificates WHERE ${port.dialect.jsonArrayMemberContains('sans', 'value')} ORDER BY serial`,
       );
-      assert.deepEqual((await port.all(bySan, [likeContains('worker-1.example')])).map((r) => r.serial), ['01']);
-      assert.deepEqual((await port.all(bySan, [likeContains('10.0.0')])).map((r) => r.serial), ['02']);
+      assert.deepEqual(
+        (await port.all(bySan, [likeContains('worker-1.example')])).map((r) => r.serial),
+        ['01'],
+      );
+      assert.deepEqual(
+        (await port.all(bySan, [likeContains('10.0.0')])).map((r) => r.serial),
+        ['02'],
+      );
       await port.run(insertMeta, ['setting:json', JSON.stringify({ ttl: 3600, name: 'Ops' })]);
-      const member = await port.get<{ v: string }>(statement(`SELECT ${port.dialect.jsonText('value', 'name')} AS v FROM meta`));
+      const member = await port.get<{ v: string }>(
+        statement(`SELECT ${port.dialect.jsonText('value', 'name')} AS v FROM meta`),
+      );
       assert.equal(member?.v, 'Ops');
     });
 
     test('integers up to 2^53 read back exactly; a larger one is refused, not rounded', async (t) => {
       const port = await migrated(engine, t);
       const big = Number.MAX_SAFE_INTEGER;
-      await port.run(statement(`INSERT INTO signing_keys (id, profile, alg, state, sealed_private, created_at) VALUES ('k', 'zlayer', 'HS256', 'active', ?, 'now')`), [new Uint8Array([9])]);
+      await port.run(
+        statement(
+          `INSERT INTO signing_keys (id, profile, alg, state, sealed_private, created_at) VALUES ('k', 'zlayer', 'HS256', 'active', ?, 'now')`,
+        ),
+        [new Uint8Array([9])],
+      );
       await port.run(
         statement(`INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, scopes, issued_at, expires_at, token_sha256)
                    VALUES ('j', 's', 'd', 'svc', 'c', 'zlayer', 'k', 'read', ?, ?, 'h')`),
         [1, big],
       );
-      const row = await port.get<{ id: number; expires_at: number; n: number }>(statement('SELECT id, expires_at, (SELECT COUNT(*) FROM tokens) AS n FROM tokens'));
+      const row = await port.get<{ id: number; expires_at: number; n: number }>(
+        statement('SELECT id, expires_at, (SELECT COUNT(*) FROM tokens) AS n FROM tokens'),
+      );
       assert.deepEqual({ ...row }, { id: 1, expires_at: big, n: 1 });
       assert.equal(typeof row?.n, 'number', 'COUNT(*) is a number, not a string or bigint');
       const cast = engine.name === 'postgres' ? '::bigint' : '';
       await assert.rejects(
         port.get(statement(`SELECT 9007199254740993${cast} AS n`)),
-        (err) => isStorageError(err, 'out-of-range') && /outside the range Castellan can read exactly/.test(err.message),
+        (err) =>
+          isStorageError(err, 'out-of-range') && /outside the range Castellan can read exactly/.test(err.message),
       );
     });
 
     test('bytes round-trip unchanged', async (t) => {
       const port = await migrated(engine, t);
       const bytes = new Uint8Array(256).map((_, i) => i);
-      await port.run(statement("INSERT INTO vault_slots (kind, label, wrapped_dek, created_at) VALUES ('passphrase', 'alice', ?, 'now')"), [bytes]);
-      const row = await port.get<{ id: number; wrapped_dek: Uint8Array }>(statement('SELECT id, wrapped_dek FROM vault_slots'));
+      await port.run(
+        statement(
+          "INSERT INTO vault_slots (kind, label, wrapped_dek, created_at) VALUES ('passphrase', 'alice', ?, 'now')",
+        ),
+        [bytes],
+      );
+      const row = await port.get<{ id: number; wrapped_dek: Uint8Array }>(
+        statement('SELECT id, wrapped_dek FROM vault_slots'),
+      );
       assert.equal(row?.id, 1);
       assert.deepEqual(new Uint8Array(row!.wrapped_dek), bytes);
     });
@@ -312,7 +373,10 @@ for (const engine of ENGINES) {
       await port.close();
       await port.close();
       assert.equal(port.closed, true);
-      await assert.rejects(port.all(metaKeys), (err) => isStorageError(err, 'misuse') && /has been closed/.test(err.message));
+      await assert.rejects(
+        port.all(metaKeys),
+        (err) => isStorageError(err, 'misuse') && /has been closed/.test(err.message),
+      );
     });
   });
 }

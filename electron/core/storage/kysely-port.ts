@@ -124,7 +124,8 @@ class Transaction extends Session implements StorageTransaction {
   }
 
   protected override check(): void {
-    if (this.#state.done) throw new StorageError('misuse', 'this transaction has ended: use it only inside its callback');
+    if (this.#state.done)
+      throw new StorageError('misuse', 'this transaction has ended: use it only inside its callback');
   }
 
   async lockAuditHead(): Promise<void> {
@@ -191,7 +192,11 @@ export class KyselyPort extends Session implements StoragePort {
     }
   }
 
-  async #inTransaction<T>(conn: Db, fn: (tx: StorageTransaction) => Promise<T>, options: TransactionOptions): Promise<T> {
+  async #inTransaction<T>(
+    conn: Db,
+    fn: (tx: StorageTransaction) => Promise<T>,
+    options: TransactionOptions,
+  ): Promise<T> {
     const driver = this.#driver;
     try {
       await driver.execScript(conn, driver.dialect.begin);

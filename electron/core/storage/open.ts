@@ -23,12 +23,18 @@ export function parseStorageTarget(value: string): StorageTarget {
     try {
       new URL(v);
     } catch {
-      throw new StorageError('misuse', 'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)');
+      throw new StorageError(
+        'misuse',
+        'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)',
+      );
     }
     return { engine: 'postgres', url: v };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
-    throw new StorageError('misuse', `unsupported database URL scheme "${v.split(':')[0]}": use postgres:// or a SQLite file path`);
+    throw new StorageError(
+      'misuse',
+      `unsupported database URL scheme "${v.split(':')[0]}": use postgres:// or a SQLite file path`,
+    );
   }
   return { engine: 'sqlite', path: v };
 }
@@ -40,5 +46,7 @@ export function databaseFromEnvironment(env: NodeJS.ProcessEnv = process.env): S
 }
 
 export async function openStorage(target: StorageTarget): Promise<StoragePort> {
-  return target.engine === 'postgres' ? openPostgresStorage({ url: target.url }) : openSqliteStorage({ path: target.path });
+  return target.engine === 'postgres'
+    ? openPostgresStorage({ url: target.url })
+    : openSqliteStorage({ path: target.path });
 }

@@ -34,14 +34,19 @@ const MIN_SERVER_VERSION = 150000;
 export function parseBigintColumn(text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) {
-    throw new StorageError('out-of-range', `a BIGINT value (${text}) is outside the range Castellan can read exactly (±2^53)`);
+    throw new StorageError(
+      'out-of-range',
+      `a BIGINT value (${text}) is outside the range Castellan can read exactly (±2^53)`,
+    );
   }
   return n;
 }
 
 const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseBigintColumn : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== 'binary'
+      ? parseBigintColumn
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** "database castellan on /run/socket" — for messages: never the user name or password. */
@@ -92,7 +97,10 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   try {
     const row = await port.get<{ v: number }>(statement("SELECT current_setting('server_version_num')::int AS v"));
     if (row === undefined || row.v < MIN_SERVER_VERSION) {
-      throw new StorageError('unavailable', `${where} runs PostgreSQL ${row?.v ?? 'of an unknown version'}; Castellan needs 15 or later`);
+      throw new StorageError(
+        'unavailable',
+        `${where} runs PostgreSQL ${row?.v ?? 'of an unknown version'}; Castellan needs 15 or later`,
+      );
     }
   } catch (err) {
     await port.close().catch(() => {});
@@ -103,7 +111,15 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
 }
 
 /** Errors that mean no connection was made: nothing ran, nothing changed. */
-const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EACCES']);
+const CONNECT_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EACCES',
+]);
 /** Errors that mean an established connection broke. */
 const BROKEN_ERRNOS = new Set(['ECONNRESET', 'EPIPE']);
 
@@ -130,7 +146,8 @@ export function isConnectionError(err: unknown): boolean {
     isConnectFailure(err) ||
     BROKEN_ERRNOS.has(code) ||
     code.startsWith('08') || // connection_exception
-    code === '57P01' || code === '57P02' || // terminated by an administrator, crash shutdown
+    code === '57P01' ||
+    code === '57P02' || // terminated by an administrator, crash shutdown
     /Connection terminated|not queryable|connection error|Client was closed/i.test(message)
   );
 }
@@ -142,7 +159,9 @@ function mapPostgresError(err: unknown, phase: Phase, where: string): unknown {
   if (isConnectFailure(err)) phase = 'connect';
   switch (phase) {
     case 'connect':
-      return new StorageError('unavailable', `cannot connect to PostgreSQL (${where}): ${why}; nothing was changed`, { cause: err });
+      return new StorageError('unavailable', `cannot connect to PostgreSQL (${where}): ${why}; nothing was changed`, {
+        cause: err,
+      });
     case 'statement':
       // Outside a transaction a statement commits by itself: a write's fate is unknown.
       return new StorageError(

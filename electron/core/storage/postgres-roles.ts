@@ -38,7 +38,9 @@ export function teamGrantsSql(schema: string, appRole: string): string {
   const lines = [
     `REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${r};`,
     `GRANT USAGE ON SCHEMA ${s} TO ${r};`,
-    ...Object.entries(APP_ROLE_PRIVILEGES).map(([table, privileges]) => `GRANT ${privileges.join(', ')} ON ${s}.${ident(table)} TO ${r};`),
+    ...Object.entries(APP_ROLE_PRIVILEGES).map(
+      ([table, privileges]) => `GRANT ${privileges.join(', ')} ON ${s}.${ident(table)} TO ${r};`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -186,7 +186,11 @@ DROP INDEX IF EXISTS tokens_profile;
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
-  { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
+  {
+    version: 2,
+    name: 'token ledger: minted issuer/audience, revocation audit link, status indexes',
+    sql: TOKEN_LEDGER_V2,
+  },
   { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
   { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
 ];

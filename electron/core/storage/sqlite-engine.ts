@@ -35,7 +35,9 @@ export function openSqliteStorage(options: SqliteStorageOptions): StoragePort {
     db.exec('PRAGMA synchronous = FULL');
   } catch (err) {
     db.close();
-    throw new StorageError('unavailable', `cannot open ${options.path} as a SQLite database: ${messageOf(err)}`, { cause: err });
+    throw new StorageError('unavailable', `cannot open ${options.path} as a SQLite database: ${messageOf(err)}`, {
+      cause: err,
+    });
   }
   const kysely = new Kysely<StorageTables>({ dialect: new SqliteDialect({ database: nodeSqliteDatabase(db) }) });
   const driver: EngineDriver = {
@@ -63,11 +65,19 @@ function mapSqliteError(err: unknown, phase: Phase, file: string): unknown {
   if (isStorageError(err)) return err;
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'ERR_OUT_OF_RANGE') {
-    return new StorageError('out-of-range', `a stored integer is outside the range Castellan can read exactly (±2^53): ${messageOf(err)}`, { cause: err });
+    return new StorageError(
+      'out-of-range',
+      `a stored integer is outside the range Castellan can read exactly (±2^53): ${messageOf(err)}`,
+      { cause: err },
+    );
   }
   const message = messageOf(err);
   if (phase === 'connect' && /database is locked|SQLITE_BUSY/i.test(message)) {
-    return new StorageError('unavailable', `${file} is busy: another process held its write lock past the timeout; nothing was changed`, { cause: err });
+    return new StorageError(
+      'unavailable',
+      `${file} is busy: another process held its write lock past the timeout; nothing was changed`,
+      { cause: err },
+    );
   }
   return err;
 }
