@@ -5,7 +5,7 @@
  *   scripts/pg-test-cluster.sh run -- node --import ./test/harness/temp-root.ts --test test/unit/storage-*.test.ts
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import {
   statement,
   type StoragePort,
 } from '../../electron/core/storage/index.ts';
+import { GENESIS, appendChained, assertChainIntact, auditHead, chainHash } from '../harness/audit-chain.ts';
 import { PG_SKIP, freshPostgresDatabase } from '../harness/pg-database.ts';
 
 interface Engine {
@@ -60,56 +61,6 @@ async function migrated(engine: Engine, t: TestContext): Promise<StoragePort> {
   const port = await engine.open(t);
   await port.migrate();
   return port;
-}
-
-const GENESIS = '0'.repeat(64);
-const insertAudit = statement(
-  `INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash)
-   VALUES (?, ?, ?, 'cli', ?, ?, '{}', ?, ?)`,
-);
-const auditHead = statement<{ seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-const allAudit = statement<{
-  seq: number;
-  actor_user: string;
-  action: string;
-  target: string;
-  prev_hash: string;
-  hash: string;
-}>('SELECT seq, actor_user, action, target, prev_hash, hash FROM audit ORDER BY seq');
-
-function chainHash(seq: number, actor: string, action: string, target: string, prev: string): string {
-  return createHash('sha256').update(`${seq}\n${actor}\n${action}\n${target}\n${prev}`).digest('hex');
-}
-
-/** Appends one chained entry the way the core will: lock the head, read it, write after it. */
-async function appendChained(port: StoragePort, actor: string, action: string, target: string): Promise<number> {
-  return port.transaction(
-    async (tx) => {
-      const head = await tx.get(auditHead);
-      const seq = (head?.seq ?? 0) + 1;
-      const prev = head?.hash ?? GENESIS;
-      const hash = chainHash(seq, actor, action, target, prev);
-      await tx.run(insertAudit, [seq, new Date().toISOString(), actor, action, target, prev, hash]);
-      return seq;
-    },
-    { lockAuditHead: true },
-  );
-}
-
-async function assertChainIntact(port: StoragePort, expected: number): Promise<void> {
-  const rows = await port.all(allAudit);
-  assert.equal(rows.length, expected, `the log holds ${rows.length} entries, not ${expected}`);
-  let prev = GENESIS;
-  rows.forEach((row, i) => {
-    assert.equal(row.seq, i + 1, `entry ${i + 1} is numbered ${row.seq}`);
-    assert.equal(row.prev_hash, prev, `entry ${row.seq} does not link to the one before it`);
-    assert.equal(
-      row.hash,
-      chainHash(row.seq, row.actor_user, row.action, row.target, row.prev_hash),
-      `entry ${row.seq}'s hash is wrong`,
-    );
-    prev = row.hash;
-  });
 }
 
 const insertMeta = statement('INSERT INTO meta (key, value) VALUES (?, ?)');
@@ -352,6 +303,21 @@ for (const engine of ENGINES) {
       assert.deepEqual(new Uint8Array(row!.wrapped_dek), bytes);
     });
 
+    test('rows order by insertion through the dialect (rowid on SQLite, the key column on PostgreSQL)', async (t) => {
+      const port = await migrated(engine, t);
+      const slot = statement(
+        "INSERT INTO vault_slots (kind, label, wrapped_dek, created_at) VALUES ('passphrase', ?, ?, 'now')",
+      );
+      for (const label of ['carol', 'alice', 'bob']) await port.run(slot, [label, new Uint8Array([1])]);
+      const newestFirst = statement<{ label: string }>(
+        `SELECT label FROM vault_slots ORDER BY ${port.dialect.rowOrder('vault_slots')} DESC`,
+      );
+      assert.deepEqual(
+        (await port.all(newestFirst)).map((r) => r.label),
+        ['bob', 'alice', 'carol'],
+      );
+    });
+
     test('the Kysely builder runs on the same connection as the transaction', async (t) => {
       const port = await migrated(engine, t);
       await assert.rejects(
@@ -379,4 +345,63 @@ for (const engine of ENGINES) {
       );
     });
   });
+}
+
+/** Runs test/harness/chain-writer.ts as its own process: one admin on its own machine. */
+function writerProcess(engine: 'sqlite' | 'postgres', target: string, writer: string, count: number) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(import.meta.dirname, '../harness/chain-writer.ts'), engine, target, writer, String(count)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+for (const engine of ENGINES) {
+  nodeTest(
+    `four writer processes on one ${engine.name} database keep the hash chain intact (400/400)`,
+    { skip: engine.skip },
+    async (t) => {
+      let target: string;
+      let reader: StoragePort;
+      if (engine.name === 'postgres') {
+        target = await freshPostgresDatabase(t);
+        reader = await openPostgresStorage({ url: target });
+      } else {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'castellan-writers-'));
+        t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+        target = path.join(dir, 'castellan.db');
+        reader = openSqliteStorage({ path: target });
+      }
+      t.after(() => reader.close());
+      await reader.migrate();
+      const results = await Promise.all(
+        ['w0', 'w1', 'w2', 'w3'].map((w) => writerProcess(engine.name, target, w, 100)),
+      );
+      for (const r of results) assert.equal(r.code, 0, r.stderr);
+      await assertChainIntact(reader, 400);
+      const perWriter = await reader.all(
+        statement<{ actor_user: string; n: number }>(
+          'SELECT actor_user, COUNT(*) AS n FROM audit GROUP BY actor_user ORDER BY actor_user',
+        ),
+      );
+      assert.deepEqual(
+        perWriter.map((r) => [r.actor_user, r.n]),
+        [
+          ['w0', 100],
+          ['w1', 100],
+          ['w2', 100],
+          ['w3', 100],
+        ],
+      );
+    },
+  );
 }
