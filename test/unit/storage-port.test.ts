@@ -109,6 +109,36 @@ for (const engine of ENGINES) {
       assert.deepEqual(await keysOf(port), ['kept']);
     });
 
+    test("the callback's own errors come back as they are, even ones that look like a driver's", async (t) => {
+      const port = await migrated(engine, t);
+      const missing = path.join(os.tmpdir(), 'castellan-no-such-file');
+      const errors: unknown[] = [];
+      for (const fail of [() => fs.readFileSync(missing), () => Buffer.alloc(4).writeUInt8(300, 0)]) {
+        let thrown: unknown;
+        const err = await port
+          .transaction(async (tx) => {
+            await tx.run(insertMeta, ['lost', '1']);
+            try {
+              fail();
+            } catch (e) {
+              thrown = e;
+              throw e;
+            }
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        assert.ok(thrown !== undefined && err === thrown, `rethrown unchanged, not as ${String(err)}`);
+        errors.push(err);
+      }
+      assert.deepEqual(
+        errors.map((e) => (e as { code?: string }).code),
+        ['ENOENT', 'ERR_OUT_OF_RANGE'],
+      );
+      assert.deepEqual(await keysOf(port), []);
+    });
+
     test('a failing statement rolls the transaction back with the database error', async (t) => {
       const port = await migrated(engine, t);
       await assert.rejects(

@@ -123,13 +123,22 @@ const CONNECT_ERRNOS = new Set([
 /** Errors that mean an established connection broke. */
 const BROKEN_ERRNOS = new Set(['ECONNRESET', 'EPIPE']);
 
+/**
+ * A system error from a socket (connect, read, write, DNS), not from, say, a file the caller's
+ * own code failed to open inside a transaction: ENOENT means "no such socket" only here.
+ */
+function isSocketError(err: unknown): boolean {
+  const syscall = (err as { syscall?: unknown } | null)?.syscall;
+  return syscall === 'connect' || syscall === 'read' || syscall === 'write' || syscall === 'getaddrinfo';
+}
+
 /** A connection that could not be made (refused, no such socket, bad password, no TLS, ...). */
 export function isConnectFailure(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   return (
-    CONNECT_ERRNOS.has(code) ||
+    (CONNECT_ERRNOS.has(code) && isSocketError(err)) ||
     code.startsWith('28') || // invalid_authorization_specification (bad password, no pg_hba entry)
     code === '3D000' || // the database does not exist
     code === '57P03' || // cannot_connect_now (starting up, shutting down)
@@ -144,7 +153,7 @@ export function isConnectionError(err: unknown): boolean {
   const message = typeof e?.message === 'string' ? e.message : '';
   return (
     isConnectFailure(err) ||
-    BROKEN_ERRNOS.has(code) ||
+    (BROKEN_ERRNOS.has(code) && isSocketError(err)) ||
     code.startsWith('08') || // connection_exception
     code === '57P01' ||
     code === '57P02' || // terminated by an administrator, crash shutdown

@@ -64,7 +64,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): StoragePort {
 function mapSqliteError(err: unknown, phase: Phase, file: string): unknown {
   if (isStorageError(err)) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ERR_OUT_OF_RANGE') {
+  // node:sqlite's own wording: the same code also comes from Buffer and friends in caller code.
+  if (code === 'ERR_OUT_OF_RANGE' && /too large to be represented as a JavaScript number/.test(messageOf(err))) {
     return new StorageError(
       'out-of-range',
       `a stored integer is outside the range Castellan can read exactly (±2^53): ${messageOf(err)}`,
