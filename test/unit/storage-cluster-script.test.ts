@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -95,3 +96,53 @@ test('run without a command is refused with its usage', () => {
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /usage: pg-test-cluster.sh start \| stop \| url \| run/);
 });
+
+const isRoot = process.getuid?.() === 0;
+const canDropToNobody =
+  isRoot && spawnSync('sh', ['-c', 'command -v runuser && id nobody'], { stdio: 'ignore' }).status === 0;
+const SKIP_NOBODY =
+  SKIP ||
+  (canDropToNobody ? false : 'NOT RUN: needs root with runuser and a `nobody` user to run the script as a normal user');
+
+test(
+  'as a normal user the script runs the cluster as that user (and a long checkout path gets a short socket folder)',
+  { skip: SKIP_NOBODY },
+  () => {
+    // A checkout owned by `nobody`, deep enough that its .tmp/ socket path would not fit.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'castellan-nobody-'));
+    try {
+      const checkout = path.join(base, 'x'.repeat(60), 'repo');
+      fs.mkdirSync(path.join(checkout, 'scripts'), { recursive: true });
+      fs.copyFileSync(SCRIPT, path.join(checkout, 'scripts/pg-test-cluster.sh'));
+      fs.chmodSync(path.join(checkout, 'scripts/pg-test-cluster.sh'), 0o755);
+      spawnSync('chown', ['-R', 'nobody', base]);
+      // Every folder above the checkout must be searchable by nobody (mkdtemp makes them 0700).
+      for (let dir = base; dir !== REPO && dir.startsWith(REPO); dir = path.dirname(dir)) fs.chmodSync(dir, 0o755);
+      const r = spawnSync(
+        'runuser',
+        [
+          '-u',
+          'nobody',
+          '--',
+          path.join(checkout, 'scripts/pg-test-cluster.sh'),
+          'run',
+          '--',
+          'sh',
+          '-c',
+          'id -un; echo "$CASTELLAN_TEST_DATABASE_URL"; stat -c %U "${CASTELLAN_TEST_DATABASE_URL#*host=}/.s.PGSQL.5432"',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const [user, url, socketOwner] = r.stdout.trim().split('\n');
+      assert.equal(user, 'nobody');
+      assert.equal(socketOwner, 'nobody', 'the server runs as the calling user');
+      const socketDir = socketOf(url ?? '');
+      assert.match(socketDir, /^\/tmp\/cpg\.\w{6}$/, 'the too-long path fell back to a short mktemp folder');
+      assert.equal(fs.existsSync(socketDir), false, 'the short socket folder is removed');
+      assert.deepEqual(fs.readdirSync(path.join(checkout, '.tmp')), [], 'nothing left in the checkout');
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  },
+);
