@@ -84,6 +84,19 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('a database with tables of its own but no schema version is refused, not migrated over', async (t) => {
+      const port = await engine.open(t);
+      await port.exec('CREATE TABLE payroll (id INTEGER PRIMARY KEY, amount INTEGER)');
+      await assert.rejects(
+        port.migrate(),
+        (err) => isStorageError(err, 'schema') && /not a Castellan workspace; use an empty database/.test(err.message),
+      );
+      assert.equal(await port.schemaVersion(), 0);
+      const tables = await port.get<{ n: number }>(statement('SELECT COUNT(*) AS n FROM payroll'));
+      assert.equal(tables?.n, 0, 'the foreign table is untouched');
+      await assert.rejects(port.get(statement('SELECT COUNT(*) AS n FROM meta')), /meta/);
+    });
+
     test('a transaction commits when its callback resolves', async (t) => {
       const port = await migrated(engine, t);
       const result = await port.transaction(async (tx) => {

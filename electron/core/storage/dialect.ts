@@ -152,6 +152,21 @@ export async function readSchemaVersion(session: StorageSession): Promise<number
   return row?.version ?? 0;
 }
 
+/** How many tables the database (PostgreSQL: the current schema) already holds, ours or not. */
+export async function countTables(session: StorageSession): Promise<number> {
+  const row =
+    session.engine === 'sqlite'
+      ? await session.get<{ n: number }>(
+          statement("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"),
+        )
+      : await session.get<{ n: number }>(
+          statement(
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'castellan_migrations'",
+          ),
+        );
+  return row?.n ?? 0;
+}
+
 /** Records that migration `version` has been applied (inside that migration's transaction). */
 export async function recordSchemaVersion(session: StorageSession, version: number, name: string): Promise<void> {
   if (!Number.isInteger(version) || version < 1) throw new Error(`not a migration version: ${version}`);

@@ -7,7 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Migration } from '../schema.ts';
-import { readSchemaVersion, recordSchemaVersion, type Dialect } from './dialect.ts';
+import { countTables, readSchemaVersion, recordSchemaVersion, type Dialect } from './dialect.ts';
 import {
   StorageError,
   type EngineName,
@@ -247,6 +247,12 @@ export class KyselyPort extends Session implements StoragePort {
       throw new StorageError(
         'schema',
         `this database is at schema version ${from}, newer than this build of Castellan understands (${latest}); upgrade Castellan`,
+      );
+    }
+    if (from === 0 && (await countTables(this)) > 0) {
+      throw new StorageError(
+        'schema',
+        'this database already holds tables but no Castellan schema version: it is not a Castellan workspace; use an empty database',
       );
     }
     const driver = this.#driver;
