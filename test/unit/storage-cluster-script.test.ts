@@ -146,3 +146,39 @@ test(
     }
   },
 );
+
+test(
+  'start prints the URL and refuses a second cluster; url repeats it; stop removes everything',
+  { skip: SKIP },
+  (t) => {
+    const state = path.join(TMP, 'pg-cluster.env');
+    if (fs.existsSync(state)) {
+      t.skip('NOT RUN: a cluster started with `scripts/pg-test-cluster.sh start` is running in this checkout');
+      return;
+    }
+    const before = clusterFolders();
+    const started = spawnSync(SCRIPT, ['start'], { encoding: 'utf8' });
+    try {
+      assert.equal(started.status, 0, started.stderr);
+      const url = started.stdout.trim();
+      assert.match(url, /^postgres:\/\/castellan@localhost\/castellan\?host=\/\S+$/);
+      assert.ok(fs.existsSync(path.join(socketOf(url), '.s.PGSQL.5432')), 'the server listens on the socket');
+      assert.equal(spawnSync(SCRIPT, ['url'], { encoding: 'utf8' }).stdout.trim(), url);
+      const again = spawnSync(SCRIPT, ['start'], { encoding: 'utf8' });
+      assert.equal(again.status, 1);
+      assert.match(again.stderr, /a cluster is already running: postgres:\/\/\S+ \(stop it first\)/);
+      const stopped = spawnSync(SCRIPT, ['stop'], { encoding: 'utf8' });
+      assert.equal(stopped.status, 0, stopped.stderr);
+      assert.equal(fs.existsSync(socketOf(url)), false, 'the socket folder is removed');
+      assert.equal(fs.existsSync(state), false, 'the state file is removed');
+      assert.deepEqual(
+        [...clusterFolders()].filter((n) => !before.has(n)),
+        [],
+        'the data folder is removed',
+      );
+      assert.match(spawnSync(SCRIPT, ['url'], { encoding: 'utf8' }).stderr, /no cluster is running/);
+    } finally {
+      if (fs.existsSync(state)) spawnSync(SCRIPT, ['stop']);
+    }
+  },
+);
