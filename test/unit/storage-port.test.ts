@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test as nodeTest, type TestContext } from 'node:test';
-import { TABLES } from '../../electron/core/schema.ts';
+import { LATEST_SCHEMA_VERSION, TABLES } from '../../electron/core/schema.ts';
 import {
   isStorageError,
   likeContains,
@@ -75,9 +75,9 @@ for (const engine of ENGINES) {
     test('migrates an empty database to the latest schema, once', async (t) => {
       const port = await engine.open(t);
       assert.equal(await port.schemaVersion(), 0);
-      assert.deepEqual(await port.migrate(), { from: 0, to: 4 });
-      assert.equal(await port.schemaVersion(), 4);
-      assert.deepEqual(await port.migrate(), { from: 4, to: 4 });
+      assert.deepEqual(await port.migrate(), { from: 0, to: LATEST_SCHEMA_VERSION });
+      assert.equal(await port.schemaVersion(), LATEST_SCHEMA_VERSION);
+      assert.deepEqual(await port.migrate(), { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION });
       for (const table of [...TABLES, 'ca_crl']) {
         const row = await port.get<{ n: number }>(statement(`SELECT COUNT(*) AS n FROM ${table}`));
         assert.equal(row?.n, 0, `table ${table} exists and is empty`);

@@ -20,7 +20,7 @@ import {
   statement,
   type StoragePort,
 } from '../../electron/core/storage/index.ts';
-import { MIGRATIONS } from '../../electron/core/schema.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../electron/core/schema.ts';
 import { PG_SKIP, freshPostgresDatabase, onCluster } from '../harness/pg-database.ts';
 
 const pgTest = (name: string, fn: (t: TestContext) => Promise<void>) => nodeTest(name, { skip: PG_SKIP }, fn);
@@ -120,7 +120,7 @@ pgTest(
     t.after(() => lite.close());
     await lite.migrate();
     const { port } = await pgPort(t);
-    assert.deepEqual(await port.migrate(), { from: 0, to: 4 });
+    assert.deepEqual(await port.migrate(), { from: 0, to: LATEST_SCHEMA_VERSION });
     const [a, b] = [await sqliteShape(lite), await postgresShape(port)];
     assert.deepEqual(b.tables, a.tables);
     assert.deepEqual(b.columns, a.columns);
@@ -136,7 +136,7 @@ pgTest(
     );
     assert.deepEqual(
       recorded.map((r) => r.version),
-      [1, 2, 3, 4],
+      MIGRATIONS.map((m) => m.version),
     );
   },
 );
@@ -256,14 +256,14 @@ pgTest(
     const results = await Promise.all([a.migrate(), b.migrate()]);
     assert.deepEqual(
       results.map((r) => r.to),
-      [4, 4],
+      [LATEST_SCHEMA_VERSION, LATEST_SCHEMA_VERSION],
     );
     const recorded = await a.all(
       statement<{ version: number }>('SELECT version FROM castellan_migrations ORDER BY version'),
     );
     assert.deepEqual(
       recorded.map((r) => r.version),
-      [1, 2, 3, 4],
+      MIGRATIONS.map((m) => m.version),
     );
   },
 );

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { LATEST_SCHEMA_VERSION } from '../../electron/core/schema.ts';
 import { openPostgresStorage, statement } from '../../electron/core/storage/index.ts';
 import { APP_ROLE_PRIVILEGES, teamGrantsSql } from '../../electron/core/storage/postgres-roles.ts';
 import { PG_SKIP, PG_URL, freshPostgresDatabase, onCluster } from '../harness/pg-database.ts';
@@ -39,7 +40,7 @@ test(
 
     const ownerPort = await openPostgresStorage({ url: asRole(url, owner) });
     t.after(() => ownerPort.close());
-    assert.deepEqual(await ownerPort.migrate(), { from: 0, to: 4 });
+    assert.deepEqual(await ownerPort.migrate(), { from: 0, to: LATEST_SCHEMA_VERSION });
     await ownerPort.exec(teamGrantsSql('castellan', app));
 
     const tables = await ownerPort.all(
@@ -53,7 +54,7 @@ test(
 
     const port = await openPostgresStorage({ url: asRole(url, app) });
     t.after(() => port.close());
-    assert.deepEqual(await port.migrate(), { from: 4, to: 4 }, 'the app role reads the schema version');
+    assert.deepEqual(await port.migrate(), { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION }, 'the app role reads the schema version');
     await port.transaction(
       async (tx) => {
         await tx.run(

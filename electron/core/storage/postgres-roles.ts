@@ -23,6 +23,13 @@ export const APP_ROLE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = 
   ca: ['SELECT', 'INSERT', 'UPDATE'],
   certificates: ['SELECT', 'INSERT', 'UPDATE'],
   ca_crl: ['SELECT', 'INSERT', 'UPDATE'],
+  // Failed-unlock throttle: one row, reset on success.
+  vault_unlock_failures: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  // Late MACs of audit entries are appended like the entries themselves; record MACs move with their records.
+  audit_late_mac: ['SELECT', 'INSERT'],
+  record_macs: ['SELECT', 'INSERT', 'UPDATE'],
+  serve_clients: ['SELECT', 'INSERT', 'UPDATE'],
+  token_introspections: ['SELECT', 'INSERT', 'UPDATE'],
   castellan_migrations: ['SELECT'],
 };
 

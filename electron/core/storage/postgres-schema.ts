@@ -184,6 +184,78 @@ DROP INDEX IF EXISTS tokens_service;
 DROP INDEX IF EXISTS tokens_profile;
 `;
 
+const VAULT_UNLOCK_THROTTLE_V5 = `
+CREATE TABLE IF NOT EXISTS vault_unlock_failures (
+  id             BIGINT PRIMARY KEY CHECK (id = 1),
+  failures       BIGINT NOT NULL CHECK (failures >= 0),
+  retry_at       BIGINT NOT NULL,
+  last_failed_at TEXT NOT NULL
+);
+`;
+
+const AUDIT_INTEGRITY_V6 = `
+ALTER TABLE audit ADD COLUMN mac TEXT;
+CREATE TABLE IF NOT EXISTS audit_late_mac (
+  seq BIGINT PRIMARY KEY,
+  mac TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_macs (
+  record TEXT PRIMARY KEY,
+  mac    TEXT NOT NULL
+);
+`;
+
+// The SQLite twin's backfill in PostgreSQL's JSON functions; the daemon-socket label is trimmed of
+// the same characters Rust's str::trim removes (the SQLite twin lists them by code point).
+const SOCKET_TRIM = [9, 10, 11, 12, 13, 32, 133, 160, 5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202, 8232, 8233, 8239, 8287, 12288]
+  .map((c) => `chr(${c})`)
+  .join(' || ');
+const scopeWhere = (cond: string): string =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(tokens.scopes::jsonb) j WHERE ${cond})`;
+const TOKEN_FACTS_V7 = `
+ALTER TABLE tokens ADD COLUMN caps BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN risk BIGINT NOT NULL DEFAULT 0;
+UPDATE tokens SET caps =
+  (CASE WHEN ${scopeWhere(`j->>'resource_kind' = 'secret' AND j->>'level' = 'write'`)} THEN 1 ELSE 0 END)
+  | (CASE WHEN ${scopeWhere(`j->'resource_id' = 'null'::jsonb AND j->>'level' = 'write'`)} THEN 2 ELSE 0 END)
+  | (CASE WHEN EXISTS (SELECT 1 FROM services s WHERE s.deployment = tokens.deployment AND s.name = tokens.service
+                       AND lower(btrim(s.labels::jsonb->>'zlayer.io/daemon-socket', ${SOCKET_TRIM})) IN ('1', 'true', 'yes'))
+          THEN 4 ELSE 0 END);
+UPDATE tokens SET risk = CASE
+  WHEN (caps & 4) <> 0 THEN 3
+  WHEN (caps & 3) <> 0
+    OR ${scopeWhere(`j->>'resource_kind' = 'secret' AND j->'resource_id' = 'null'::jsonb AND j->>'level' IN ('read', 'execute', 'write')`)}
+    OR ${scopeWhere(`j->>'resource_kind' = 'deployment' AND j->>'level' = 'write' AND (j->'resource_id' = 'null'::jsonb OR j->>'resource_id' <> tokens.deployment)`)}
+    THEN 2
+  WHEN ${scopeWhere(`j->>'resource_kind' = 'secret' AND j->>'level' IN ('read', 'execute', 'write')`)}
+    OR expires_at - issued_at >= 604800
+    THEN 1
+  ELSE 0 END;
+CREATE INDEX IF NOT EXISTS tokens_cap_secret_write ON tokens (issued_at, id, revoked_at, expires_at) WHERE (caps & 1) <> 0;
+CREATE INDEX IF NOT EXISTS tokens_cap_wildcard_write ON tokens (issued_at, id, revoked_at, expires_at) WHERE (caps & 2) <> 0;
+CREATE INDEX IF NOT EXISTS tokens_cap_daemon_socket ON tokens (issued_at, id, revoked_at, expires_at) WHERE (caps & 4) <> 0;
+CREATE INDEX IF NOT EXISTS tokens_risk_medium ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 1;
+CREATE INDEX IF NOT EXISTS tokens_risk_high ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 2;
+CREATE INDEX IF NOT EXISTS tokens_risk_critical ON tokens (issued_at, id, revoked_at, expires_at) WHERE risk >= 3;
+`;
+
+const SERVE_V8 = `
+CREATE TABLE IF NOT EXISTS serve_clients (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  revoked_at    TEXT
+);
+CREATE TABLE IF NOT EXISTS token_introspections (
+  token_id BIGINT PRIMARY KEY REFERENCES tokens (id) ON DELETE CASCADE,
+  count    BIGINT NOT NULL,
+  last_at  BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tokens_revoke_audit_seq ON tokens (revoke_audit_seq) WHERE revoke_audit_seq IS NOT NULL;
+ALTER TABLE tokens ADD COLUMN create_attempt BIGINT;
+`;
+
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   {
@@ -193,4 +265,12 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   },
   { version: 3, name: 'worker CA: the latest signed CRL', sql: WORKER_CA_CRL_V3 },
   { version: 4, name: 'token ledger: (filter, order) indexes for the list pages', sql: TOKEN_LIST_INDEXES_V4 },
+  { version: 5, name: 'vault: persisted throttle for failed passphrase attempts', sql: VAULT_UNLOCK_THROTTLE_V5 },
+  { version: 6, name: 'authenticated audit log and records', sql: AUDIT_INTEGRITY_V6 },
+  { version: 7, name: 'token ledger: capability bits and risk per token, with their filter indexes', sql: TOKEN_FACTS_V7 },
+  {
+    version: 8,
+    name: 'serve: verifier clients, introspection counts, create attempts, revocation change index',
+    sql: SERVE_V8,
+  },
 ];
