@@ -1,5 +1,5 @@
 /**
- * Team mode's roles on a real cluster, as docs/notes/postgres.md tells an operator to set them
+ * Team mode's roles on a real cluster, as docs/postgres.md tells an operator to set them
  * up: the owner migrates, the app role works — and on `audit` it can only add and read, whatever
  * it tries. Needs CASTELLAN_TEST_DATABASE_URL (scripts/pg-test-cluster.sh run -- ...).
  */

@@ -1,5 +1,5 @@
 /**
- * The CLI walkthrough the README shows (docs/notes/cli.md, "## Walkthrough", its first `sh`
+ * The CLI walkthrough the README shows (README.md, "### Walkthrough", its first `sh`
  * block), pasted into bash line by line as a new user would: from the root of the clone, with the
  * launcher, into a scratch folder. Every line must succeed (bash -e), and what it made must be
  * what it says: a valid token file, a verifying certificate, a backup restored.
@@ -12,11 +12,11 @@ import path from 'node:path';
 import { tempDir } from '../harness/services.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const DOC = path.join(REPO, 'docs/notes/cli.md');
+const DOC = path.join(REPO, 'README.md');
 
-/** The first ```sh block after the "## Walkthrough" heading. */
+/** The first ```sh block after the "### Walkthrough" heading. */
 export function walkthroughOf(markdown: string): string {
-  const section = markdown.slice(markdown.indexOf('\n## Walkthrough\n'));
+  const section = markdown.slice(markdown.indexOf('\n### Walkthrough\n'));
   const match = /\n```sh\n([\s\S]*?)\n```\n/.exec(section);
   assert.ok(match, 'the walkthrough has a sh block');
   return match[1]!;

@@ -9,7 +9,7 @@
  * mode through `pg` (postgres-engine.ts). Every SQL difference between them is in dialect.ts;
  * the PostgreSQL translation of the workspace schema is postgres-schema.ts, team mode's roles and
  * grants postgres-roles.ts; open.ts picks the engine from a URL or file path.
- * docs/notes/postgres.md is the plan for moving the core onto it.
+ * docs/postgres.md is the plan for moving the core onto it.
  */
 export type {
   EngineName,

@@ -1,5 +1,5 @@
 /**
- * Team mode's database roles (docs/notes/postgres.md, "Roles and grants"). Two roles:
+ * Team mode's database roles (docs/postgres.md, "Roles and grants"). Two roles:
  * - the OWNER owns the schema and its tables and runs the migrations (`castellan db migrate`,
  *   or the first console to open an empty database when the admin connects as the owner);
  * - the APP role is what every console, CLI and `castellan serve` replica connects as. It holds
