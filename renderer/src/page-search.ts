@@ -27,26 +27,47 @@ export function focusPageSearch(): boolean {
 
 /**
  * Types `text` into the page's search box as the user would (React sees an input event), once the
- * page has rendered one; gives up after `timeoutMs`.
+ * page has rendered one; gives up after `timeoutMs`. A page whose chunk or data is still loading
+ * may replace its search box right after the first fill (a remount brings an empty one), so for a
+ * short while after filling, an emptied or replaced box is filled again.
  */
-export function fillPageSearch(text: string, timeoutMs = 3000): Promise<boolean> {
+let fillGeneration = 0;
+
+export function fillPageSearch(text: string, timeoutMs = 3000, settleMs = 1500): Promise<boolean> {
+  // A newer fill (another palette jump) ends this one, so two never fight over a box.
+  const generation = ++fillGeneration;
   const deadline = Date.now() + timeoutMs;
+  const fill = (input: HTMLInputElement): void => {
+    const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')?.set;
+    setter?.call(input, text);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.focus();
+  };
   return new Promise((resolve) => {
+    let filled: HTMLInputElement | null = null;
+    let settleUntil = 0;
     const attempt = () => {
+      if (generation !== fillGeneration) {
+        if (filled === null) resolve(false);
+        return;
+      }
       const input = findPageSearch();
-      if (input && !input.disabled) {
-        const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')?.set;
-        setter?.call(input, text);
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-        input.focus();
-        resolve(true);
-        return;
+      if (filled === null) {
+        if (input && !input.disabled) {
+          fill(input);
+          filled = input;
+          settleUntil = Date.now() + settleMs;
+          resolve(true);
+        } else if (Date.now() > deadline) {
+          resolve(false);
+          return;
+        }
+      } else if (input && !input.disabled && (input !== filled || (input.value === '' && document.activeElement !== input))) {
+        // The page replaced or emptied the box while it settled (not the user, who would be typing in it).
+        fill(input);
+        filled = input;
       }
-      if (Date.now() > deadline) {
-        resolve(false);
-        return;
-      }
-      requestAnimationFrame(attempt);
+      if (filled === null || Date.now() < settleUntil) requestAnimationFrame(attempt);
     };
     attempt();
   });

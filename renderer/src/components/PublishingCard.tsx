@@ -28,7 +28,7 @@ export function PublishingCard() {
     <Card component="section" withBorder maw={720} aria-labelledby="publishing-title">
       <Stack>
         <Group justify="space-between">
-          <Title order={4} id="publishing-title">
+          <Title order={2} size="h4" id="publishing-title">
             Publishing
           </Title>
           {s && (

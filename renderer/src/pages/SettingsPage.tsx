@@ -87,7 +87,7 @@ function WorkspaceSecurityCard() {
         }}
       >
         <Stack>
-          <Title order={4} id="workspace-security">
+          <Title order={2} size="h4" id="workspace-security">
             Workspace security
           </Title>
           <ErrorAlert error={current.error ?? save.error} />
