@@ -13,8 +13,7 @@ if [ "${installed#v}" = "$electron_version" ] && [ -f node_modules/electron/path
   exit 0
 fi
 echo "castellan: the first launch downloads Electron's binary (~100 MB, once) from ${ELECTRON_MIRROR:-GitHub (set ELECTRON_MIRROR to use a mirror)}..." >&2
-mkdir -p .tmp
-log=".tmp/electron-download.log"
+log="$(mktemp "${TMPDIR:-/tmp}/electron-download.XXXXXX")"
 if ! ELECTRON_GET_NO_PROGRESS=1 node node_modules/electron/install.js >"$log" 2>&1; then
   echo "castellan: could not download Electron $electron_version's binary: check the network connection (and HTTPS_PROXY if you use a proxy), or set ELECTRON_MIRROR to a reachable mirror of Electron's releases, or use the command-line interface, which needs no Electron: ./castellan --help (the downloader's own message is in $log)." >&2
   exit 1
