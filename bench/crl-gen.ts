@@ -1,12 +1,12 @@
 /**
  * CRL generation timing: `node bench/crl-gen.ts` prints ms for 10k and 100k revoked entries
- * with Castellan's hand-written DER path (electron/core/crl.ts).
+ * with Castellan's hand-written DER path (electron/core/ca/crl.ts).
  * `node bench/crl-gen.ts --library` also times @peculiar/x509's X509CrlGenerator at 10k
  * (the reason the hand-written path exists; 100k is not attempted, it runs for minutes).
  */
-import { createWorkerCa } from '../electron/core/worker-ca.ts';
-import { buildCrl, revocationReasons } from '../electron/core/crl.ts';
-import type { RevokedEntry } from '../electron/core/crl.ts';
+import { createWorkerCa } from '../electron/core/ca/worker-ca.ts';
+import { buildCrl, revocationReasons } from '../electron/core/ca/crl.ts';
+import type { RevokedEntry } from '../electron/core/ca/crl.ts';
 
 function entries(n: number, at: Date): RevokedEntry[] {
   const out: RevokedEntry[] = [];

@@ -1,7 +1,7 @@
 /**
  * The pure parts of the worker CA's subject-alternative-name policy: reading IP addresses and
  * CIDR ranges, and the spelling of an allowed DNS suffix. Shared so the workspace settings'
- * schema can bound the policy's lists; the judging itself is electron/core/san-policy.ts.
+ * schema can bound the policy's lists; the judging itself is electron/core/ca/san-policy.ts.
  */
 
 /** IPv4 (4 bytes) or IPv6 (16 bytes), or null when `text` is neither. */

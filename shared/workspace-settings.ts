@@ -5,7 +5,7 @@ import { DNS_SUFFIX, parseCidr } from './san-policy.ts';
  * Security policy that belongs to the workspace itself (stored in its database, audited on every
  * change, the same for the app, the CLI and `serve`), as opposed to an admin's preferences
  * (electron-store). Each setting is one field here with its bounds and its default; the core
- * module `electron/core/workspace-settings.ts` reads and writes them.
+ * module `electron/core/workspace/workspace-settings.ts` reads and writes them.
  */
 export const DAY_SECS = 86_400;
 /** The most a workspace may allow for a worker leaf (csr_max_leaf_days). */

@@ -8,9 +8,9 @@
  *    filter included, as the page needs it), over several filters, sorts and offsets; p50 and p99.
  *    The free-text filter is reported on its own line: token-ledger.ts documents that it scans.
  */
-import { revokeToken } from '../../electron/core/revocation.ts';
-import { nowSecs } from '../../electron/core/signing-keys.ts';
-import { listTokens, type TokenListQuery } from '../../electron/core/token-ledger.ts';
+import { revokeToken } from '../../electron/core/tokens/revocation.ts';
+import { nowSecs } from '../../electron/core/tokens/signing-keys.ts';
+import { listTokens, type TokenListQuery } from '../../electron/core/tokens/token-ledger.ts';
 import { reopen } from '../lib/fixtures.ts';
 import { verdict, type Row } from '../lib/report.ts';
 import { int, max, median, percentile, prng, round, sig } from '../lib/stats.ts';

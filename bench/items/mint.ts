@@ -7,8 +7,8 @@
  * over that batch's own signing inputs (interleaved, so both see the same machine state). Medians.
  */
 import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { mintBatch } from '../../electron/core/minting.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { mintBatch } from '../../electron/core/tokens/minting.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { ACTOR, PASSPHRASE, prepareWorkspace } from '../lib/fixtures.ts';
 import { verdict, type Row } from '../lib/report.ts';
 import { int, median, round } from '../lib/stats.ts';

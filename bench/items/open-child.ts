@@ -3,8 +3,8 @@
  * the way the app does, runs the Tokens page's first query, and prints one JSON line with the
  * times and the resident set size. Imports load before the clock starts.
  */
-import { listTokens } from '../../electron/core/token-ledger.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: open-child.ts <workspace dir>');

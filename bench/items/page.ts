@@ -20,8 +20,8 @@ import type { Browser, Page } from 'playwright-core';
 import { openApp, type AppHarness } from '../../test/harness/app-harness.ts';
 import { launchChromium } from '../../test/harness/chromium.ts';
 import { testRouter, testServices } from '../../test/harness/services.ts';
-import type { Router } from '../../electron/core/ipc-router.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import type { Router } from '../../electron/core/ipc/ipc-router.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { verdict, type Row } from '../lib/report.ts';
 import { int, max, median, round, sig } from '../lib/stats.ts';
 

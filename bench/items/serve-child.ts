@@ -4,7 +4,7 @@
  * 127.0.0.1 with no rate limit, prints `{"url": …}` and runs until SIGTERM.
  */
 import { startServer } from '../../electron/core/serve/server.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: serve-child.ts <workspace dir>');

@@ -22,10 +22,10 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import { createAppRouter } from '../../electron/core/app-router.ts';
-import { memorySettings } from '../../electron/core/settings.ts';
-import { DEFAULT_SCRYPT_COST } from '../../electron/core/vault.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { createAppRouter } from '../../electron/core/ipc/app-router.ts';
+import { memorySettings } from '../../electron/core/workspace/settings.ts';
+import { DEFAULT_SCRYPT_COST } from '../../electron/core/workspace/vault.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { verdict, type Row } from '../lib/report.ts';
 import { max, round, sig } from '../lib/stats.ts';
 

@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { createKey } from '../../electron/core/signing-keys.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import { createKey } from '../../electron/core/tokens/signing-keys.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 export const PASSPHRASE = 'castellan bench passphrase';
 export const ACTOR = { user: 'bench', kind: 'cli' } as const;

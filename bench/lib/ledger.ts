@@ -21,12 +21,12 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { REVOKE_REASONS } from '../../shared/ipc/contract/tokens.ts';
-import { auditEntryHash, canonicalJson, GENESIS_HASH } from '../../electron/core/audit.ts';
-import { getService, policyOf } from '../../electron/core/deployments.ts';
-import { mintBatch } from '../../electron/core/minting.ts';
-import { activeSigner, getTokenConfig, nowSecs } from '../../electron/core/signing-keys.ts';
+import { auditEntryHash, canonicalJson, GENESIS_HASH } from '../../electron/core/workspace/audit.ts';
+import { getService, policyOf } from '../../electron/core/deployments/deployments.ts';
+import { mintBatch } from '../../electron/core/tokens/minting.ts';
+import { activeSigner, getTokenConfig, nowSecs } from '../../electron/core/tokens/signing-keys.ts';
 import { normalizeScopes } from '../../electron/core/tokens/claims.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { tokenFacts, type TokenFacts } from '../../shared/policy/token-risk.ts';
 import { SERVICES } from './fixtures.ts';
 import { prng } from './stats.ts';

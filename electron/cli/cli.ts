@@ -5,8 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CastellanError, isCastellanError } from '../../shared/errors.ts';
-import { currentActor } from '../core/actor.ts';
-import { resolveWorkspaceDir, Workspace } from '../core/workspace.ts';
+import { currentActor } from '../core/workspace/actor.ts';
+import { resolveWorkspaceDir, Workspace } from '../core/workspace/workspace.ts';
 import { findCommand, GLOBAL_OPTIONS, preflight } from './dispatch.ts';
 import { safeText, type VaultNeed } from './help.ts';
 import { readSecret, type CliIO } from './io.ts';

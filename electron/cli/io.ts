@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { CastellanError } from '../../shared/errors.ts';
-import { writeFileAtomic } from '../core/files.ts';
+import { writeFileAtomic } from '../core/workspace/files.ts';
 
 export interface CliIO {
   stdout(text: string | Uint8Array): void;

@@ -7,10 +7,10 @@
  */
 import { formatTtl } from '../../shared/policy/index.ts';
 import { CastellanError } from '../../shared/errors.ts';
-import { getService, policyOf } from '../core/deployments.ts';
+import { getService, policyOf } from '../core/deployments/deployments.ts';
 import type { Profile } from '../core/tokens/key-material.ts';
-import type { TokenRow } from '../core/token-ledger.ts';
-import type { Workspace } from '../core/workspace.ts';
+import type { TokenRow } from '../core/tokens/token-ledger.ts';
+import type { Workspace } from '../core/workspace/workspace.ts';
 
 /** The message `activeSigner` gives, without unlocking anything. */
 export function assertActiveKey(ws: Workspace, profile: Profile): void {

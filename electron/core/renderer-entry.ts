@@ -7,7 +7,7 @@
  * shell profile) would point the window, and with it every IPC channel the page may call, at a
  * page of their choosing.
  */
-import { originOf } from './ipc-router.ts';
+import { originOf } from './ipc/ipc-router.ts';
 
 export interface RendererEntry {
   /** What the window loads. */

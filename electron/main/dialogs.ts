@@ -1,5 +1,5 @@
 import { BrowserWindow, dialog } from 'electron';
-import type { Dialogs } from '../core/dialogs.ts';
+import type { Dialogs } from '../core/ipc/dialogs.ts';
 
 export const nativeDialogs: Dialogs = {
   async openFiles({ title, filters, multiple, folder }) {

@@ -1,5 +1,5 @@
 import { safeStorage } from 'electron';
-import type { KeychainBackend } from '../core/vault.ts';
+import type { KeychainBackend } from '../core/workspace/vault.ts';
 
 /** The vault's OS-keychain slot, through Electron's safeStorage. */
 export const safeStorageKeychain: KeychainBackend = {

@@ -1,6 +1,6 @@
 import Store from 'electron-store';
 import { DEFAULT_SETTINGS, settingsSchema, type Settings } from '../../shared/ipc/contract/settings.ts';
-import type { SettingsStore } from '../core/settings.ts';
+import type { SettingsStore } from '../core/workspace/settings.ts';
 
 /** electron-store holds preferences only; a corrupt or hand-edited file falls back to defaults. */
 export function electronSettings(): SettingsStore {

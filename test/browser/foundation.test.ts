@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { createAppRouter } from '../../electron/core/app-router.ts';
-import { createRouter } from '../../electron/core/ipc-router.ts';
+import { createAppRouter } from '../../electron/core/ipc/app-router.ts';
+import { createRouter } from '../../electron/core/ipc/ipc-router.ts';
 import { CHANNELS } from '../../shared/ipc/channels.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';

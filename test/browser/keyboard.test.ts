@@ -7,8 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { listCertificates } from '../../electron/core/certificate-inventory.ts';
-import { listTokens } from '../../electron/core/token-ledger.ts';
+import { listCertificates } from '../../electron/core/ca/certificate-inventory.ts';
+import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
 import { openApp } from '../harness/app-harness.ts';
 import { formatViolations, runAxe } from '../harness/axe.ts';
 import { launchChromium } from '../harness/chromium.ts';

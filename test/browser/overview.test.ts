@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { allPolicies, setLabels } from '../../electron/core/deployments.ts';
+import { allPolicies, setLabels } from '../../electron/core/deployments/deployments.ts';
 import { FINDING_SEVERITIES } from '../../shared/policy/findings.ts';
 import { openApp } from '../harness/app-harness.ts';
 import { launchChromium } from '../harness/chromium.ts';

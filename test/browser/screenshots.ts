@@ -9,7 +9,7 @@ import { launchChromium } from '../harness/chromium.ts';
 import { REPO_ROOT } from '../harness/renderer-server.ts';
 import { seedDemoCa, seedDemoWorkspace } from '../harness/seed.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 const OUT = path.join(REPO_ROOT, 'docs/screenshots');
 const PAGES = ['overview', 'deployments', 'matrix', 'tokens', 'inspector', 'workers', 'keys', 'audit', 'settings'];

@@ -6,10 +6,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { mintToken } from '../../electron/core/minting.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import { mintToken } from '../../electron/core/tokens/minting.ts';
 import { createVerifierClient } from '../../electron/core/serve/clients.ts';
-import { createKey } from '../../electron/core/signing-keys.ts';
+import { createKey } from '../../electron/core/tokens/signing-keys.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
 import { SAMPLES_DIR } from '../harness/seed.ts';

@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { mintBatch } from '../../electron/core/minting.ts';
-import { createKey } from '../../electron/core/signing-keys.ts';
-import { listTokens } from '../../electron/core/token-ledger.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import { mintBatch } from '../../electron/core/tokens/minting.ts';
+import { createKey } from '../../electron/core/tokens/signing-keys.ts';
+import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp, type AppHarness } from '../harness/app-harness.ts';
 import { SAMPLES_DIR } from '../harness/seed.ts';

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { listCertificates } from '../../electron/core/certificate-inventory.ts';
+import { listCertificates } from '../../electron/core/ca/certificate-inventory.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';

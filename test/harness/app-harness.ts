@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
-import type { Router, SenderFrame } from '../../electron/core/ipc-router.ts';
+import type { Router, SenderFrame } from '../../electron/core/ipc/ipc-router.ts';
 import { OUT_DIR, startRendererServer, type RendererServer } from './renderer-server.ts';
 
 /** Exposed in every frame by Playwright; the stand-in's invoke goes through it. */

@@ -1,7 +1,7 @@
 /**
  * A stand-in hash-chained audit log for the storage tests: entries chained by sha256 over their
  * fields and the previous hash, appended the way the core will append (take the audit head lock,
- * read the head, write after it). Independent of electron/core/audit.ts on purpose: these tests
+ * read the head, write after it). Independent of electron/core/workspace/audit.ts on purpose: these tests
  * are about the storage port's serialization, not the audit format.
  */
 import assert from 'node:assert/strict';

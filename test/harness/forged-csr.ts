@@ -15,7 +15,7 @@ import {
   setOf,
   smallInteger,
   tlv,
-} from '../../electron/core/der.ts';
+} from '../../electron/core/ca/der.ts';
 
 const OID_CN = '2.5.4.3';
 const OID_SAN = '2.5.29.17';

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { initCa } from '../../electron/core/ca-store.ts';
-import { revokeCertificate, signCsr } from '../../electron/core/certificate-inventory.ts';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { mintBatch, mintToken } from '../../electron/core/minting.ts';
-import { revokeToken } from '../../electron/core/revocation.ts';
-import { createKey } from '../../electron/core/signing-keys.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import { initCa } from '../../electron/core/ca/ca-store.ts';
+import { revokeCertificate, signCsr } from '../../electron/core/ca/certificate-inventory.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import { mintBatch, mintToken } from '../../electron/core/tokens/minting.ts';
+import { revokeToken } from '../../electron/core/tokens/revocation.ts';
+import { createKey } from '../../electron/core/tokens/signing-keys.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { REPO_ROOT } from './renderer-server.ts';
 import { tempDir } from './services.ts';
 

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AppServices } from '../../electron/core/app-router.ts';
-import type { Dialogs } from '../../electron/core/dialogs.ts';
-import { createAppRouter } from '../../electron/core/app-router.ts';
-import type { Router } from '../../electron/core/ipc-router.ts';
-import { memorySettings } from '../../electron/core/settings.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import type { AppServices } from '../../electron/core/ipc/app-router.ts';
+import type { Dialogs } from '../../electron/core/ipc/dialogs.ts';
+import { createAppRouter } from '../../electron/core/ipc/app-router.ts';
+import type { Router } from '../../electron/core/ipc/ipc-router.ts';
+import { memorySettings } from '../../electron/core/workspace/settings.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 export function tempDir(prefix = 'castellan-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

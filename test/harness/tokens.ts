@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CastellanError } from '../../shared/errors.ts';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { createKey } from '../../electron/core/signing-keys.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import { createKey } from '../../electron/core/tokens/signing-keys.ts';
 import type { Profile } from '../../electron/core/tokens/key-material.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { SAMPLES_DIR, TEST_PASSPHRASE } from './seed.ts';
 import { openTestWorkspace } from './services.ts';
 

@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CastellanError } from '../../shared/errors.ts';
-import type { Actor } from '../../electron/core/actor.ts';
-import { auditEntryHash, canonicalJson } from '../../electron/core/audit.ts';
-import type { AuditDetails, AuditEntry } from '../../electron/core/audit.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import type { Actor } from '../../electron/core/workspace/actor.ts';
+import { auditEntryHash, canonicalJson } from '../../electron/core/workspace/audit.ts';
+import type { AuditDetails, AuditEntry } from '../../electron/core/workspace/audit.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 const APP: Actor = { user: 'alice', kind: 'app' };
 const CLI: Actor = { user: 'bob', kind: 'cli' };

@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Audit } from '../../electron/core/audit.ts';
+import { Audit } from '../../electron/core/workspace/audit.ts';
 import { SAMPLES_DIR } from '../harness/seed.ts';
 import { tempDir } from '../harness/services.ts';
 

@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
-import { Audit } from '../../electron/core/audit.ts';
-import { pemDecodeAll } from '../../electron/core/der.ts';
+import { Audit } from '../../electron/core/workspace/audit.ts';
+import { pemDecodeAll } from '../../electron/core/ca/der.ts';
 import { tempDir } from '../harness/services.ts';
 
 const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));

@@ -10,8 +10,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
-import { pemDecodeAll } from '../../electron/core/der.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
+import { pemDecodeAll } from '../../electron/core/ca/der.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
 const OPENSSL = '/usr/bin/openssl';

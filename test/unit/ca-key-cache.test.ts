@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initCa } from '../../electron/core/ca-store.ts';
-import { signCsr } from '../../electron/core/certificate-inventory.ts';
+import { initCa } from '../../electron/core/ca/ca-store.ts';
+import { signCsr } from '../../electron/core/ca/certificate-inventory.ts';
 import { opensslCsr, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { openTestWorkspace } from '../harness/services.ts';
 

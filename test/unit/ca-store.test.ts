@@ -22,8 +22,8 @@ import {
   publishCrl,
   requireCaCert,
   showCa,
-} from '../../electron/core/ca-store.ts';
-import { caBundle } from '../../electron/core/ca-bundle.ts';
+} from '../../electron/core/ca/ca-store.ts';
+import { caBundle } from '../../electron/core/ca/ca-bundle.ts';
 import {
   csrFromText,
   exportCertificate,
@@ -32,11 +32,11 @@ import {
   normalizeSerial,
   revokeCertificate,
   signCsr,
-} from '../../electron/core/certificate-inventory.ts';
-import { readStoredCrl } from '../../electron/core/crl-publisher.ts';
-import { pemDecodeAll, pemEncode } from '../../electron/core/der.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
-import { updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
+} from '../../electron/core/ca/certificate-inventory.ts';
+import { readStoredCrl } from '../../electron/core/ca/crl-publisher.ts';
+import { pemDecodeAll, pemEncode } from '../../electron/core/ca/der.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
+import { updateWorkspaceSettings } from '../../electron/core/workspace/workspace-settings.ts';
 import { rsaExponentCsr } from '../harness/forged-csr.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
 

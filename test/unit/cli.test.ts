@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Audit } from '../../electron/core/audit.ts';
+import { Audit } from '../../electron/core/workspace/audit.ts';
 import { tempDir } from '../harness/services.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');

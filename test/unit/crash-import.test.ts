@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { importDeployments, listDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import { importDeployments, listDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');

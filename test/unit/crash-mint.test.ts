@@ -17,7 +17,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tokenSha256 } from '../../electron/core/tokens/sign.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { tempDir } from '../harness/services.ts';
 
 const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));

@@ -15,10 +15,10 @@ import {
   crlPem,
   revocationReasonSchema,
   revocationReasons,
-} from '../../electron/core/crl.ts';
-import type { BuildCrlParams, RevocationReason, RevokedEntry } from '../../electron/core/crl.ts';
-import { createWorkerCa, signWorkerCsr } from '../../electron/core/worker-ca.ts';
-import { decodeTime, pemEncode, readWhole, timeSize, writeTime } from '../../electron/core/der.ts';
+} from '../../electron/core/ca/crl.ts';
+import type { BuildCrlParams, RevocationReason, RevokedEntry } from '../../electron/core/ca/crl.ts';
+import { createWorkerCa, signWorkerCsr } from '../../electron/core/ca/worker-ca.ts';
+import { decodeTime, pemEncode, readWhole, timeSize, writeTime } from '../../electron/core/ca/der.ts';
 import type * as X509 from '@peculiar/x509';
 
 type X509Module = typeof X509;

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
-import { previewCsr, MAX_CSR_BYTES } from '../../electron/core/csr.ts';
-import { pemDecodeAll, pemEncode } from '../../electron/core/der.ts';
-import { DEFAULT_SAN_POLICY } from '../../electron/core/san-policy.ts';
+import { previewCsr, MAX_CSR_BYTES } from '../../electron/core/ca/csr.ts';
+import { pemDecodeAll, pemEncode } from '../../electron/core/ca/der.ts';
+import { DEFAULT_SAN_POLICY } from '../../electron/core/ca/san-policy.ts';
 import { compressedP256Csr, offCurveCsr, rsaExponentCsr } from '../harness/forged-csr.ts';
 
 const OPENSSL = '/usr/bin/openssl';

@@ -12,7 +12,7 @@ import {
   setServiceLabel,
   setServiceLabels,
   unsetServiceLabel,
-} from '../../electron/core/deployment-spec.ts';
+} from '../../electron/core/deployments/deployment-spec.ts';
 
 /** Fixtures under test/fixtures/specs, and the repository's ZLayer samples under samples/. */
 function fixture(name: string): string {

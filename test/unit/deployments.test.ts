@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CastellanError } from '../../shared/errors.ts';
 import { formatScope } from '../../shared/policy/scopes.ts';
-import type { ServicePolicy } from '../../electron/core/deployments.ts';
+import type { ServicePolicy } from '../../electron/core/deployments/deployments.ts';
 import {
   allPolicies,
   exportDeployment,
@@ -20,8 +20,8 @@ import {
   setLabel,
   setLabels,
   unsetLabel,
-} from '../../electron/core/deployments.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+} from '../../electron/core/deployments/deployments.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRouter, originOf } from '../../electron/core/ipc-router.ts';
+import { createRouter, originOf } from '../../electron/core/ipc/ipc-router.ts';
 import { CHANNELS } from '../../shared/ipc/channels.ts';
 import { contract } from '../../shared/ipc/contract.ts';
 import { CastellanError } from '../../shared/errors.ts';

@@ -12,8 +12,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import { mintToken } from '../../electron/core/minting.ts';
-import { revokeBulk } from '../../electron/core/revocation.ts';
+import { mintToken } from '../../electron/core/tokens/minting.ts';
+import { revokeBulk } from '../../electron/core/tokens/revocation.ts';
 import {
   exportJwks,
   forceRetireKey,
@@ -22,8 +22,8 @@ import {
   keyExposure,
   rotateKey,
   workspaceJwks,
-} from '../../electron/core/signing-keys.ts';
-import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
+} from '../../electron/core/tokens/signing-keys.ts';
+import { inspectWithLedger } from '../../electron/core/tokens/token-inspection.ts';
 import { TEST_PASSPHRASE, SAMPLES_DIR } from '../harness/seed.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';
 import { isError, py, sampleWorkspace, tokenWorkspace } from '../harness/tokens.ts';

@@ -28,7 +28,7 @@ describe('layer boundaries are enforced by lint', () => {
   test('a renderer file importing core code fails lint', async () => {
     const msgs = await messagesFor(
       'renderer/src/pages/Bad.tsx',
-      "import { createRouter } from '../../../electron/core/ipc-router.ts';\nexport const x = createRouter;\n", // self-contained: virtual path
+      "import { createRouter } from '../../../electron/core/ipc/ipc-router.ts';\nexport const x = createRouter;\n", // self-contained: virtual path
     );
     assert.ok(
       msgs.some((m) => m.startsWith('import/no-restricted-paths')),

@@ -17,17 +17,17 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { auditEntryHash, type AuditDetails } from '../../electron/core/audit.ts';
-import { exportCaBundle, exportCrl, initCa, publishCrl } from '../../electron/core/ca-store.ts';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
-import { mintToken } from '../../electron/core/minting.ts';
+import { auditEntryHash, type AuditDetails } from '../../electron/core/workspace/audit.ts';
+import { exportCaBundle, exportCrl, initCa, publishCrl } from '../../electron/core/ca/ca-store.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
+import { mintToken } from '../../electron/core/tokens/minting.ts';
 import {
   exportAuditWithCheckpoint,
   parseCheckpoint,
   verifyWorkspace,
   type AuditCheckpoint,
-} from '../../electron/core/record-integrity.ts';
-import { exportRevocationList } from '../../electron/core/revocation.ts';
+} from '../../electron/core/workspace/record-integrity.ts';
+import { exportRevocationList } from '../../electron/core/tokens/revocation.ts';
 import {
   createKey,
   exportJwks,
@@ -35,12 +35,12 @@ import {
   listKeys,
   rotateKey,
   setTokenConfig,
-} from '../../electron/core/signing-keys.ts';
-import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
-import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
-import { createWorkerCa } from '../../electron/core/worker-ca.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
-import { revokeCertificate } from '../../electron/core/certificate-inventory.ts';
+} from '../../electron/core/tokens/signing-keys.ts';
+import { inspectWithLedger } from '../../electron/core/tokens/token-inspection.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace/workspace-settings.ts';
+import { createWorkerCa } from '../../electron/core/ca/worker-ca.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
+import { revokeCertificate } from '../../electron/core/ca/certificate-inventory.ts';
 import { SAMPLES_DIR, seedDemoCa, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices } from '../harness/services.ts';
 import { isError } from '../harness/tokens.ts';

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint } from 'jose';
-import { mintToken } from '../../electron/core/minting.ts';
-import { revokeBulk } from '../../electron/core/revocation.ts';
+import { mintToken } from '../../electron/core/tokens/minting.ts';
+import { revokeBulk } from '../../electron/core/tokens/revocation.ts';
 import {
   createKey,
   exportJwks,
@@ -21,9 +21,9 @@ import {
   readZlayerKeyFile,
   rotateKey,
   setTokenConfig,
-} from '../../electron/core/signing-keys.ts';
-import { inspectWithLedger } from '../../electron/core/token-inspection.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+} from '../../electron/core/tokens/signing-keys.ts';
+import { inspectWithLedger } from '../../electron/core/tokens/token-inspection.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { tempDir } from '../harness/services.ts';
 import { isError, py, sampleWorkspace } from '../harness/tokens.ts';
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test as nodeTest, type TestContext } from 'node:test';
-import { LATEST_SCHEMA_VERSION, TABLES } from '../../electron/core/schema.ts';
+import { LATEST_SCHEMA_VERSION, TABLES } from '../../electron/core/workspace/schema.ts';
 import {
   isStorageError,
   likeContains,

@@ -20,7 +20,7 @@ import {
   statement,
   type StoragePort,
 } from '../../electron/core/storage/index.ts';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../electron/core/schema.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../electron/core/workspace/schema.ts';
 import { PG_SKIP, freshPostgresDatabase, onCluster } from '../harness/pg-database.ts';
 
 const pgTest = (name: string, fn: (t: TestContext) => Promise<void>) => nodeTest(name, { skip: PG_SKIP }, fn);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { LATEST_SCHEMA_VERSION } from '../../electron/core/schema.ts';
+import { LATEST_SCHEMA_VERSION } from '../../electron/core/workspace/schema.ts';
 import { openPostgresStorage, statement } from '../../electron/core/storage/index.ts';
 import { APP_ROLE_PRIVILEGES, teamGrantsSql } from '../../electron/core/storage/postgres-roles.ts';
 import { PG_SKIP, PG_URL, freshPostgresDatabase, onCluster } from '../harness/pg-database.ts';

@@ -7,13 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importDeployments } from '../../electron/core/deployments.ts';
-import { mintBatch } from '../../electron/core/minting.ts';
-import { revokeBulk } from '../../electron/core/revocation.ts';
-import { TOKEN_FACTS_BACKFILL } from '../../electron/core/schema.ts';
-import { createKey } from '../../electron/core/signing-keys.ts';
-import { listTokens, pageIdsQuery, type TokenRecord } from '../../electron/core/token-ledger.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import { importDeployments } from '../../electron/core/deployments/deployments.ts';
+import { mintBatch } from '../../electron/core/tokens/minting.ts';
+import { revokeBulk } from '../../electron/core/tokens/revocation.ts';
+import { TOKEN_FACTS_BACKFILL } from '../../electron/core/workspace/schema.ts';
+import { createKey } from '../../electron/core/tokens/signing-keys.ts';
+import { listTokens, pageIdsQuery, type TokenRecord } from '../../electron/core/tokens/token-ledger.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { tokenFilterSchema } from '../../shared/ipc/contract/tokens.ts';
 import { levelAtLeast, type PermissionLevel, type TokenScope } from '../../shared/policy/scopes.ts';
 import {

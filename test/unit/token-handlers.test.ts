@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import { importDeployments, readSpecFiles } from '../../electron/core/deployments.ts';
+import { importDeployments, readSpecFiles } from '../../electron/core/deployments/deployments.ts';
 import { SAMPLES_DIR } from '../harness/seed.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { SQLInputValue } from 'node:sqlite';
 import { TOKEN_SORT_COLUMNS } from '../../shared/ipc/contract/tokens.ts';
-import { listTokens, pageIdsQuery, type TokenFilter, type TokenSortColumn } from '../../electron/core/token-ledger.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import { listTokens, pageIdsQuery, type TokenFilter, type TokenSortColumn } from '../../electron/core/tokens/token-ledger.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { openTestWorkspace, tempDir } from '../harness/services.ts';
 
 const T = 1_800_000_000;

@@ -16,13 +16,13 @@ import type { Envelope } from '../../shared/ipc/envelope.ts';
 import { LABEL_API_TOKEN_TTL } from '../../shared/policy/scopes.ts';
 import { MAX_SHOWN_UNIX_SECS } from '../../shared/time.ts';
 import { DAY_SECS } from '../../shared/workspace-settings.ts';
-import { servicePolicy, setLabel } from '../../electron/core/deployments.ts';
-import { mintBatch, mintToken } from '../../electron/core/minting.ts';
-import { exportRevocationList } from '../../electron/core/revocation.ts';
-import { nowSecs } from '../../electron/core/signing-keys.ts';
-import { getToken, listTokens, tokenStats } from '../../electron/core/token-ledger.ts';
-import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
-import type { Workspace } from '../../electron/core/workspace.ts';
+import { servicePolicy, setLabel } from '../../electron/core/deployments/deployments.ts';
+import { mintBatch, mintToken } from '../../electron/core/tokens/minting.ts';
+import { exportRevocationList } from '../../electron/core/tokens/revocation.ts';
+import { nowSecs } from '../../electron/core/tokens/signing-keys.ts';
+import { getToken, listTokens, tokenStats } from '../../electron/core/tokens/token-ledger.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace/workspace-settings.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { SAMPLES_DIR, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';
 import { isError, tokenWorkspace } from '../harness/tokens.ts';
@@ -210,7 +210,7 @@ test('rows with extreme exp (2^53, 2^62, int64 max, 1e300, negative) list and sh
   ok(['keys', 'create', '--profile', 'ed25519']);
   ok(['mint', 'storefront', 'web', 'web-0']);
 
-  const { Workspace } = await import('../../electron/core/workspace.ts');
+  const { Workspace } = await import('../../electron/core/workspace/workspace.ts');
   const ws = Workspace.open(path.join(dir, 'ws'), { actor: { user: 'tester', kind: 'cli' } });
   const seeded = seedExtremeRows(ws);
 

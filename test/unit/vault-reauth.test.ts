@@ -12,8 +12,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Envelope } from '../../shared/ipc/envelope.ts';
-import type { KeychainBackend } from '../../electron/core/vault.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import type { KeychainBackend } from '../../electron/core/workspace/vault.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { openTestWorkspace, tempDir, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
 const ORIGIN = 'castellan://app';

@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CastellanError } from '../../shared/errors.ts';
-import type { Actor } from '../../electron/core/actor.ts';
-import type { KeychainBackend, ScryptCost } from '../../electron/core/vault.ts';
-import { THROTTLE_CAP_MS, THROTTLE_FREE_FAILURES, throttleDelayMs } from '../../electron/core/vault.ts';
-import { Workspace } from '../../electron/core/workspace.ts';
+import type { Actor } from '../../electron/core/workspace/actor.ts';
+import type { KeychainBackend, ScryptCost } from '../../electron/core/workspace/vault.ts';
+import { THROTTLE_CAP_MS, THROTTLE_FREE_FAILURES, throttleDelayMs } from '../../electron/core/workspace/vault.ts';
+import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
 const ADMIN: Actor = { user: 'alice', kind: 'app' };
 // Far below the production floor, so the suite stays fast; allowed only under `node --test`.
@@ -612,7 +612,7 @@ test('scrypt costs below the floor are refused unless a test asks for them', () 
 
 test('outside the test runner, the weak-cost escape hatch does nothing', () => {
   const dir = tempDir();
-  const workspaceModule = fileURLToPath(new URL('../../electron/core/workspace.ts', import.meta.url));
+  const workspaceModule = fileURLToPath(new URL('../../electron/core/workspace/workspace.ts', import.meta.url));
   const script = path.join(dir, 'probe.ts');
   fs.writeFileSync(
     script,

@@ -16,10 +16,10 @@ import {
   parseCaImport,
   registrationBundle,
   signWorkerCsr,
-} from '../../electron/core/worker-ca.ts';
-import { caBundle } from '../../electron/core/ca-bundle.ts';
-import type { CaBundleFormat } from '../../electron/core/ca-bundle.ts';
-import { pemDecodeAll, pemEncode } from '../../electron/core/der.ts';
+} from '../../electron/core/ca/worker-ca.ts';
+import { caBundle } from '../../electron/core/ca/ca-bundle.ts';
+import type { CaBundleFormat } from '../../electron/core/ca/ca-bundle.ts';
+import { pemDecodeAll, pemEncode } from '../../electron/core/ca/der.ts';
 import { rsaExponentCsr } from '../harness/forged-csr.ts';
 
 const OPENSSL = '/usr/bin/openssl';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_WORKSPACE_SETTINGS } from '../../shared/workspace-settings.ts';
-import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace-settings.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../electron/core/workspace/workspace-settings.ts';
 import { openTestWorkspace } from '../harness/services.ts';
 
 test('a new workspace reads the defaults; a change is stored, audited with before/after, and read back', (t) => {

@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
-import { currentActor } from '../../electron/core/actor.ts';
-import type { Actor } from '../../electron/core/actor.ts';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES } from '../../electron/core/schema.ts';
+import { currentActor } from '../../electron/core/workspace/actor.ts';
+import type { Actor } from '../../electron/core/workspace/actor.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES } from '../../electron/core/workspace/schema.ts';
 import {
   CHECKPOINT_IDLE_MS,
   defaultWorkspaceDir,
@@ -16,7 +16,7 @@ import {
   WAL_CHECKPOINT_BYTES,
   WAL_SIZE_LIMIT_BYTES,
   Workspace,
-} from '../../electron/core/workspace.ts';
+} from '../../electron/core/workspace/workspace.ts';
 
 const APP: Actor = { user: 'alice', kind: 'app' };
 const CLI: Actor = { user: 'bob', kind: 'cli' };
@@ -522,7 +522,7 @@ test('closing checkpoints and empties the WAL, even while another connection has
 test('committed work survives a SIGKILL before any checkpoint ran', () => {
   const dir = tempDir();
   openAt(dir).close(); // the schema, checkpointed
-  const workspaceModule = new URL('../../electron/core/workspace.ts', import.meta.url).href;
+  const workspaceModule = new URL('../../electron/core/workspace/workspace.ts', import.meta.url).href;
   // The child commits (each COMMIT fsynced to the WAL) and is killed at once, before the idle
   // checkpoint could run: everything it committed is in the WAL only.
   const child = spawnSync(

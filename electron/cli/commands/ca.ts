@@ -1,6 +1,6 @@
 import { CastellanError } from '../../../shared/errors.ts';
 import { DEFAULT_SETTINGS } from '../../../shared/ipc/contract/settings.ts';
-import type { CaBundleFormat } from '../../core/ca-bundle.ts';
+import type { CaBundleFormat } from '../../core/ca/ca-bundle.ts';
 import {
   crlNeedsRefresh,
   exportCaBundle,
@@ -12,8 +12,8 @@ import {
   publishCrl,
   refuseExisting,
   showCa,
-} from '../../core/ca-store.ts';
-import type { CaInfo } from '../../core/ca-store.ts';
+} from '../../core/ca/ca-store.ts';
+import type { CaInfo } from '../../core/ca/ca-store.ts';
 import {
   assertRevocable,
   assertSignable,
@@ -21,12 +21,12 @@ import {
   listCertificates,
   revokeCertificate,
   signCsr,
-} from '../../core/certificate-inventory.ts';
-import type { CertificateRecord } from '../../core/certificate-inventory.ts';
-import { revocationReasons } from '../../core/crl.ts';
-import { csrPreviewAnswer, previewCsr } from '../../core/csr.ts';
-import { DEFAULT_LEAF_VALIDITY_DAYS } from '../../core/worker-ca.ts';
-import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
+} from '../../core/ca/certificate-inventory.ts';
+import type { CertificateRecord } from '../../core/ca/certificate-inventory.ts';
+import { revocationReasons } from '../../core/ca/crl.ts';
+import { csrPreviewAnswer, previewCsr } from '../../core/ca/csr.ts';
+import { DEFAULT_LEAF_VALIDITY_DAYS } from '../../core/ca/worker-ca.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace/workspace-settings.ts';
 import { workspaceSettingsPatchSchema } from '../../../shared/workspace-settings.ts';
 import type { WorkspaceSettings } from '../../../shared/workspace-settings.ts';
 import { UsageError } from '../cli.ts';

@@ -9,7 +9,7 @@ import {
   setLabel,
   unsetLabel,
   type ServicePolicy,
-} from '../../core/deployments.ts';
+} from '../../core/deployments/deployments.ts';
 import type { Command, CommandContext } from '../cli.ts';
 import { safe } from '../help.ts';
 import { writeOutput } from '../io.ts';

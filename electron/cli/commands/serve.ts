@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { CastellanError } from '../../../shared/errors.ts';
 import { createVerifierClient, listVerifierClients, revokeVerifierClient } from '../../core/serve/clients.ts';
 import { startServer, type AccessLogEntry } from '../../core/serve/server.ts';
-import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace/workspace-settings.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
 
 function str(ctx: CommandContext, name: string): string | undefined {

@@ -7,7 +7,7 @@
  */
 import { formatTtl } from '../../../shared/policy/index.ts';
 import { DEFAULT_WORKSPACE_SETTINGS, type WorkspaceSettingName } from '../../../shared/workspace-settings.ts';
-import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace-settings.ts';
+import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace/workspace-settings.ts';
 import { UsageError, type Command } from '../cli.ts';
 import { reauthenticating } from './tokens.ts';
 

@@ -14,14 +14,14 @@ import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { REVOKE_REASONS, TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/index.ts';
 import { isoFromUnixSecs } from '../../../shared/time.ts';
-import { mintBatch, mintToken, type Minted } from '../../core/minting.ts';
+import { mintBatch, mintToken, type Minted } from '../../core/tokens/minting.ts';
 import {
   exportRevocationList,
   refreshToken,
   revokeBulk,
   revokeToken,
   type RevokeReason,
-} from '../../core/revocation.ts';
+} from '../../core/tokens/revocation.ts';
 import {
   createKey,
   exportJwks,
@@ -35,11 +35,11 @@ import {
   rotateKey,
   setTokenConfig,
   type SigningKeyInfo,
-} from '../../core/signing-keys.ts';
-import { getToken, listTokens, resolveTokenRef, type TokenFilter, type TokenRecord } from '../../core/token-ledger.ts';
-import { inspectWithLedger, type TokenInspection } from '../../core/token-inspection.ts';
+} from '../../core/tokens/signing-keys.ts';
+import { getToken, listTokens, resolveTokenRef, type TokenFilter, type TokenRecord } from '../../core/tokens/token-ledger.ts';
+import { inspectWithLedger, type TokenInspection } from '../../core/tokens/token-inspection.ts';
 import { isProfile, PROFILES, type Profile } from '../../core/tokens/key-material.ts';
-import type { Workspace } from '../../core/workspace.ts';
+import type { Workspace } from '../../core/workspace/workspace.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
 import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CastellanError } from '../../../shared/errors.ts';
-import { currentActor } from '../../core/actor.ts';
-import { backupWorkspace, restoreWorkspace } from '../../core/backup.ts';
-import { DB_FILE_NAME, resolveWorkspaceDir } from '../../core/workspace.ts';
+import { currentActor } from '../../core/workspace/actor.ts';
+import { backupWorkspace, restoreWorkspace } from '../../core/workspace/backup.ts';
+import { DB_FILE_NAME, resolveWorkspaceDir } from '../../core/workspace/workspace.ts';
 import { UsageError, type Command } from '../cli.ts';
-import { exportAuditWithCheckpoint, parseCheckpoint, verifyWorkspace } from '../../core/record-integrity.ts';
+import { exportAuditWithCheckpoint, parseCheckpoint, verifyWorkspace } from '../../core/workspace/record-integrity.ts';
 import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
 

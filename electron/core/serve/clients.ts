@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../../shared/errors.ts';
-import type { Workspace } from '../workspace.ts';
+import type { Workspace } from '../workspace/workspace.ts';
 
 export type VerifierClient = {
   id: string;

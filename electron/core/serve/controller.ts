@@ -5,8 +5,8 @@
  */
 import { CastellanError } from '../../../shared/errors.ts';
 import type { ServeStatus } from '../../../shared/ipc/contract/serve.ts';
-import type { Workspace } from '../workspace.ts';
-import { readWorkspaceSettings } from '../workspace-settings.ts';
+import type { Workspace } from '../workspace/workspace.ts';
+import { readWorkspaceSettings } from '../workspace/workspace-settings.ts';
 import { isLoopbackHost, startServer, type CastellanServer } from './server.ts';
 
 const ENDPOINTS: [string, string][] = [

@@ -21,11 +21,11 @@ import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { CastellanError } from '../../../shared/errors.ts';
 import { formatScope } from '../../../shared/policy/index.ts';
-import { getTokenConfig, nowSecs, verifyKeys } from '../signing-keys.ts';
-import { TOKEN_COLUMNS, type TokenRow } from '../token-ledger.ts';
+import { getTokenConfig, nowSecs, verifyKeys } from '../tokens/signing-keys.ts';
+import { TOKEN_COLUMNS, type TokenRow } from '../tokens/token-ledger.ts';
 import { inspectToken, MAX_TOKEN_BYTES, type Inspection, type KeyRecord } from '../tokens/inspect.ts';
 import type { Profile } from '../tokens/key-material.ts';
-import type { Workspace } from '../workspace.ts';
+import type { Workspace } from '../workspace/workspace.ts';
 
 export const INACTIVE_BODY = '{"active":false}';
 

@@ -39,8 +39,8 @@ import {
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { REVOCATION_REASON_CODES, type RevocationReason } from '../crl.ts';
-import { OIDS, type ParsedCertificate } from '../worker-ca.ts';
+import { REVOCATION_REASON_CODES, type RevocationReason } from '../ca/crl.ts';
+import { OIDS, type ParsedCertificate } from '../ca/worker-ca.ts';
 
 export const OCSP_REQUEST_TYPE = 'application/ocsp-request';
 export const OCSP_RESPONSE_TYPE = 'application/ocsp-response';

@@ -15,11 +15,11 @@
  */
 import { createHash } from 'node:crypto';
 import { CastellanError } from '../../../shared/errors.ts';
-import { publishCrl } from '../ca-store.ts';
-import { crlIsStale, readStoredCrl, type StoredCrl } from '../crl-publisher.ts';
-import { exportRevocationList } from '../revocation.ts';
-import { nowSecs, workspaceJwks } from '../signing-keys.ts';
-import type { Workspace } from '../workspace.ts';
+import { publishCrl } from '../ca/ca-store.ts';
+import { crlIsStale, readStoredCrl, type StoredCrl } from '../ca/crl-publisher.ts';
+import { exportRevocationList } from '../tokens/revocation.ts';
+import { nowSecs, workspaceJwks } from '../tokens/signing-keys.ts';
+import type { Workspace } from '../workspace/workspace.ts';
 
 /** Re-sign the revocation list at least this often even when nothing changed. */
 export const DEFAULT_REVOCATIONS_REFRESH_SECS = 600;

@@ -30,11 +30,11 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import type { TLSSocket } from 'node:tls';
-import { crlData, hasCa, requireCaCert, withOpenedCa } from '../ca-store.ts';
-import { pemEncode } from '../der.ts';
-import { nowSecs } from '../signing-keys.ts';
-import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../worker-ca.ts';
-import type { Workspace } from '../workspace.ts';
+import { crlData, hasCa, requireCaCert, withOpenedCa } from '../ca/ca-store.ts';
+import { pemEncode } from '../ca/der.ts';
+import { nowSecs } from '../tokens/signing-keys.ts';
+import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../ca/worker-ca.ts';
+import type { Workspace } from '../workspace/workspace.ts';
 import { authenticateVerifierClient } from './clients.ts';
 import { INACTIVE_BODY, IntrospectionCounter, Introspector } from './introspect.ts';
 import {

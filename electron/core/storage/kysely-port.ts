@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Migration } from '../schema.ts';
+import type { Migration } from '../workspace/schema.ts';
 import { countTables, readSchemaVersion, recordSchemaVersion, type Dialect } from './dialect.ts';
 import {
   StorageError,

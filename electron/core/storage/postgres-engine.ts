@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
-import type { Migration } from '../schema.ts';
+import type { Migration } from '../workspace/schema.ts';
 import { postgresDialect } from './dialect.ts';
 import { KyselyPort, type EngineDriver, type Phase } from './kysely-port.ts';
 import { StorageError, isStorageError, type StoragePort } from './port.ts';

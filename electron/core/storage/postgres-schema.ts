@@ -1,5 +1,5 @@
 /**
- * The workspace schema for PostgreSQL: electron/core/schema.ts's migrations translated version
+ * The workspace schema for PostgreSQL: electron/core/workspace/schema.ts's migrations translated version
  * for version, so a workspace at version N has the same tables, columns, constraints and indexes
  * on both engines (what `castellan migrate --to` relies on). Applied by the port's migrate(),
  * which records each in castellan_migrations (dialect.ts).
@@ -16,7 +16,7 @@
  *
  * Never edit a released migration: append one, with the same version number as its SQLite twin.
  */
-import type { Migration } from '../schema.ts';
+import type { Migration } from '../workspace/schema.ts';
 import { postgresDialect } from './dialect.ts';
 
 const INITIAL_SCHEMA = `

@@ -8,7 +8,7 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, SqliteDialect } from 'kysely';
-import { MIGRATIONS, type Migration } from '../schema.ts';
+import { MIGRATIONS, type Migration } from '../workspace/schema.ts';
 import { sqliteDialect } from './dialect.ts';
 import { KyselyPort, type EngineDriver, type Phase } from './kysely-port.ts';
 import { nodeSqliteDatabase } from './node-sqlite-kysely.ts';

@@ -1,5 +1,5 @@
 /**
- * The workspace tables as Kysely sees them (the schema of electron/core/schema.ts; the
+ * The workspace tables as Kysely sees them (the schema of electron/core/workspace/schema.ts; the
  * PostgreSQL translation is postgres-schema.ts). Column types are what a row read through the
  * port holds on both engines: integers and BIGINTs as numbers, BLOB/BYTEA as bytes.
  */
