@@ -3,9 +3,9 @@ import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import type { Settings } from '../../shared/ipc/contract/settings.ts';
 import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings-defaults.ts';
-import { CommandPalette } from './components/CommandPalette.tsx';
-import { PublishingCard } from './components/PublishingCard.tsx';
-import { VaultGate } from './components/VaultGate.tsx';
+import { CommandPalette } from './common/CommandPalette.tsx';
+import { PublishingCard } from './serve/PublishingCard.tsx';
+import { VaultGate } from './workspace/VaultGate.tsx';
 import { installFocusReturn } from './focus-return.ts';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';

@@ -8,15 +8,15 @@ import type { ChannelInput, ChannelOutput } from '../../shared/ipc/contract.ts';
 import { call } from './ipc.ts';
 
 export const PAGE_LOADERS = {
-  overview: () => import('./pages/OverviewPage.tsx'),
-  deployments: () => import('./pages/DeploymentsPage.tsx'),
-  matrix: () => import('./pages/MatrixPage.tsx'),
-  tokens: () => import('./pages/TokensPage.tsx'),
-  inspector: () => import('./pages/InspectorPage.tsx'),
-  workers: () => import('./pages/WorkersPage.tsx'),
-  keys: () => import('./pages/KeysPage.tsx'),
-  audit: () => import('./pages/AuditPage.tsx'),
-  settings: () => import('./pages/SettingsPage.tsx'),
+  overview: () => import('./deployments/OverviewPage.tsx'),
+  deployments: () => import('./deployments/DeploymentsPage.tsx'),
+  matrix: () => import('./deployments/MatrixPage.tsx'),
+  tokens: () => import('./tokens/TokensPage.tsx'),
+  inspector: () => import('./tokens/InspectorPage.tsx'),
+  workers: () => import('./ca/WorkersPage.tsx'),
+  keys: () => import('./tokens/KeysPage.tsx'),
+  audit: () => import('./workspace/AuditPage.tsx'),
+  settings: () => import('./workspace/SettingsPage.tsx'),
 } as const;
 
 type ListInput = ChannelInput<'tokens:list'>;

@@ -215,6 +215,7 @@ describe('scopes everywhere and the policy editor', () => {
       assert.equal(ledger.total, 2);
       await live.getByTestId('live-token-total').filter({ hasText: '2 live tokens of storefront/web' }).waitFor();
       const rows = live.getByRole('table', { name: 'Live tokens' }).locator('tbody tr');
+      await rows.nth(1).waitFor();
       assert.deepEqual((await rows.allTextContents()).map((t) => /web-\d/.exec(t)?.[0]).sort(), ['web-0', 'web-1']);
 
       assert.deepEqual(await axeViolations(page), []);
@@ -333,6 +334,7 @@ describe('scopes everywhere and the policy editor', () => {
       const review = page.getByRole('dialog', { name: 'Save labels of storefront/worker?' });
       const accessChanges = review.getByRole('region', { name: 'Access changes' });
       await accessChanges.waitFor();
+      await accessChanges.getByTestId('access-grants').getByRole('listitem').first().waitFor();
       assert.deepEqual(await accessChanges.getByTestId('access-grants').getByRole('listitem').allTextContents(), [
         'may read secret db-password',
         'may execute any queue',
@@ -363,6 +365,9 @@ describe('scopes everywhere and the policy editor', () => {
       await page.getByText("No scopes label: the daemon applies ZLayer's defaults").waitFor();
       await page.getByRole('button', { name: 'Review and save' }).click();
       const second = page.getByRole('dialog', { name: 'Save labels of storefront/worker?' });
+      // The dialog renders its lists as it opens: wait for them before reading.
+      await second.getByTestId('access-grants').getByRole('listitem').first().waitFor();
+      await second.getByTestId('access-removes').getByRole('listitem').first().waitFor();
       const grants = await second.getByTestId('access-grants').getByRole('listitem').allTextContents();
       assert.deepEqual(grants, ['may write any container', 'may write any image']);
       const removes = await second.getByTestId('access-removes').getByRole('listitem').allTextContents();

@@ -13,12 +13,12 @@ async function messagesFor(filePath: string, code: string): Promise<string[]> {
 
 describe('layer boundaries are enforced by lint', () => {
   test('a renderer file importing node:fs fails lint', async () => {
-    const msgs = await messagesFor('renderer/src/pages/Bad.tsx', "import fs from 'node:fs';\nexport const x = fs;\n");
+    const msgs = await messagesFor('renderer/src/tokens/Bad.tsx', "import fs from 'node:fs';\nexport const x = fs;\n");
     assert.ok(
       msgs.some((m) => m.startsWith('no-restricted-imports')),
       msgs.join('\n'),
     );
-    const bare = await messagesFor('renderer/src/pages/Bad.tsx', "import fs from 'fs';\nexport const x = fs;\n");
+    const bare = await messagesFor('renderer/src/tokens/Bad.tsx', "import fs from 'fs';\nexport const x = fs;\n");
     assert.ok(
       bare.some((m) => m.startsWith('no-restricted-imports')),
       bare.join('\n'),
@@ -27,7 +27,7 @@ describe('layer boundaries are enforced by lint', () => {
 
   test('a renderer file importing core code fails lint', async () => {
     const msgs = await messagesFor(
-      'renderer/src/pages/Bad.tsx',
+      'renderer/src/tokens/Bad.tsx',
       "import { createRouter } from '../../../electron/core/ipc/ipc-router.ts';\nexport const x = createRouter;\n", // self-contained: virtual path
     );
     assert.ok(

@@ -1,5 +1,5 @@
 /**
- * The policy editor's model (renderer/src/components/policy-model.ts), against the daemon's own
+ * The policy editor's model (renderer/src/deployments/policy-model.ts), against the daemon's own
  * grammar (shared/policy/labels.ts): what the structured rows write is read back by the parser as
  * exactly those scopes; a label read into rows and written again means the same; entries the
  * daemon skips survive verbatim; lifetimes keep their seconds through units; the access diff says
@@ -16,7 +16,7 @@ import {
   ttlSecsOf,
   type IdMode,
   type ScopeRow,
-} from '../../renderer/src/components/policy-model.ts';
+} from '../../renderer/src/deployments/policy-model.ts';
 import { KNOWN_RESOURCE_KINDS } from '../../shared/policy/describe.ts';
 import { resolveContainerAccess } from '../../shared/policy/labels.ts';
 import type { PermissionLevel } from '../../shared/policy/scopes.ts';

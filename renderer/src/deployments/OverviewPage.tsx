@@ -4,7 +4,7 @@ import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { countBySeverity, FINDING_SEVERITIES, rankFindings } from '../../../shared/policy/findings.ts';
 import type { Settings } from '../../../shared/ipc/contract/settings.ts';
 import { useChannel } from '../hooks.ts';
-import { ErrorAlert, Muted, relativeTime, SeverityBadge } from '../components/common.tsx';
+import { ErrorAlert, Muted, relativeTime, SeverityBadge } from '../common/common.tsx';
 
 function Stat({ label, value, testId }: { label: string; value: number | string | null; testId: string }) {
   return (

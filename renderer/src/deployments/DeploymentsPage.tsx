@@ -2,9 +2,9 @@ import { Alert, Badge, Button, Grid, Group, NavLink, Paper, ScrollArea, Stack, T
 import { useCallback, useEffect, useState, type DragEvent, type KeyboardEvent } from 'react';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
-import { ErrorAlert, Muted } from '../components/common.tsx';
-import { LabelEditor } from '../components/LabelEditor.tsx';
-import { PolicyCard } from '../components/PolicyCard.tsx';
+import { ErrorAlert, Muted } from '../common/common.tsx';
+import { LabelEditor } from './LabelEditor.tsx';
+import { PolicyCard } from './PolicyCard.tsx';
 
 function hashParams(): URLSearchParams {
   return new URLSearchParams(window.location.hash.split('?')[1] ?? '');

@@ -2,7 +2,7 @@ import { Button, Drawer, Group, Loader, Stack, Table, Text, Title } from '@manti
 import { useState, type ReactNode } from 'react';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { ErrorAlert, Muted, relativeTime } from './common.tsx';
+import { ErrorAlert, Muted, relativeTime } from '../common/common.tsx';
 import { DaemonSocketMark, RiskMark, ScopeChipsCompact, TtlLeftBar } from './TokenScopes.tsx';
 import { JsonBlock, PROFILE_LABELS, shortJti, TokenStatusBadge, type TokenRecord } from './TokenBits.tsx';
 import { TokenReveal } from './TokenReveal.tsx';

@@ -4,8 +4,8 @@ import { BUNDLE_FORMATS } from '../../../shared/ipc/contract/ca.ts';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { call } from '../ipc.ts';
 import { useAction } from '../hooks.ts';
-import { ErrorAlert, Muted, relativeTime } from './common.tsx';
-import { ReauthFields, useReauth } from './Reauth.tsx';
+import { ErrorAlert, Muted, relativeTime } from '../common/common.tsx';
+import { ReauthFields, useReauth } from '../common/Reauth.tsx';
 
 export type CaInfo = NonNullable<ChannelOutput<'ca:show'>>;
 type BundleFormat = (typeof BUNDLE_FORMATS)[number];

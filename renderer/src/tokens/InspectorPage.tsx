@@ -2,9 +2,9 @@ import { Alert, Button, Grid, Group, Stack, Table, Text, Textarea, Title } from 
 import { useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import type { VERDICTS } from '../../../shared/ipc/contract/tokens.ts';
-import { ErrorAlert, relativeTime, ScopeChips } from '../components/common.tsx';
-import { RevokeDialog } from '../components/RevokeDialog.tsx';
-import { JsonBlock, PROFILE_LABELS, tokenLabel, TokenStatusBadge } from '../components/TokenBits.tsx';
+import { ErrorAlert, relativeTime, ScopeChips } from '../common/common.tsx';
+import { RevokeDialog } from './RevokeDialog.tsx';
+import { JsonBlock, PROFILE_LABELS, tokenLabel, TokenStatusBadge } from './TokenBits.tsx';
 import { useAction } from '../hooks.ts';
 import { call } from '../ipc.ts';
 

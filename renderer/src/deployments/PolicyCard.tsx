@@ -1,7 +1,7 @@
 import { Card, Group, List, Stack, Text, Title } from '@mantine/core';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/describe.ts';
-import { DaemonSocketMark, RiskMark, ScopeChipsCompact, Tag } from './TokenScopes.tsx';
+import { DaemonSocketMark, RiskMark, ScopeChipsCompact, Tag } from '../tokens/TokenScopes.tsx';
 import { TtlScale } from './TtlScale.tsx';
 
 type Policy = ChannelOutput<'policy:get'>;

@@ -4,7 +4,7 @@ import { PROFILES } from '../../../shared/ipc/contract/tokens.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/describe.ts';
 import { useAction, useChannel, useProgress } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { ErrorAlert, Muted, relativeTime, ScopeChips } from './common.tsx';
+import { ErrorAlert, Muted, relativeTime, ScopeChips } from '../common/common.tsx';
 import { PROFILE_LABELS, shortJti } from './TokenBits.tsx';
 import { TokenReveal } from './TokenReveal.tsx';
 

@@ -1,11 +1,11 @@
 import { Alert, Grid, Stack } from '@mantine/core';
 import { useCallback, useState } from 'react';
 import { DEFAULT_SETTINGS } from '../../../shared/ipc/contract/settings.ts';
-import { CaCard, CaCrlCard } from '../components/CaCard.tsx';
-import { CertTable } from '../components/CertTable.tsx';
-import { CsrSigner } from '../components/CsrSigner.tsx';
-import { ErrorAlert } from '../components/common.tsx';
-import { PublishedAt } from '../components/PublishedAt.tsx';
+import { CaCard, CaCrlCard } from './CaCard.tsx';
+import { CertTable } from './CertTable.tsx';
+import { CsrSigner } from './CsrSigner.tsx';
+import { ErrorAlert } from '../common/common.tsx';
+import { PublishedAt } from '../common/PublishedAt.tsx';
 import { useChannel, useProgress } from '../hooks.ts';
 
 /** Progress events that belong to this page's work (CA, certificates, CRL). */

@@ -16,8 +16,8 @@ import { useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { useAction } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { ErrorAlert, Muted } from './common.tsx';
-import { ReauthFields, useReauth } from './Reauth.tsx';
+import { ErrorAlert, Muted } from '../common/common.tsx';
+import { ReauthFields, useReauth } from '../common/Reauth.tsx';
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 type Slot = VaultStatus['slots'][number];

@@ -2,20 +2,20 @@ import { Alert, Badge, Button, Card, Group, PasswordInput, Stack, Table, Text, T
 import { useEffect, useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { PROFILES } from '../../../shared/ipc/contract/tokens.ts';
-import { ErrorAlert, Muted, relativeTime } from '../components/common.tsx';
+import { ErrorAlert, Muted, relativeTime } from '../common/common.tsx';
 import {
   CompromisedKeyPanel,
   KeyExportSecretDialog,
   KeyRetireDialog,
   KeyRevokeTokensDialog,
   KeyRotateDialog,
-} from '../components/KeyDialogs.tsx';
-import { KeyVault } from '../components/KeyVault.tsx';
-import { ReauthFields, useReauth } from '../components/Reauth.tsx';
-import { PROFILE_LABELS, type SigningKey } from '../components/TokenBits.tsx';
+} from './KeyDialogs.tsx';
+import { KeyVault } from '../workspace/KeyVault.tsx';
+import { ReauthFields, useReauth } from '../common/Reauth.tsx';
+import { PROFILE_LABELS, type SigningKey } from './TokenBits.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { PublishedAt } from '../components/PublishedAt.tsx';
+import { PublishedAt } from '../common/PublishedAt.tsx';
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 type Profile = SigningKey['profile'];

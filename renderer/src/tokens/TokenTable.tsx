@@ -5,7 +5,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState, type CSSProper
 import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens.ts';
 import { call, errorMessage } from '../ipc.ts';
 import { takePrefetchedTokenList } from '../warm.ts';
-import { relativeTime } from './common.tsx';
+import { relativeTime } from '../common/common.tsx';
 import { dateTime, RiskMark, ScopeChipsCompact, StatusMark, TtlLeftBar } from './TokenScopes.tsx';
 import { shortJti, tokenLabel, type TokenFilter, type TokenRecord } from './TokenBits.tsx';
 

@@ -4,8 +4,8 @@ import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { isoFromUnixSecs } from '../../../shared/time.ts';
 import { useAction } from '../hooks.ts';
 import { call, errorMessage } from '../ipc.ts';
-import { ErrorAlert, relativeTime } from './common.tsx';
-import { ReauthFields, useReauth } from './Reauth.tsx';
+import { ErrorAlert, relativeTime } from '../common/common.tsx';
+import { ReauthFields, useReauth } from '../common/Reauth.tsx';
 import { RevokeDialog } from './RevokeDialog.tsx';
 import type { RevokeReason, SigningKey } from './TokenBits.tsx';
 

@@ -8,22 +8,22 @@ import {
   type TokenCapability,
   type TokenRisk,
 } from '../../../shared/policy/token-risk.ts';
-import { ErrorAlert } from '../components/common.tsx';
-import { RevokeDialog } from '../components/RevokeDialog.tsx';
+import { ErrorAlert } from '../common/common.tsx';
+import { RevokeDialog } from './RevokeDialog.tsx';
 import {
   describeFilter,
   tokenLabel,
   type TokenFilter,
   type TokenRecord,
   type TokenStatus,
-} from '../components/TokenBits.tsx';
-import { TokenTable, useTokenWindow, type SortColumn, type TokenQuery } from '../components/TokenTable.tsx';
+} from './TokenBits.tsx';
+import { TokenTable, useTokenWindow, type SortColumn, type TokenQuery } from './TokenTable.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
 
 // Shown on demand: kept out of the chunk that paints the first rows.
-const MintDialog = lazy(() => import('../components/MintDialog.tsx').then((m) => ({ default: m.MintDialog })));
-const TokenDrawer = lazy(() => import('../components/TokenDrawer.tsx').then((m) => ({ default: m.TokenDrawer })));
+const MintDialog = lazy(() => import('./MintDialog.tsx').then((m) => ({ default: m.MintDialog })));
+const TokenDrawer = lazy(() => import('./TokenDrawer.tsx').then((m) => ({ default: m.TokenDrawer })));
 
 export function TokensPage() {
   const deployments = useChannel('deployments:list', {});

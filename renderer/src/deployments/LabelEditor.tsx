@@ -32,7 +32,7 @@ import {
   formatScope,
   type PermissionLevel,
 } from '../../../shared/policy/scopes.ts';
-import { SEVERITY_COLORS } from './common.tsx';
+import { SEVERITY_COLORS } from '../common/common.tsx';
 import {
   accessDiff,
   newKey,
@@ -47,7 +47,7 @@ import {
   type TtlDraft,
   type TtlUnit,
 } from './policy-model.ts';
-import { Tag } from './TokenScopes.tsx';
+import { Tag } from '../tokens/TokenScopes.tsx';
 import { TtlScale } from './TtlScale.tsx';
 
 interface Row {

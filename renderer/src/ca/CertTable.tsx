@@ -5,7 +5,7 @@ import { REVOCATION_REASONS } from '../../../shared/ipc/contract/ca.ts';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
-import { ErrorAlert, Muted, relativeTime } from './common.tsx';
+import { ErrorAlert, Muted, relativeTime } from '../common/common.tsx';
 import { sanText } from './CsrSigner.tsx';
 
 export type IssuedCert = ChannelOutput<'ca:certs'>['rows'][number];

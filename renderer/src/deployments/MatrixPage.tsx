@@ -3,10 +3,10 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { describeScope, resourceKindsFor } from '../../../shared/policy/describe.ts';
 import { highestLevel } from '../../../shared/policy/matcher.ts';
 import type { PermissionLevel } from '../../../shared/policy/scopes.ts';
-import { ErrorAlert, Muted } from '../components/common.tsx';
-import { RevokeDialog } from '../components/RevokeDialog.tsx';
-import { shortJti } from '../components/TokenBits.tsx';
-import { ScopeChipsCompact, scopeText, TtlLeftBar, widestFirst } from '../components/TokenScopes.tsx';
+import { ErrorAlert, Muted } from '../common/common.tsx';
+import { RevokeDialog } from '../tokens/RevokeDialog.tsx';
+import { shortJti } from '../tokens/TokenBits.tsx';
+import { ScopeChipsCompact, scopeText, TtlLeftBar, widestFirst } from '../tokens/TokenScopes.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
 

@@ -19,7 +19,7 @@ import { useEffect, useState, type DragEvent } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { call } from '../ipc.ts';
 import { useAction } from '../hooks.ts';
-import { ErrorAlert, Muted, relativeTime } from './common.tsx';
+import { ErrorAlert, Muted, relativeTime } from '../common/common.tsx';
 
 type Preview = ChannelOutput<'ca:previewCsr'>;
 type Signed = ChannelOutput<'ca:sign'>;

@@ -2,7 +2,7 @@ import { Alert, Button, Code, Group, Pagination, Stack, Table, Text, TextInput }
 import { useState } from 'react';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
-import { ErrorAlert } from '../components/common.tsx';
+import { ErrorAlert } from '../common/common.tsx';
 
 const PAGE = 50;
 

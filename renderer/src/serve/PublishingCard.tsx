@@ -2,7 +2,7 @@ import { Anchor, Badge, Button, Card, Group, NumberInput, Stack, Table, Text, Ti
 import { useEffect, useState } from 'react';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
-import { ErrorAlert, Muted } from './common.tsx';
+import { ErrorAlert, Muted } from '../common/common.tsx';
 
 /**
  * Settings → Publishing: `castellan serve` inside the app. Off until started, loopback only;

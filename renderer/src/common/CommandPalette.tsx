@@ -13,7 +13,7 @@ import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { focusHandled, focusPageHeading } from '../focus-return.ts';
 import { call } from '../ipc.ts';
 import { fillPageSearch, focusPageSearch, isEditable } from '../page-search.ts';
-import { shortJti } from './jti.ts';
+import { shortJti } from '../tokens/jti.ts';
 
 export interface PaletteItem {
   id: string;

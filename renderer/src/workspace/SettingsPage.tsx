@@ -5,7 +5,7 @@ import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
 import { formatTtl } from '../../../shared/policy/describe.ts';
 import { DAY_SECS } from '../../../shared/workspace-settings.ts';
-import { ErrorAlert } from '../components/common.tsx';
+import { ErrorAlert } from '../common/common.tsx';
 
 export function SettingsPage({ settings, onChange }: { settings: Settings; onChange: (s: Settings) => void }) {
   const [draft, setDraft] = useState(settings);
