@@ -13,7 +13,7 @@
  *   included in `certs` so a client can chain it to the CA.
  * - Anything that does not parse as an OCSPRequest gets `malformedRequest`, an unexpected
  *   failure `internalError`; neither changes anything.
- * - Speed (bench item 8a): a request without a nonce gets, within the same second, the same
+ * - Speed (bench item 10a): a request without a nonce gets, within the same second, the same
  *   signed answer as long as the statuses read for it are the same — RFC 5019's pre-produced
  *   responses, keyed on the request bytes, the second and the live statuses, so a revoke still
  *   shows on the very next request. Parsed requests are kept too (bounded). Serialising and
