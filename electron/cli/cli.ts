@@ -34,6 +34,8 @@ export interface CommandContext {
    * vault is already open some other way. Failures are audited and throttled like any unlock.
    */
   reauthenticated(): Promise<Workspace>;
+  /** `reauthenticated`, with the passphrase too, for a core function that re-authenticates itself. */
+  reauthentication(): Promise<{ ws: Workspace; passphrase: string }>;
   /** A secret from the env var named by `flag`, or a prompt. */
   secret(flag: string, prompt: string, opts?: { confirm?: boolean }): Promise<string>;
   print(text: string): void;
@@ -107,6 +109,9 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       return workspace;
     },
     async reauthenticated() {
+      return (await ctx.reauthentication()).ws;
+    },
+    async reauthentication() {
       const workspace = ctx.workspace();
       if (!workspace.vault.status().initialized) {
         throw new CastellanError('LOCKED', 'the workspace has no vault yet; run `castellan init` first');
@@ -115,7 +120,7 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
       // Unlocking with this passphrase is itself the proof; an already open vault is checked again.
       if (!workspace.vault.unlocked) await workspace.vault.unlockWithPassphraseAsync(passphrase);
       else await workspace.vault.reauthenticate({ passphrase });
-      return workspace;
+      return { ws: workspace, passphrase };
     },
     secret(flag, prompt, opts) {
       return readSecret(io, values[flag] as string | undefined, flag, prompt, opts);

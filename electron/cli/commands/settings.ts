@@ -9,7 +9,6 @@ import { formatTtl } from '../../../shared/policy/index.ts';
 import { DEFAULT_WORKSPACE_SETTINGS, type WorkspaceSettingName } from '../../../shared/workspace-settings.ts';
 import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace/workspace-settings.ts';
 import { UsageError, type Command } from '../cli.ts';
-import { reauthenticating } from './tokens.ts';
 
 const NAMES = Object.keys(DEFAULT_WORKSPACE_SETTINGS) as WorkspaceSettingName[];
 
@@ -61,8 +60,8 @@ export const settingsCommands: Command[] = [
           throw new UsageError(`${name} takes a JSON value`);
         }
       }
-      const { ws, passphrase } = await reauthenticating(ctx);
-      await ws.vault.reauthenticate({ passphrase });
+      // Unlocking with the given passphrase (or re-checking it on an open vault) is the re-authentication.
+      const ws = await ctx.reauthenticated();
       const before = readWorkspaceSettings(ws);
       const after = updateWorkspaceSettings(ws, { [name]: value } as Partial<typeof before>);
       if (ctx.values.json) return ctx.printJson(after);

@@ -39,7 +39,6 @@ import {
 import { getToken, listTokens, resolveTokenRef, type TokenFilter, type TokenRecord } from '../../core/tokens/token-ledger.ts';
 import { inspectWithLedger, type TokenInspection } from '../../core/tokens/token-inspection.ts';
 import { isProfile, PROFILES, type Profile } from '../../core/tokens/key-material.ts';
-import type { Workspace } from '../../core/workspace/workspace.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
 import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
@@ -146,20 +145,6 @@ async function containersOption(ctx: CommandContext): Promise<string[] | undefin
       .filter((c) => c !== '');
   }
   return undefined;
-}
-
-/**
- * The workspace unlocked with the passphrase (--passphrase-env or a prompt), and that
- * passphrase, for a command whose core function re-authenticates in the same request.
- */
-export async function reauthenticating(ctx: CommandContext): Promise<{ ws: Workspace; passphrase: string }> {
-  const ws = ctx.workspace();
-  if (!ws.vault.status().initialized) {
-    throw new CastellanError('LOCKED', 'the workspace has no vault yet; run `castellan init` first');
-  }
-  const passphrase = await ctx.secret('passphrase-env', 'Workspace passphrase (to confirm): ');
-  if (!ws.vault.unlocked) ws.vault.unlockWithPassphrase(passphrase);
-  return { ws, passphrase };
 }
 
 export const tokenCommands: Command[] = [
@@ -581,7 +566,7 @@ export const tokenCommands: Command[] = [
           'retiring a key by hand needs --force (keys retire on their own once every token they signed is revoked or expired)',
         );
       }
-      const { ws, passphrase } = await reauthenticating(ctx);
+      const { ws, passphrase } = await ctx.reauthentication();
       const key = await forceRetireKey(ws, ctx.args[0]!, { passphrase });
       if (ctx.values.json) return ctx.printJson(key);
       ctx.print(`retired ${keyLine(key)}`);
