@@ -22,6 +22,7 @@ function focused(page: Page) {
     const anchor = el?.closest('[data-token-id], [data-serial], [data-focus-anchor], [data-service], [data-deployment]');
     return {
       tag: el?.tagName.toLowerCase() ?? null,
+      role: el?.getAttribute('role') ?? null,
       name: el?.getAttribute('aria-label') ?? el?.textContent?.trim() ?? null,
       tokenId: anchor?.getAttribute('data-token-id') ?? null,
       serial: anchor?.getAttribute('data-serial') ?? null,
@@ -150,7 +151,9 @@ describe('keyboard: tree, shortcuts, command palette, focus after dialogs', () =
     const openPalette = async (query: string) => {
       await page.keyboard.press('Control+k');
       await input.waitFor();
-      assert.equal(await input.evaluate((el) => el === document.activeElement), true, 'the palette opens on its search');
+      // Mantine moves focus into the modal once its opening transition has mounted the trap, a
+      // frame or two after the dialog is visible: wait for it (and fail with where focus is).
+      await waitForFocus(page, 'on the palette search', (f) => f.tag === 'input' && f.role === 'combobox');
       await input.fill(query);
     };
     try {
