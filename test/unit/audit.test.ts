@@ -135,7 +135,7 @@ test('entries chain from 64 zeros, count up from 1, and hash their canonical for
     assert.equal(first.actor_kind, 'app');
 
     const expected = sha256(
-      `{"action":"token.issue","actor_kind":"app","actor_user":"alice","details":{"count":2,"service":"web"},` +
+      `{"action":"token.issue","actor_host":${JSON.stringify(os.hostname())},"actor_kind":"app","actor_user":"alice","details":{"count":2,"service":"web"},` +
         `"prev_hash":"${first.hash}","seq":2,"target":"deployment:shop","ts":"${second.ts}"}`,
     );
     assert.equal(second.hash, expected);
@@ -264,6 +264,7 @@ test('an entry rewritten with a fresh hash breaks the link from the next one', (
       ts: row.ts,
       actor_user: row.actor_user,
       actor_kind: row.actor_kind,
+      actor_host: row.actor_host,
       action: row.action,
       target: row.target,
       details: { n: 666 },
@@ -451,7 +452,7 @@ test('CSV export has a header, CRLF rows, RFC 4180 quoting and inert formulas', 
     append(ws, 'deployment.import', 'deployment:"shop", the big one\r\nsecond line', { note: 'line1\nline2' });
     append(ws, 'deployment.import', '=HYPERLINK("http://x")', {});
     const text = ws.audit.exportCsv();
-    assert.ok(text.startsWith('seq,ts,actor_user,actor_kind,action,target,details,prev_hash,hash\r\n'));
+    assert.ok(text.startsWith('seq,ts,actor_user,actor_kind,action,target,details,prev_hash,hash,actor_admin,actor_host\r\n'));
     assert.ok(text.includes('"deployment:""shop"", the big one\r\nsecond line"'));
     const records = parseCsv(text);
     assert.equal(records.length, 3);
@@ -465,6 +466,8 @@ test('CSV export has a header, CRLF rows, RFC 4180 quoting and inert formulas', 
       'details',
       'prev_hash',
       'hash',
+      'actor_admin',
+      'actor_host',
     ]);
     const rows = auditRows(ws);
     const first = records[1]!;
@@ -478,6 +481,8 @@ test('CSV export has a header, CRLF rows, RFC 4180 quoting and inert formulas', 
       '{"note":"line1\\nline2"}',
       '0'.repeat(64),
       String(rows[0]!.hash),
+      '',
+      String(rows[0]!.actor_host),
     ]);
     assert.equal(records[2]![5], `'=HYPERLINK("http://x")`);
     assert.equal(records[2]![8], rows[1]!.hash);

@@ -387,7 +387,7 @@ describe('castellan CLI', { concurrency: 2 }, () => {
       .stdout;
     const rows = csv.split('\r\n');
     assert.equal(rows.pop(), '', 'the CSV ends with CRLF');
-    assert.equal(rows[0], 'seq,ts,actor_user,actor_kind,action,target,details,prev_hash,hash');
+    assert.equal(rows[0], 'seq,ts,actor_user,actor_kind,action,target,details,prev_hash,hash,actor_admin,actor_host');
     // header, the entries, the export itself, and the signed checkpoint row last
     assert.equal(rows.length, 1 + count + 1 + 1);
     assert.match(rows.at(-2)!, new RegExp(`^${count + 1},[^,]+,[^,]+,cli,audit\\.export,audit,`));

@@ -82,6 +82,8 @@ interface Row {
   ts: string;
   actor_user: string;
   actor_kind: 'app' | 'cli';
+  actor_admin: string | null;
+  actor_host: string | null;
   action: string;
   target: string;
   details: string;
@@ -102,12 +104,12 @@ function rewriteLog(db: DatabaseSync, edit: (rows: Row[]) => Row[], keepMacs = t
   db.exec('DELETE FROM audit');
   let prev = '0'.repeat(64);
   const insert = db.prepare(
-    'INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO audit (seq, ts, actor_user, actor_kind, actor_admin, actor_host, action, target, details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   edited.forEach((r, i) => {
     const entry = { ...r, seq: i + 1, prev_hash: prev, details: JSON.parse(r.details) as AuditDetails };
     const hash = auditEntryHash(entry);
-    insert.run(i + 1, r.ts, r.actor_user, r.actor_kind, r.action, r.target, r.details, prev, hash, keepMacs ? r.mac : null);
+    insert.run(i + 1, r.ts, r.actor_user, r.actor_kind, r.actor_admin, r.actor_host, r.action, r.target, r.details, prev, hash, keepMacs ? r.mac : null);
     prev = hash;
   });
   db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head_seq'").run(String(edited.length));

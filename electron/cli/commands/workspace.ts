@@ -12,15 +12,17 @@ import { readInput, writeOutput } from '../io.ts';
 export const workspaceCommands: Command[] = [
   {
     path: ['init'],
-    usage: 'init [--passphrase-env VAR]',
-    summary: 'create the workspace and its vault, protected by a passphrase',
+    usage: 'init [--passphrase-env VAR] [--label NAME]',
+    summary: 'create the workspace and its vault, protected by a passphrase (--label: the admin it belongs to, named in the audit log)',
+    options: { label: { type: 'string' } },
     async run(ctx) {
       const ws = ctx.workspace();
       if (ws.vault.status().initialized) {
         throw new CastellanError('CONFLICT', `the workspace at ${ws.dir} is already initialised`);
       }
       const passphrase = await ctx.secret('passphrase-env', 'New workspace passphrase: ', { confirm: true });
-      ws.vault.initialize(passphrase);
+      const label = ctx.values.label as string | undefined;
+      ws.vault.initialize(passphrase, label === undefined ? {} : { label });
       ctx.print(`initialised workspace ${ws.dir}`);
     },
   },
@@ -40,8 +42,8 @@ export const workspaceCommands: Command[] = [
   },
   {
     path: ['vault', 'add-passphrase'],
-    usage: 'vault add-passphrase [--new-passphrase-env VAR] [--label L]',
-    summary: 'add another passphrase slot (re-authenticates with the current one)',
+    usage: 'vault add-passphrase [--new-passphrase-env VAR] [--label NAME]',
+    summary: 'add another passphrase slot, e.g. one per admin named after them (re-authenticates with the current one)',
     options: { 'new-passphrase-env': { type: 'string' }, label: { type: 'string' } },
     async run(ctx) {
       const ws = await ctx.reauthenticated();

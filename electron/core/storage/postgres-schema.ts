@@ -256,6 +256,11 @@ CREATE INDEX IF NOT EXISTS tokens_revoke_audit_seq ON tokens (revoke_audit_seq) 
 ALTER TABLE tokens ADD COLUMN create_attempt BIGINT;
 `;
 
+const AUDIT_ADMIN_HOST_V9 = `
+ALTER TABLE audit ADD COLUMN actor_admin TEXT;
+ALTER TABLE audit ADD COLUMN actor_host TEXT;
+`;
+
 export const POSTGRES_MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   {
@@ -273,4 +278,5 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     name: 'serve: verifier clients, introspection counts, create attempts, revocation change index',
     sql: SERVE_V8,
   },
+  { version: 9, name: 'audit: the admin (vault slot) and machine of each entry', sql: AUDIT_ADMIN_HOST_V9 },
 ];

@@ -20,6 +20,8 @@ export interface AuditTable {
   details: string;
   prev_hash: string;
   hash: string;
+  actor_admin: string | null;
+  actor_host: string | null;
 }
 
 export interface VaultSlotsTable {

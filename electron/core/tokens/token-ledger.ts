@@ -32,6 +32,7 @@ import { nowSecs } from './signing-keys.ts';
 import { asymmetricClaims, zlayerClaims, type TokenScope } from './claims.ts';
 import { isProfile, PROFILES, type Profile } from './key-material.ts';
 import type { Workspace } from '../workspace/workspace.ts';
+import { describeActor } from '../../../shared/audit-actor.ts';
 
 export type TokenStatus = (typeof TOKEN_STATUSES)[number];
 export type TokenSortColumn = (typeof TOKEN_SORT_COLUMNS)[number];
@@ -575,13 +576,22 @@ export function getToken(ws: Workspace, id: number, now: number = nowSecs()): To
   }
   const row = tokenRowById(ws, id);
   if (row === null) throw new CastellanError('NOT_FOUND', `no token #${id} in the ledger`);
-  type Entry = { seq: number; ts: string; actor_user: string; actor_kind: string; action: string; details: string };
+  type Entry = {
+    seq: number;
+    ts: string;
+    actor_user: string;
+    actor_kind: string;
+    actor_admin: string | null;
+    actor_host: string | null;
+    action: string;
+    details: string;
+  };
   // The token's own entries, the entry that revoked it (one summary for a bulk revoke), and
   // the summary of the batch that minted it (named by its mint entry's batch_seq).
   const entries = ws.db
     .prepare(
-      `SELECT seq, ts, actor_user, actor_kind, action, details FROM audit WHERE target = ?
-       UNION SELECT seq, ts, actor_user, actor_kind, action, details FROM audit WHERE seq = ?
+      `SELECT seq, ts, actor_user, actor_kind, actor_admin, actor_host, action, details FROM audit WHERE target = ?
+       UNION SELECT seq, ts, actor_user, actor_kind, actor_admin, actor_host, action, details FROM audit WHERE seq = ?
        ORDER BY seq`,
     )
     .all(tokenTarget(row), row.revoke_audit_seq ?? -1) as Entry[];
@@ -590,7 +600,7 @@ export function getToken(ws: Workspace, id: number, now: number = nowSecs()): To
     .find((v): v is number => typeof v === 'number');
   if (batchSeq !== undefined && !entries.some((e) => e.seq === batchSeq)) {
     const batch = ws.db
-      .prepare('SELECT seq, ts, actor_user, actor_kind, action, details FROM audit WHERE seq = ?')
+      .prepare('SELECT seq, ts, actor_user, actor_kind, actor_admin, actor_host, action, details FROM audit WHERE seq = ?')
       .get(batchSeq) as Entry | undefined;
     if (batch) entries.unshift(batch);
   }
@@ -610,7 +620,7 @@ export function getToken(ws: Workspace, id: number, now: number = nowSecs()): To
     history: entries.map((e) => ({
       ts: e.ts,
       action: e.action,
-      actor: `${e.actor_user} (${e.actor_kind})`,
+      actor: describeActor(e),
       details: JSON.parse(e.details) as Record<string, unknown>,
     })),
   };

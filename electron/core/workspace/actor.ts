@@ -1,6 +1,7 @@
 /**
- * Who is acting: every audit entry names the OS user and which front end
- * (the Electron app or the CLI) did the work.
+ * Who is acting: every audit entry names the OS user, the machine, and which front end
+ * (the Electron app or the CLI) did the work. The admin (the vault slot that unlocked the
+ * workspace) comes from the vault at the time of each entry (audit.ts useAdmin).
  */
 import os from 'node:os';
 import { CastellanError } from '../../../shared/errors.ts';
@@ -10,13 +11,15 @@ export type ActorKind = 'app' | 'cli';
 export interface Actor {
   user: string;
   kind: ActorKind;
+  /** The machine's host name; several admins on several machines share one authority. */
+  host?: string;
 }
 
 export const ACTOR_KINDS: readonly ActorKind[] = ['app', 'cli'];
 
 /** The OS user running this process, acting through the given front end. */
 export function currentActor(kind: ActorKind, env: NodeJS.ProcessEnv = process.env): Actor {
-  return { user: currentUserName(env), kind: assertActorKind(kind) };
+  return { user: currentUserName(env), kind: assertActorKind(kind), host: currentHostName() };
 }
 
 /** Throws INVALID_INPUT unless `actor` is a usable audit identity. */
@@ -47,4 +50,11 @@ function currentUserName(env: NodeJS.ProcessEnv): string {
     // fall through to the environment
   }
   return env.USER || env.USERNAME || env.LOGNAME || 'unknown';
+}
+
+/** The host name, printable and at most 253 characters (a DNS name's limit); 'unknown' if unset. */
+export function currentHostName(): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
+  const name = os.hostname().replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 253);
+  return name === '' ? 'unknown' : name;
 }

@@ -24,6 +24,13 @@ export interface AuditEntry {
   ts: string;
   actor_user: string;
   actor_kind: 'app' | 'cli';
+  /**
+   * The admin: the label of the vault slot that unlocked the workspace (one slot per admin).
+   * Absent when the vault was locked, and on entries written before schema version 9.
+   */
+  actor_admin?: string;
+  /** The machine (its host name). Absent on entries written before schema version 9. */
+  actor_host?: string;
   action: string;
   target: string;
   details: AuditDetails;
@@ -115,6 +122,9 @@ const CSV_COLUMNS = [
   'details',
   'prev_hash',
   'hash',
+  // Added with schema version 9, at the end so the columns readers know keep their places.
+  'actor_admin',
+  'actor_host',
 ] as const;
 
 // Key names that suggest a secret is about to be written into a permanent log.
@@ -172,12 +182,17 @@ function describe(value: object): string {
 }
 
 /** sha256 hex of the canonical form of an entry without its `hash`. */
-export function auditEntryHash(entry: Omit<AuditEntry, 'hash'>): string {
+export function auditEntryHash(
+  entry: Omit<AuditEntry, 'hash' | 'actor_admin' | 'actor_host'> & { actor_admin?: string | null; actor_host?: string | null },
+): string {
   const hashed = {
     seq: entry.seq,
     ts: entry.ts,
     actor_user: entry.actor_user,
     actor_kind: entry.actor_kind,
+    // Left out when absent (canonicalJson drops undefined), so older entries hash as they did.
+    actor_admin: entry.actor_admin ?? undefined,
+    actor_host: entry.actor_host ?? undefined,
     action: entry.action,
     target: entry.target,
     details: entry.details,
@@ -195,13 +210,18 @@ function entryHashWithDetailsJson(
   ts: string,
   actorUser: string,
   actorKind: string,
+  actorAdmin: string | null,
+  actorHost: string | null,
   action: string,
   target: string,
   detailsJson: string,
   prevHash: string,
 ): string {
   const text =
-    `{"action":${JSON.stringify(action)},"actor_kind":${JSON.stringify(actorKind)},` +
+    `{"action":${JSON.stringify(action)},` +
+    (actorAdmin === null ? '' : `"actor_admin":${JSON.stringify(actorAdmin)},`) +
+    (actorHost === null ? '' : `"actor_host":${JSON.stringify(actorHost)},`) +
+    `"actor_kind":${JSON.stringify(actorKind)},` +
     `"actor_user":${JSON.stringify(actorUser)},"details":${detailsJson},"prev_hash":${JSON.stringify(prevHash)},` +
     `"seq":${canonicalJson(seq)},"target":${JSON.stringify(target)},"ts":${JSON.stringify(ts)}}`;
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -237,6 +257,8 @@ interface AuditRow {
   ts: string;
   actor_user: string;
   actor_kind: string;
+  actor_admin: string | null;
+  actor_host: string | null;
   action: string;
   target: string;
   details: string;
@@ -288,6 +310,8 @@ export class Audit {
   /** The seal was checked against the head in this transaction (and the tail sealed if it lagged). */
   #sealChecked = false;
   #keys: AuditKeySource | null = null;
+  /** The admin now acting (the unlocking vault slot's label), or null while locked. */
+  #admin: () => string | null = () => null;
 
   constructor(db: DatabaseSync, actor: Actor) {
     this.#db = db;
@@ -297,6 +321,11 @@ export class Audit {
   /** Wires the MAC key (record-integrity.ts); without it entries are only hash-chained. */
   useKeys(keys: AuditKeySource): void {
     this.#keys = keys;
+  }
+
+  /** Wires who the admin is (the vault: the label of the slot that unlocked it). */
+  useAdmin(admin: () => string | null): void {
+    this.#admin = admin;
   }
 
   /**
@@ -330,12 +359,14 @@ export class Audit {
     const ts = new Date().toISOString();
     const actorUser = this.#actor.user;
     const actorKind = this.#actor.kind;
+    const actorAdmin = this.#admin();
+    const actorHost = this.#actor.host ?? null;
     // Hashed from the canonical details text already made (not by canonicalising the whole
     // entry again); auditEntryHash would give the same bytes (audit.test.ts checks it).
-    const hash = entryHashWithDetailsJson(seq, ts, actorUser, actorKind, action, target, detailsJson, prev.hash);
+    const hash = entryHashWithDetailsJson(seq, ts, actorUser, actorKind, actorAdmin, actorHost, action, target, detailsJson, prev.hash);
     // One HMAC per entry (~1 µs); no signature per entry: minting appends one entry per token.
     const mac = key === null ? null : auditEntryMac(key, hash, false);
-    st.insert.run(seq, ts, actorUser, actorKind, action, target, detailsJson, prev.hash, hash, mac);
+    st.insert.run(seq, ts, actorUser, actorKind, actorAdmin, actorHost, action, target, detailsJson, prev.hash, hash, mac);
     const head = { seq, hash };
     if (this.#managed) {
       this.#head = head;
@@ -352,6 +383,8 @@ export class Audit {
       ts,
       actor_user: actorUser,
       actor_kind: actorKind,
+      ...(actorAdmin === null ? {} : { actor_admin: actorAdmin }),
+      ...(actorHost === null ? {} : { actor_host: actorHost }),
       action,
       target,
       // Stored and hashed from the same canonical text, so a round trip through SQLite cannot drift.
@@ -469,8 +502,8 @@ export class Audit {
     this.#statements ??= {
       last: this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insert: this.#db.prepare(
-        `INSERT INTO audit (seq, ts, actor_user, actor_kind, action, target, details, prev_hash, hash, mac)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO audit (seq, ts, actor_user, actor_kind, actor_admin, actor_host, action, target, details, prev_hash, hash, mac)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setHead: this.#db.prepare(
         `INSERT INTO meta (key, value) VALUES ('audit_head_seq', ?), ('audit_head_hash', ?)
@@ -690,15 +723,16 @@ export class Audit {
       params.push(query.target);
     }
     if (query.actor !== undefined) {
-      where.push('actor_user = ?');
-      params.push(query.actor);
+      // An OS user or an admin (vault slot label): both are who acted.
+      where.push('(actor_user = ? OR actor_admin = ?)');
+      params.push(query.actor, query.actor);
     }
     if (query.text !== undefined && query.text !== '') {
       const like = `%${likeEscape(query.text)}%`;
       where.push(
-        "(action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR actor_user LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')",
+        "(action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR actor_user LIKE ? ESCAPE '\\' OR actor_admin LIKE ? ESCAPE '\\' OR actor_host LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')",
       );
-      params.push(like, like, like, like);
+      params.push(like, like, like, like, like, like);
     }
     if (query.since !== undefined) {
       where.push('ts >= ?');
@@ -729,7 +763,7 @@ export class Audit {
   exportCsv(): string {
     let out = `${CSV_COLUMNS.join(',')}\r\n`;
     for (const row of this.#db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as Iterable<AuditRow>) {
-      out += `${CSV_COLUMNS.map((c) => csvField(String(row[c]))).join(',')}\r\n`;
+      out += `${CSV_COLUMNS.map((c) => csvField(String(row[c] ?? ''))).join(',')}\r\n`;
     }
     return out;
   }
@@ -757,6 +791,8 @@ function rowHash(row: AuditRow): string {
     row.ts,
     row.actor_user,
     row.actor_kind,
+    row.actor_admin ?? null,
+    row.actor_host ?? null,
     row.action,
     row.target,
     row.details,
@@ -801,6 +837,8 @@ function entryFromRow(row: AuditRow): AuditEntry {
     ts: row.ts,
     actor_user: row.actor_user,
     actor_kind: row.actor_kind as AuditEntry['actor_kind'],
+    ...(row.actor_admin == null ? {} : { actor_admin: row.actor_admin }),
+    ...(row.actor_host == null ? {} : { actor_host: row.actor_host }),
     action: row.action,
     target: row.target,
     details,

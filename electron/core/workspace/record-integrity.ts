@@ -577,7 +577,7 @@ export function parseCheckpoint(text: string): AuditCheckpoint {
       return checkpointShape((tryJson(line) as { checkpoint?: unknown } | undefined)?.checkpoint);
     }
     if (line.startsWith('checkpoint,')) {
-      // The CSV row: checkpoint,<ts>,,,audit.checkpoint,audit,"<json>",,<head>
+      // The CSV row: checkpoint,<ts>,,,audit.checkpoint,audit,"<json>",,<head>,,
       const fields = csvRow(line);
       return checkpointShape(tryJson(fields[6] ?? ''));
     }
@@ -709,7 +709,7 @@ export function exportAuditWithCheckpoint(
     if (format === 'jsonl') {
       text = `${ws.audit.exportJsonl()}${canonicalJson({ checkpoint: cp })}\n`;
     } else {
-      const row = ['checkpoint', cp.ts, '', '', 'audit.checkpoint', 'audit', canonicalJson(cp), '', cp.head];
+      const row = ['checkpoint', cp.ts, '', '', 'audit.checkpoint', 'audit', canonicalJson(cp), '', cp.head, '', ''];
       text = `${ws.audit.exportCsv()}${row.map(csvQuote).join(',')}\r\n`;
     }
     write(text);

@@ -328,6 +328,16 @@ CREATE INDEX IF NOT EXISTS tokens_revoke_audit_seq ON tokens (revoke_audit_seq) 
 ALTER TABLE tokens ADD COLUMN create_attempt INTEGER;
 `;
 
+/**
+ * Team mode names who acted (issue 14): the vault slot that unlocked the workspace (one slot per
+ * admin, labelled with their name) and the machine. Both are hashed into the entry when present;
+ * entries written before this version have neither and hash as they always did.
+ */
+const AUDIT_ADMIN_HOST_V9 = `
+ALTER TABLE audit ADD COLUMN actor_admin TEXT;
+ALTER TABLE audit ADD COLUMN actor_host TEXT;
+`;
+
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'token ledger: minted issuer/audience, revocation audit link, status indexes', sql: TOKEN_LEDGER_V2 },
@@ -337,6 +347,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 6, name: 'authenticated audit log and records', sql: AUDIT_INTEGRITY_V6 },
   { version: 7, name: 'token ledger: capability bits and risk per token, with their filter indexes', sql: TOKEN_FACTS_V7 },
   { version: 8, name: 'serve: verifier clients, introspection counts, create attempts, revocation change index', sql: SERVE_V8 },
+  { version: 9, name: 'audit: the admin (vault slot) and machine of each entry', sql: AUDIT_ADMIN_HOST_V9 },
 ];
 
 /** The newest schema this build can read and write. */

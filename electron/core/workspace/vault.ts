@@ -161,6 +161,8 @@ export class Vault {
   readonly #allowWeakKdf: boolean;
   readonly #source: 'app' | 'cli';
   #dek: Buffer | null = null;
+  /** The label of the slot that unlocked the vault: the admin the audit log names. */
+  #admin: string | null = null;
   #attemptRunning = false;
   readonly #lockListeners = new Set<() => void>();
   readonly #unlockListeners = new Set<() => void>();
@@ -185,6 +187,14 @@ export class Vault {
 
   get unlocked(): boolean {
     return this.#dek !== null;
+  }
+
+  /**
+   * Who is acting, for the audit log: the label of the vault slot that unlocked the workspace
+   * (one slot per admin, named after them), or null while locked.
+   */
+  get admin(): string | null {
+    return this.#dek === null ? null : this.#admin;
   }
 
   /** Creates the DEK and its first (passphrase) slot; leaves the vault unlocked. */
@@ -219,7 +229,7 @@ export class Vault {
         try {
           const dek = unwrapWithPassphrase(slot, normalized, dekId);
           if (dek !== null) {
-            this.#adoptDek(dek, slot.id);
+            this.#adoptDek(dek, slot);
             this.#attemptSucceeded();
             return;
           }
@@ -247,7 +257,7 @@ export class Vault {
         try {
           const dek = await unwrapWithPassphraseAsync(slot, normalized, dekId);
           if (dek !== null) {
-            this.#adoptDek(dek, slot.id);
+            this.#adoptDek(dek, slot);
             this.#attemptSucceeded();
             return;
           }
@@ -295,7 +305,7 @@ export class Vault {
       throw new CastellanError('INTEGRITY', `vault slot ${slot.id} does not hold a valid data key`);
     }
     try {
-      this.#adoptDek(dek, slot.id);
+      this.#adoptDek(dek, slot);
     } catch (err) {
       this.#auditFailure('unlock', 'keychain', null);
       throw err;
@@ -308,6 +318,7 @@ export class Vault {
       this.#dek.fill(0);
       this.#dek = null;
     }
+    this.#admin = null;
     for (const listener of this.#lockListeners) listener();
   }
 
@@ -532,7 +543,7 @@ export class Vault {
       });
       return slot;
     });
-    this.#setDek(dek);
+    this.#setDek(dek, info.label);
     return info;
   }
 
@@ -652,21 +663,23 @@ export class Vault {
     return id;
   }
 
-  #adoptDek(dek: Buffer, slotId: number): void {
+  #adoptDek(dek: Buffer, slot: { id: number; label: string }): void {
     const stored = this.#meta(META_DEK_CHECK);
     if (!checkEquals(stored, dekCheck(dek)) && !checkEquals(stored, dekCheck(dek, DEK_CHECK_SEALED_LABEL))) {
       dek.fill(0);
-      throw new CastellanError('INTEGRITY', `vault slot ${slotId} holds a key that is not this workspace's data key`);
+      throw new CastellanError('INTEGRITY', `vault slot ${slot.id} holds a key that is not this workspace's data key`);
     }
-    this.#setDek(dek);
+    this.#setDek(dek, slot.label);
     dek.fill(0);
   }
 
-  #setDek(dek: Buffer): void {
+  #setDek(dek: Buffer, admin: string): void {
     this.lock();
     // A private copy, so callers zeroing their buffer cannot disturb the vault and lock() can zero ours.
     this.#dek = Buffer.alloc(DEK_BYTES);
     dek.copy(this.#dek);
+    // Set before the listeners run: what they append is the admin's doing too.
+    this.#admin = admin;
     // Listeners must not be able to fail an unlock: they catch their own errors.
     for (const listener of this.#unlockListeners) listener();
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
-import { assertActor } from './actor.ts';
+import { assertActor, currentHostName } from './actor.ts';
 import type { Actor } from './actor.ts';
 import { Audit } from './audit.ts';
 import { RecordIntegrity } from './record-integrity.ts';
@@ -82,7 +82,8 @@ export class Workspace {
     this.dbPath = dbPath;
     this.db = db;
     this.#walPath = `${dbPath}-wal`;
-    this.actor = { user: opts.actor.user, kind: opts.actor.kind };
+    // Every entry names the machine, also for callers that built the actor by hand.
+    this.actor = { user: opts.actor.user, kind: opts.actor.kind, host: opts.actor.host ?? currentHostName() };
     this.audit = new Audit(db, this.actor);
     const vaultOptions: ConstructorParameters<typeof Vault>[1] = {};
     if (opts.keychain !== undefined) vaultOptions.keychain = opts.keychain;
@@ -92,6 +93,7 @@ export class Workspace {
       { db, audit: this.audit, transaction: (fn) => this.transaction(fn), source: this.actor.kind },
       vaultOptions,
     );
+    this.audit.useAdmin(() => this.vault.admin);
     this.integrity = new RecordIntegrity({
       db,
       vault: this.vault,

@@ -5,6 +5,7 @@ import { countBySeverity, FINDING_SEVERITIES, rankFindings } from '../../../shar
 import type { Settings } from '../../../shared/ipc/contract/settings.ts';
 import { useChannel } from '../hooks.ts';
 import { ErrorAlert, Muted, relativeTime, SeverityBadge } from '../common/common.tsx';
+import { describeActor } from '../../../shared/audit-actor.ts';
 
 function Stat({ label, value, testId }: { label: string; value: number | string | null; testId: string }) {
   return (
@@ -146,7 +147,7 @@ export function OverviewPage({ settings }: { settings: Settings }) {
                 </Table.Td>
                 <Table.Td>{e.target}</Table.Td>
                 <Table.Td>
-                  {e.actor_user} ({e.actor_kind})
+                  {describeActor(e)}
                 </Table.Td>
               </Table.Tr>
             ))}

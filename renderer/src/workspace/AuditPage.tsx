@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { call } from '../ipc.ts';
 import { useAction, useChannel } from '../hooks.ts';
 import { ErrorAlert } from '../common/common.tsx';
+import { describeActor } from '../../../shared/audit-actor.ts';
 
 const PAGE = 50;
 
@@ -99,7 +100,7 @@ export function AuditPage() {
               <Table.Td>{e.seq}</Table.Td>
               <Table.Td>{new Date(e.ts).toLocaleString()}</Table.Td>
               <Table.Td>
-                {e.actor_user} ({e.actor_kind})
+                {describeActor(e)}
               </Table.Td>
               <Table.Td>
                 <Code>{e.action}</Code>

@@ -22,6 +22,8 @@ const auditEntry = z.strictObject({
   ts: z.string(),
   actor_user: z.string(),
   actor_kind: z.enum(['app', 'cli']),
+  actor_admin: z.string().optional(),
+  actor_host: z.string().optional(),
   action: z.string(),
   target: z.string(),
   details: z.record(z.string(), z.unknown()),
