@@ -1,3 +1,4 @@
+import os from 'node:os';
 /**
  * Minting and the ledger on a real workspace: tokens checked by PyJWT exactly
  * as the ZLayer daemon checks them (zlayer) or against the exported JWKS
@@ -518,7 +519,8 @@ test('getToken rebuilds the exact claims that were signed and shows the history 
       detail.history.map((h) => h.action),
       ['token.mint', 'token.revoke'],
     );
-    assert.equal(detail.history[0]!.actor, 'tester (app)');
+    // The vault's first slot (label "passphrase" by default) is the admin; then user@machine.
+    assert.equal(detail.history[0]!.actor, `passphrase (tester@${os.hostname()}, app)`);
     assert.equal(detail.history[1]!.details.reason, 'decommissioned');
   }
   // The ledger records the issuer the token was minted with, so a later change does not alter its claims.
