@@ -11,6 +11,7 @@ import { createAppRouter } from '../core/ipc/app-router.ts';
 import { originOf, type SenderFrame } from '../core/ipc/ipc-router.ts';
 import { rendererEntry } from '../core/renderer-entry.ts';
 import { ServeController } from '../core/serve/controller.ts';
+import { watchChanges } from '../core/workspace/change-feed.ts';
 import { Workspace } from '../core/workspace/workspace.ts';
 import { nativeDialogs } from './dialogs.ts';
 import { safeStorageKeychain } from './keychain.ts';
@@ -58,7 +59,17 @@ if (!app.requestSingleInstanceLock()) {
       (workspace ??= Workspace.open(workspacePath, { actor: currentActor('app'), keychain: safeStorageKeychain }));
     // Publishing (Settings → Publishing) runs in this process; it stops before the workspace closes.
     const serve = new ServeController(openWorkspace);
+    // Changes made elsewhere (the CLI, another admin) reach every open page (change-feed.ts).
+    const stopWatching = watchChanges(
+      () => workspace,
+      (change) => {
+        for (const w of BrowserWindow.getAllWindows()) {
+          if (!w.webContents.isDestroyed()) w.webContents.send('event:changes', change);
+        }
+      },
+    );
     app.on('will-quit', () => {
+      stopWatching();
       void serve.stop().finally(() => workspace?.close());
     });
     const router = createAppRouter({

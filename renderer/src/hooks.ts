@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Channel } from '../../shared/ipc/channels.ts';
 import type { ChannelInput, ChannelOutput } from '../../shared/ipc/contract.ts';
+import { useReloadOnChange } from './changes.ts';
 import { call, errorMessage, onEvent } from './ipc.ts';
 
 export interface Query<T> {
@@ -36,6 +37,8 @@ export function useChannel<C extends Channel>(channel: C, input: ChannelInput<C>
     );
   }, [channel, key, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  // What another console or the CLI changed shows here too (the answer on screen stays until the new one arrives).
+  useReloadOnChange([channel], reload);
   return { data, error, loading, reload };
 }
 

@@ -1,5 +1,5 @@
-import { BRIDGE_GLOBAL, type Channel } from '../../shared/ipc/channels.ts';
-import type { ChannelInput, ChannelOutput } from '../../shared/ipc/contract.ts';
+import { BRIDGE_GLOBAL, type Channel, type EventName } from '../../shared/ipc/channels.ts';
+import type { ChannelInput, ChannelOutput, EventPayload } from '../../shared/ipc/contract.ts';
 import type { Envelope, IssueSummary } from '../../shared/ipc/envelope.ts';
 import type { Bridge } from '../../shared/ipc/bridge.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
@@ -35,8 +35,8 @@ export async function call<C extends Channel>(channel: C, input: ChannelInput<C>
   throw new IpcError(envelope.error.code, envelope.error.message, envelope.error.issues);
 }
 
-export function onEvent(...args: Parameters<Bridge['events']['on']>): () => void {
-  return bridge().events.on(...args);
+export function onEvent<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void {
+  return bridge().events.on(name, listener);
 }
 
 /** A readable message for any error, never a stack trace. */

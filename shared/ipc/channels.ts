@@ -65,8 +65,15 @@ export const CHANNELS = [
 
 export type Channel = (typeof CHANNELS)[number];
 
-/** Main → renderer notifications (progress of long work). */
-export const EVENTS = ['progress'] as const;
+/**
+ * Main → renderer notifications: progress of long work, and `changes` — the workspace changed
+ * (here, in the CLI, or in another admin's console), pushed so open pages reload what it touched.
+ */
+export const EVENTS = ['progress', 'changes'] as const;
+
+/** What a `changes` event says was touched: the contract's domains (electron/core/workspace/change-feed.ts). */
+export const CHANGE_DOMAINS = ['tokens', 'keys', 'deployments', 'ca', 'vault', 'workspace', 'serve', 'audit'] as const;
+export type ChangeDomain = (typeof CHANGE_DOMAINS)[number];
 export type EventName = (typeof EVENTS)[number];
 
 export function isChannel(value: unknown): value is Channel {

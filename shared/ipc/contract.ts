@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Channel, EventName } from './channels.ts';
+import { CHANGE_DOMAINS, type Channel, type EventName } from './channels.ts';
 import type { ChannelDef } from './define.ts';
 import { appContract } from './contract/app.ts';
 import { deploymentsContract } from './contract/deployments.ts';
@@ -32,6 +32,12 @@ export const eventSchemas = {
     label: z.string(),
     done: z.number().int().nonnegative(),
     total: z.number().int().nonnegative(),
+  }),
+  changes: z.strictObject({
+    /** The audit sequence number the change ends at. */
+    cursor: z.number().int().nonnegative(),
+    after: z.number().int().nonnegative(),
+    domains: z.array(z.enum(CHANGE_DOMAINS)),
   }),
 } as const satisfies Record<EventName, z.ZodType>;
 

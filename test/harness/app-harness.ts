@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import type { Router, SenderFrame } from '../../electron/core/ipc/ipc-router.ts';
+import { watchChanges } from '../../electron/core/workspace/change-feed.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { OUT_DIR, startRendererServer, type RendererServer } from './renderer-server.ts';
 
 /** Exposed in every frame by Playwright; the stand-in's invoke goes through it. */
@@ -65,6 +67,11 @@ export interface OpenAppOptions {
   /** Extra pages served by the same server (for frame tests). */
   extraPages?: Record<string, string>;
   hash?: string;
+  /**
+   * Watch this workspace for changes and push them to the page, as the Electron shell does
+   * (electron/main/index.ts → change-feed.ts), through the same stand-in event transport.
+   */
+  watch?: () => Workspace | null;
   colorScheme?: 'light' | 'dark';
   viewport?: { width: number; height: number };
 }
@@ -95,6 +102,16 @@ export async function openApp(browser: Browser, options: OpenAppOptions): Promis
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
+  const stopWatching = options.watch
+    ? watchChanges(options.watch, (change) => {
+        void page
+          .evaluate(([name, data]) => (window as unknown as Record<string, (c: string, p: unknown) => void>)['__castellanDeliver']?.(`event:${name}`, data), [
+            'changes',
+            change,
+          ] as const)
+          .catch(() => undefined);
+      })
+    : () => undefined;
   await page.goto(`${server.origin}/index.html${options.hash ?? ''}`);
   return {
     page,
@@ -103,6 +120,7 @@ export async function openApp(browser: Browser, options: OpenAppOptions): Promis
     server,
     calls,
     async close() {
+      stopWatching();
       await context.close();
       await server.close();
     },

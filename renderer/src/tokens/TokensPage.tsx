@@ -20,6 +20,7 @@ import {
 import { TokenTable, useTokenWindow, type SortColumn, type TokenQuery } from './TokenTable.tsx';
 import { useAction, useChannel } from '../hooks.ts';
 import { call } from '../ipc.ts';
+import { useReloadOnChange } from '../changes.ts';
 
 // Shown on demand: kept out of the chunk that paints the first rows.
 const MintDialog = lazy(() => import('./MintDialog.tsx').then((m) => ({ default: m.MintDialog })));
@@ -52,6 +53,8 @@ export function TokensPage() {
   );
   const query = useMemo<TokenQuery>(() => ({ filter, ...sort }), [filter, sort]);
   const win = useTokenWindow(query);
+  // A revoke or mint elsewhere (the CLI, another admin's console) shows without a reload.
+  useReloadOnChange(['tokens:list'], win.reload);
 
   const [minting, setMinting] = useState(false);
   const [revoking, setRevoking] = useState<TokenRecord | null>(null);

@@ -1,0 +1,105 @@
+/**
+ * Issue 14, team semantics: changes are pushed. A second process — the CLI, as another admin with
+ * a vault slot of their own — revokes a token and a worker certificate on the same workspace
+ * file; the open console's Tokens, Overview and Workers pages show it without a reload (the
+ * watcher in the test process is the one the Electron shell runs: change-feed.ts). How fast is a
+ * benchmark's business (bench item 11), not this test's.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { listCertificates } from '../../electron/core/ca/certificate-inventory.ts';
+import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
+import { openApp } from '../harness/app-harness.ts';
+import { launchChromium } from '../harness/chromium.ts';
+import { seedDemoCa, seedDemoWorkspace, TEST_PASSPHRASE } from '../harness/seed.ts';
+import { openTestWorkspace, testRouter, testServices, type TestServices } from '../harness/services.ts';
+
+const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));
+const BOB = 'bob, the other admin';
+
+/** The CLI in a process of its own, unlocking with bob's slot. */
+function asBob(dir: string, args: string[]): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, CASTELLAN_DATA_DIR: dir, PP: BOB };
+  delete env.NODE_TEST_CONTEXT;
+  const r = spawnSync(process.execPath, [CLI, '--passphrase-env', 'PP', ...args], { env, input: '', encoding: 'utf8' });
+  assert.equal(r.status, 0, `castellan ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Marks the document: a reload would lose the mark. */
+async function markDocument(page: Page): Promise<void> {
+  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+}
+async function sameDocument(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
+}
+
+describe('changes made by another admin reach the open console without a reload', () => {
+  let browser: Browser;
+  let services: TestServices;
+  before(async () => {
+    browser = await launchChromium();
+    services = testServices(openTestWorkspace());
+    await seedDemoWorkspace(services.ws);
+    await seedDemoCa(services.ws);
+    await services.ws.vault.reauthenticate({ passphrase: TEST_PASSPHRASE });
+    services.ws.vault.addPassphraseSlot(BOB, 'bob');
+  });
+  after(async () => {
+    await browser?.close();
+    services?.ws.close();
+  });
+
+  test('Tokens, Overview and Workers update when the CLI revokes in another process', async () => {
+    const ws = services.ws;
+    const web1 = listTokens(ws, { filter: { container: 'web-1' } }).rows[0]!;
+    const app = await openApp(browser, { router: testRouter(services), hash: '#/tokens', watch: () => ws });
+    const { page } = app;
+    try {
+      const row = page.locator(`[data-token-id="${web1.id}"]`);
+      await row.waitFor();
+      assert.match((await row.textContent()) ?? '', /active/i);
+      await markDocument(page);
+      const listCalls = app.calls.filter((c) => c === 'tokens:list').length;
+
+      asBob(ws.dir, ['revoke', web1.jti!, '--reason', 'leaked']);
+      await page.locator(`[data-token-id="${web1.id}"]`).filter({ hasText: /revoked/i }).waitFor({ timeout: 15_000 });
+      assert.equal(await sameDocument(page), true, 'the page was not reloaded');
+      assert.ok(app.calls.filter((c) => c === 'tokens:list').length > listCalls, 'the visible rows were fetched again');
+
+      // Revoking needs no passphrase (it only takes power away): the entry names the machine and the CLI.
+      const entry = ws.audit.list({ action: 'token.revoke', limit: 1 }).rows[0]!;
+      assert.equal(entry.target.includes(web1.jti!) || JSON.stringify(entry.details).includes(web1.jti!), true);
+      assert.equal(entry.actor_kind, 'cli');
+      assert.equal(entry.actor_admin, undefined);
+
+      // Overview: the counts follow.
+      await page.getByRole('link', { name: 'Overview' }).click();
+      const active = page.getByTestId('count-active-tokens');
+      await active.filter({ hasText: /\d/ }).waitFor();
+      const before = Number(await active.textContent());
+      const cache0 = listTokens(ws, { filter: { container: 'cache-0' } }).rows[0]!;
+      asBob(ws.dir, ['revoke', cache0.jti!, '--reason', 'leaked']);
+      await active.filter({ hasText: new RegExp(`^${before - 1}$`) }).waitFor({ timeout: 15_000 });
+      assert.equal(await sameDocument(page), true);
+
+      // Workers: a certificate revoked elsewhere shows as revoked.
+      const node1 = listCertificates(ws).rows.find((c) => c.node_id === 'node-1')!;
+      await page.getByRole('link', { name: 'Workers' }).click();
+      const certRow = page.locator(`tr[data-serial="${node1.serial}"]`);
+      await certRow.waitFor();
+      assert.notEqual(await certRow.getAttribute('data-status'), 'revoked');
+      asBob(ws.dir, ['ca', 'revoke', node1.serial, '--reason', 'keyCompromise']);
+      await page.locator(`tr[data-serial="${node1.serial}"][data-status="revoked"]`).waitFor({ timeout: 15_000 });
+      assert.equal(await sameDocument(page), true);
+      // Revoking a certificate re-signs the CRL, so it unlocks: the entry names bob.
+      const certEntry = ws.audit.list({ text: node1.serial, limit: 5 }).rows.find((e) => e.actor_kind === 'cli')!;
+      assert.equal(certEntry.actor_admin, 'bob');
+    } finally {
+      await app.close();
+    }
+  });
+});
