@@ -7,7 +7,8 @@
  * ratio/limit | result — and writes bench/results/latest.json with the machine and every figure.
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
- *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock, 10 serve)
+ *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock, 10 serve,
+ *                                     11 cross-console visibility)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
@@ -16,6 +17,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { benchChanges, type ChangesSizes } from './items/changes.ts';
 import { benchCliStart } from './items/cli-start.ts';
 import { benchList, benchRevoke } from './items/ledger.ts';
 import { benchMint, benchMintIntoLedger } from './items/mint.ts';
@@ -30,7 +32,7 @@ import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -47,6 +49,7 @@ interface Sizes {
   page: { loads: number; keystrokes: number; scrollRows: number };
   cli: { runs: number };
   serve: ServeSizes;
+  changes: ChangesSizes;
 }
 
 const FULL: Sizes = {
@@ -63,6 +66,7 @@ const FULL: Sizes = {
   page: { loads: 5, keystrokes: 6, scrollRows: 10_000 },
   cli: { runs: 10 },
   serve: SERVE_FULL,
+  changes: { rows: 100_000, revokes: 200 },
 };
 
 const QUICK: Sizes = {
@@ -79,6 +83,7 @@ const QUICK: Sizes = {
   page: { loads: 3, keystrokes: 4, scrollRows: 2_000 },
   cli: { runs: 5 },
   serve: SERVE_QUICK,
+  changes: { rows: 10_000, revokes: 50 },
 };
 
 function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boolean } {
@@ -217,6 +222,8 @@ async function main(): Promise<number> {
       }
     }
 
+    if (only.has(11)) await run('11 cross-console visibility', () => benchChanges(root, sizes.changes, log));
+
     if (only.has(10)) {
       await run('10 serve: OCSP, introspection', () => {
         const dir = path.join(root, 'serve');
@@ -246,7 +253,7 @@ async function main(): Promise<number> {
   }
 
   const totalSecs = (performance.now() - started) / 1000;
-  const order = (r: Row) => (r.item.startsWith('seed') || r.item.startsWith('first open') ? 10 : Number(r.item[0]));
+  const order = (r: Row) => (r.item.startsWith('seed') || r.item.startsWith('first open') ? 100 : Number.parseInt(r.item, 10));
   const sorted = [...rows].sort((a, b) => order(a) - order(b));
   const table = formatTable(sorted);
   const met = sorted.filter((r) => r.verdict === 'met').length;
