@@ -58,3 +58,25 @@ test('the audit page verifies the chain, exports it, and names the first tampere
     await app.close();
   }
 });
+
+test('the admin who creates the vault names themselves; the Audit page shows who, where and through what', async () => {
+  const services = testServices();
+  const app = await openApp(browser, { router: testRouter(services), hash: '#/audit' });
+  const { page } = app;
+  try {
+    const gate = page.getByRole('alert', { name: 'Vault' });
+    await gate.getByRole('textbox', { name: /^Your name/ }).fill('Alice Martin');
+    await gate.getByLabel('New passphrase').fill('a passphrase for alice');
+    await gate.getByLabel('Repeat passphrase').fill('a passphrase for alice');
+    await gate.getByRole('button', { name: 'Create vault' }).click();
+    await gate.waitFor({ state: 'detached' });
+    assert.equal(services.ws.vault.status().slots[0]!.label, 'Alice Martin');
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    const row = page.getByRole('table', { name: 'Audit entries' }).getByRole('row').filter({ hasText: 'vault.initialize' });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Alice Martin \(tester@[^,]+, app\)/);
+  } finally {
+    await app.close();
+    services.ws.close();
+  }
+});

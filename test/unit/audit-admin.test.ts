@@ -115,3 +115,17 @@ test('describeActor reads the same for old and new entries', () => {
     'alice (ops@build-7, cli)',
   );
 });
+
+test('the first slot is named after the OS user who created the vault, unless given a name', () => {
+  const named = openTestWorkspace();
+  const unnamed = openTestWorkspace();
+  try {
+    assert.equal(unnamed.vault.initialize(TEST_PASSPHRASE).label, 'tester');
+    assert.equal(unnamed.vault.admin, 'tester');
+    assert.equal(named.vault.initialize(TEST_PASSPHRASE, { label: 'Alice Martin' }).label, 'Alice Martin');
+    assert.equal(named.audit.list({ limit: 1 }).rows[0]!.actor_admin, 'Alice Martin');
+  } finally {
+    named.close();
+    unnamed.close();
+  }
+});

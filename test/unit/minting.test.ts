@@ -519,8 +519,8 @@ test('getToken rebuilds the exact claims that were signed and shows the history 
       detail.history.map((h) => h.action),
       ['token.mint', 'token.revoke'],
     );
-    // The vault's first slot (label "passphrase" by default) is the admin; then user@machine.
-    assert.equal(detail.history[0]!.actor, `passphrase (tester@${os.hostname()}, app)`);
+    // The vault's first slot (named after the OS user who created it) is the admin; then user@machine.
+    assert.equal(detail.history[0]!.actor, `tester (tester@${os.hostname()}, app)`);
     assert.equal(detail.history[1]!.details.reason, 'decommissioned');
   }
   // The ledger records the issuer the token was minted with, so a later change does not alter its claims.

@@ -162,7 +162,7 @@ test('with the current passphrase in the request, the admin adds and removes slo
   assert.deepEqual(
     added.slots.map((s) => [s.id, s.label]),
     [
-      [1, 'passphrase'],
+      [1, 'tester'],
       [2, 'recovery'],
     ],
   );

@@ -129,6 +129,11 @@ interface VaultDeps {
   transaction: <T>(fn: () => T) => T;
   /** Which front end acts (recorded with each failed attempt); 'app' unless told. */
   source?: 'app' | 'cli';
+  /**
+   * The first slot's label when `initialize` is given none: the OS user creating the vault, so
+   * the audit log names a person rather than "passphrase".
+   */
+  defaultAdmin?: string;
 }
 
 /** Failed passphrase attempts allowed before the growing delays start. */
@@ -160,9 +165,12 @@ export class Vault {
   readonly #kdf: ScryptCost;
   readonly #allowWeakKdf: boolean;
   readonly #source: 'app' | 'cli';
+  readonly #defaultAdmin: string;
   #dek: Buffer | null = null;
   /** The label of the slot that unlocked the vault: the admin the audit log names. */
   #admin: string | null = null;
+  /** While `initialize` commits: the first slot's label, so its own entry names who created the vault. */
+  #creating: string | null = null;
   #attemptRunning = false;
   readonly #lockListeners = new Set<() => void>();
   readonly #unlockListeners = new Set<() => void>();
@@ -172,6 +180,7 @@ export class Vault {
     this.#audit = deps.audit;
     this.#transaction = deps.transaction;
     this.#source = deps.source ?? 'app';
+    this.#defaultAdmin = defaultAdminLabel(deps.defaultAdmin);
     this.#keychain = options.keychain;
     this.#allowWeakKdf = options.allowWeakKdfInTests === true && isUnderTestRunner();
     this.#kdf = checkedScryptCost(options.kdf ?? DEFAULT_SCRYPT_COST, this.#allowWeakKdf);
@@ -194,7 +203,7 @@ export class Vault {
    * (one slot per admin, named after them), or null while locked.
    */
   get admin(): string | null {
-    return this.#dek === null ? null : this.#admin;
+    return this.#dek === null ? this.#creating : this.#admin;
   }
 
   /** Creates the DEK and its first (passphrase) slot; leaves the vault unlocked. */
@@ -431,7 +440,10 @@ export class Vault {
       if (normalized === '') throw reauthFailed();
       const slots = this.#slots().filter((s) => s.kind === 'passphrase');
       if (slots.length === 0) {
-        throw new CastellanError('NOT_FOUND', 'this workspace has no passphrase slot; re-authenticate with the OS keychain');
+        throw new CastellanError(
+          'NOT_FOUND',
+          'this workspace has no passphrase slot; re-authenticate with the OS keychain',
+        );
       }
       this.#beginAttempt();
       try {
@@ -511,7 +523,7 @@ export class Vault {
     opts: { label?: string; kdf?: ScryptCost },
   ): { passphrase: string; label: string; cost: ScryptCost; dek: Buffer; dekId: string } {
     const normalized = newPassphrase(passphrase);
-    const label = slotLabel(opts.label, 'passphrase');
+    const label = slotLabel(opts.label, this.#defaultAdmin);
     const cost = checkedScryptCost(opts.kdf ?? this.#kdf, this.#allowWeakKdf);
     if (this.#dekId() !== null) {
       throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
@@ -524,30 +536,40 @@ export class Vault {
     wrapped: { blob: Uint8Array; kdfParams: string },
   ): VaultSlotInfo {
     const { label, cost, dek, dekId } = plan;
-    const info = this.#transaction(() => {
-      if (this.#dekId() !== null) {
-        throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
-      }
-      this.#setMeta(META_DEK_ID, dekId);
-      this.#setMeta(META_DEK_CHECK, dekCheck(dek));
-      const slot = this.#insertSlot('passphrase', label, wrapped.kdfParams, null, wrapped.blob);
-      this.#audit.append({
-        action: 'vault.initialize',
-        target: 'vault',
-        details: {
-          slot: slot.id,
-          kind: 'passphrase',
-          label,
-          kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p },
-        },
+    this.#creating = label;
+    let info: VaultSlotInfo;
+    try {
+      info = this.#transaction(() => {
+        if (this.#dekId() !== null) {
+          throw new CastellanError('CONFLICT', 'the workspace vault is already initialized');
+        }
+        this.#setMeta(META_DEK_ID, dekId);
+        this.#setMeta(META_DEK_CHECK, dekCheck(dek));
+        const slot = this.#insertSlot('passphrase', label, wrapped.kdfParams, null, wrapped.blob);
+        this.#audit.append({
+          action: 'vault.initialize',
+          target: 'vault',
+          details: {
+            slot: slot.id,
+            kind: 'passphrase',
+            label,
+            kdf: { alg: 'scrypt', N: cost.N, r: cost.r, p: cost.p },
+          },
+        });
+        return slot;
       });
-      return slot;
-    });
+    } finally {
+      this.#creating = null;
+    }
     this.#setDek(dek, info.label);
     return info;
   }
 
-  #commitPassphraseSlot(slotName: string, cost: ScryptCost, wrapped: { blob: Uint8Array; kdfParams: string }): VaultSlotInfo {
+  #commitPassphraseSlot(
+    slotName: string,
+    cost: ScryptCost,
+    wrapped: { blob: Uint8Array; kdfParams: string },
+  ): VaultSlotInfo {
     return this.#transaction(() => {
       const slot = this.#insertSlot('passphrase', slotName, wrapped.kdfParams, null, wrapped.blob);
       this.#audit.append({
@@ -580,13 +602,19 @@ export class Vault {
    */
   #beginAttempt(): void {
     if (this.#attemptRunning) {
-      throw new CastellanError('CONFLICT', 'another passphrase attempt is still running; try again when it has finished');
+      throw new CastellanError(
+        'CONFLICT',
+        'another passphrase attempt is still running; try again when it has finished',
+      );
     }
     const row = this.#failureRow();
     const now = Date.now();
     if (row !== null && row.retry_at > now) {
       const wait = Math.max(1, Math.ceil((row.retry_at - now) / 1000));
-      throw new CastellanError('BAD_REQUEST', `too many failed passphrase attempts (${row.failures}); try again in ${wait} s`);
+      throw new CastellanError(
+        'BAD_REQUEST',
+        `too many failed passphrase attempts (${row.failures}); try again in ${wait} s`,
+      );
     }
     this.#attemptRunning = true;
   }
@@ -639,15 +667,19 @@ export class Vault {
 
   #failureRow(): FailureRow | null {
     const row = this.#db.prepare('SELECT failures, retry_at FROM vault_unlock_failures WHERE id = 1').get() as
-      | FailureRow
-      | undefined;
+      FailureRow | undefined;
     return row ?? null;
   }
 
   /** True when `candidate` is the data key the vault holds now (false while locked). */
   #holdsDek(candidate: Buffer | null): boolean {
     const current = this.#dek;
-    return candidate !== null && current !== null && candidate.length === current.length && timingSafeEqual(candidate, current);
+    return (
+      candidate !== null &&
+      current !== null &&
+      candidate.length === current.length &&
+      timingSafeEqual(candidate, current)
+    );
   }
 
   #requireDek(): Buffer {
@@ -837,6 +869,15 @@ function newPassphrase(passphrase: string): string {
     throw new CastellanError('INVALID_INPUT', `the passphrase must be at most ${MAX_PASSPHRASE_LENGTH} characters`);
   }
   return normalized;
+}
+
+/** The OS user as a slot label, or "passphrase" when the name cannot be one (empty, too long, control characters). */
+function defaultAdminLabel(user: string | undefined): string {
+  try {
+    return slotLabel(user, 'passphrase');
+  } catch {
+    return 'passphrase';
+  }
 }
 
 function slotLabel(label: string | undefined, fallback: string): string {

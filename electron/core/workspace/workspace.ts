@@ -90,7 +90,7 @@ export class Workspace {
     if (opts.kdf !== undefined) vaultOptions.kdf = opts.kdf;
     if (opts.allowWeakKdfInTests !== undefined) vaultOptions.allowWeakKdfInTests = opts.allowWeakKdfInTests;
     this.vault = new Vault(
-      { db, audit: this.audit, transaction: (fn) => this.transaction(fn), source: this.actor.kind },
+      { db, audit: this.audit, transaction: (fn) => this.transaction(fn), source: this.actor.kind, defaultAdmin: this.actor.user },
       vaultOptions,
     );
     this.audit.useAdmin(() => this.vault.admin);

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, PasswordInput, Text } from '@mantine/core';
+import { Alert, Button, Group, PasswordInput, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
 import { call } from '../ipc.ts';
@@ -10,6 +10,7 @@ type VaultStatus = ChannelOutput<'vault:status'>;
 export function VaultGate({ status, onChange }: { status: VaultStatus | null; onChange: (s: VaultStatus) => void }) {
   const [passphrase, setPassphrase] = useState('');
   const [confirm, setConfirm] = useState('');
+  const [admin, setAdmin] = useState('');
   const act = useAction(async (fn: () => Promise<VaultStatus>) => {
     const next = await fn();
     setPassphrase('');
@@ -28,10 +29,17 @@ export function VaultGate({ status, onChange }: { status: VaultStatus | null; on
           onSubmit={(e) => {
             e.preventDefault();
             if (passphrase !== confirm) return act.setError('the two passphrases differ');
-            void act.run(() => call('vault:initialize', { passphrase }));
+            void act.run(() => call('vault:initialize', admin.trim() === '' ? { passphrase } : { passphrase, label: admin.trim() }));
           }}
         >
           <Group align="flex-end">
+            <TextInput
+              label="Your name"
+              description="Names you in the audit log; your OS user name if left empty"
+              maxLength={100}
+              value={admin}
+              onChange={(e) => setAdmin(e.currentTarget.value)}
+            />
             <PasswordInput label="New passphrase" value={passphrase} onChange={(e) => setPassphrase(e.currentTarget.value)} />
             <PasswordInput label="Repeat passphrase" value={confirm} onChange={(e) => setConfirm(e.currentTarget.value)} />
             <Button type="submit" loading={act.busy}>

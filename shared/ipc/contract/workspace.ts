@@ -34,8 +34,8 @@ const auditEntry = z.strictObject({
 export const workspaceContract = {
   'vault:status': defineChannel({ summary: 'vault state and slots', input: empty, output: vaultStatus }),
   'vault:initialize': defineChannel({
-    summary: 'create the vault with a first passphrase',
-    input: z.strictObject({ passphrase }),
+    summary: 'create the vault with a first passphrase; `label` names the admin it belongs to (default: the OS user)',
+    input: z.strictObject({ passphrase, label: z.string().max(100).optional() }),
     output: vaultStatus,
   }),
   'vault:unlock': defineChannel({

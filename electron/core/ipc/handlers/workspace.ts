@@ -21,7 +21,10 @@ export function workspaceHandlers(workspace: () => Workspace, dialogs: Dialogs, 
   return {
     'vault:status': status,
     // scrypt runs on libuv's threadpool (the async vault methods): the main process never freezes.
-    'vault:initialize': async ({ passphrase }) => (await workspace().vault.initializeAsync(passphrase), status()),
+    'vault:initialize': async ({ passphrase, label }) => (
+      await workspace().vault.initializeAsync(passphrase, label === undefined || label.trim() === '' ? {} : { label }),
+      status()
+    ),
     'vault:unlock': async ({ passphrase }) => (await workspace().vault.unlockWithPassphraseAsync(passphrase), status()),
     'vault:unlockKeychain': () => (workspace().vault.unlockWithKeychain(), status()),
     'vault:lock': () => (workspace().vault.lock(), status()),
