@@ -28,7 +28,7 @@ export default defineConfig({
     build: {
       outDir: 'out/renderer',
       // electron-vite leaves builds unminified; the renderer ships minified, one chunk per page
-      // (React.lazy in App.tsx), so the first paint loads only the shell (test/unit/build-output.test.ts).
+      // (loaded on first use, App.tsx), so the first paint loads only the shell (test/unit/build-output.test.ts).
       minify: true,
       rollupOptions: {
         input: { index: resolve('renderer/index.html') },
