@@ -49,8 +49,8 @@ export function loadPage<K extends PageId>(id: K): Promise<PageModule<K>> {
  * A page's module once its chunk has loaded; until then `undefined`, the chunk is requested, and
  * the component renders again when it arrives. Not React.lazy: a lazy page suspends, and React 19
  * reveals a Suspense boundary's content no sooner than 300 ms after its fallback was shown (its
- * FALLBACK_THROTTLE_MS), which held the Tokens page's first rows on a full load back by up to
- * 200 ms after its chunk had arrived (issue 12, bench item 7). Here the page replaces its
+ * FALLBACK_THROTTLE_MS), which held the Tokens page's first rows on a full load back until then
+ * although its chunk had arrived long before (issue 12, bench item 7). Here the page replaces its
  * "Loading …" line in an ordinary render as soon as its chunk has evaluated.
  */
 export function usePageModule<K extends PageId>(id: K): PageModule<K> | undefined {
