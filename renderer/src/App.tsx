@@ -1,5 +1,5 @@
 import { AppShell, Badge, Group, MantineProvider, NavLink, Progress, ScrollArea, Stack, Text, Title } from '@mantine/core';
-import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
+import { Suspense, useCallback, useEffect, useState, type ComponentType, type ReactNode } from 'react';
 import type { ChannelOutput } from '../../shared/ipc/contract.ts';
 import type { Settings } from '../../shared/ipc/contract/settings.ts';
 import { DEFAULT_SETTINGS } from '../../shared/ipc/contract/settings-defaults.ts';
@@ -10,19 +10,30 @@ import { installFocusReturn } from './focus-return.ts';
 import { useProgress } from './hooks.ts';
 import { call } from './ipc.ts';
 import { cssVariablesResolver, theme } from './theme.ts';
-import { PAGE_LOADERS, warmPage } from './warm.ts';
+import { usePageModule, warmPage, type PageId, type PageModule } from './warm.ts';
 
 // One chunk per page, loaded when first shown (and warmed as soon as it is navigated to).
-const AuditPage = lazy(() => PAGE_LOADERS.audit().then((m) => ({ default: m.AuditPage })));
-const DeploymentsPage = lazy(() => PAGE_LOADERS.deployments().then((m) => ({ default: m.DeploymentsPage })));
-const InspectorPage = lazy(() => PAGE_LOADERS.inspector().then((m) => ({ default: m.InspectorPage })));
-const KeysPage = lazy(() => PAGE_LOADERS.keys().then((m) => ({ default: m.KeysPage })));
-const MatrixPage = lazy(() => PAGE_LOADERS.matrix().then((m) => ({ default: m.MatrixPage })));
-const OverviewPage = lazy(() => PAGE_LOADERS.overview().then((m) => ({ default: m.OverviewPage })));
-const SettingsPage = lazy(() => PAGE_LOADERS.settings().then((m) => ({ default: m.SettingsPage })));
-const TokensPage = lazy(() => PAGE_LOADERS.tokens().then((m) => ({ default: m.TokensPage })));
-const WorkersPage = lazy(() => PAGE_LOADERS.workers().then((m) => ({ default: m.WorkersPage })));
+const AuditPage = fromChunk('audit', (m) => m.AuditPage);
+const DeploymentsPage = fromChunk('deployments', (m) => m.DeploymentsPage);
+const InspectorPage = fromChunk('inspector', (m) => m.InspectorPage);
+const KeysPage = fromChunk('keys', (m) => m.KeysPage);
+const MatrixPage = fromChunk('matrix', (m) => m.MatrixPage);
+const OverviewPage = fromChunk('overview', (m) => m.OverviewPage);
+const SettingsPage = fromChunk('settings', (m) => m.SettingsPage);
+const TokensPage = fromChunk('tokens', (m) => m.TokensPage);
+const WorkersPage = fromChunk('workers', (m) => m.WorkersPage);
 
+/** A page's component from its chunk; "Loading <page>…" until the chunk has loaded (usePageModule). */
+function fromChunk<K extends PageId, P extends object>(id: K, pick: (m: PageModule<K>) => ComponentType<P>) {
+  return function PageFromChunk(props: P) {
+    const module = usePageModule(id);
+    if (module === undefined) {
+      return <Text size="sm">Loading {PAGES.find((p) => p.id === id)?.label ?? id}…</Text>;
+    }
+    const Page = pick(module);
+    return <Page {...props} />;
+  };
+}
 
 type VaultStatus = ChannelOutput<'vault:status'>;
 

@@ -5,7 +5,7 @@
  */
 import { formatTtl } from './describe.ts';
 import type { ContainerAccess } from './labels.ts';
-import { formatScope, levelAtLeast } from './scopes.ts';
+import { formatScope, levelAtLeast } from './levels.ts';
 
 export type FindingSeverity = 'critical' | 'high' | 'medium' | 'low';
 

@@ -4,32 +4,25 @@
  * Mirrors `zlayer_types::storage` and `zlayer_agent::auth` (see COMPAT.md).
  */
 import { z } from 'zod';
+import {
+  PERMISSION_LEVELS,
+  tokenScope,
+  type PermissionLevel,
+  type TokenScope,
+} from './levels.ts';
 
-/** Serialised names, in ascending order: a higher level implies the lower ones. */
-export const PERMISSION_LEVELS = ['none', 'read', 'execute', 'write'] as const;
+// The plain vocabulary lives in levels.ts (no zod, for the renderer's chunks); one source for both.
+export {
+  formatScope,
+  levelAtLeast,
+  levelRank,
+  PERMISSION_LEVELS,
+  tokenScope,
+  type PermissionLevel,
+  type TokenScope,
+} from './levels.ts';
 
-export const PermissionLevelSchema = z.enum(PERMISSION_LEVELS);
-export type PermissionLevel = z.infer<typeof PermissionLevelSchema>;
-
-/** none = 0 < read = 1 < execute = 2 < write = 3. */
-export function levelRank(level: PermissionLevel): number {
-  return PERMISSION_LEVELS.indexOf(level);
-}
-
-export function levelAtLeast(have: PermissionLevel, required: PermissionLevel): boolean {
-  return levelRank(have) >= levelRank(required);
-}
-
-/**
- * One scope as it appears in a token's `scopes` claim. Key order matters: it is
- * the order the daemon's serde struct emits, and tokens Castellan mints must match.
- * `resource_id: null` is a wildcard over every id of the kind.
- */
-export type TokenScope = {
-  resource_kind: string;
-  resource_id: string | null;
-  level: PermissionLevel;
-};
+export const PermissionLevelSchema = z.enum(PERMISSION_LEVELS) satisfies z.ZodType<PermissionLevel>;
 
 export const TokenScopeSchema = z.strictObject({
   // The label parser never yields an empty kind, so neither may the IPC boundary.
@@ -37,16 +30,6 @@ export const TokenScopeSchema = z.strictObject({
   resource_id: z.string().nullable(),
   level: PermissionLevelSchema,
 }) satisfies z.ZodType<TokenScope>;
-
-/** Builds a scope with its keys in token order, whatever order the caller thinks in. */
-export function tokenScope(resource_kind: string, resource_id: string | null, level: PermissionLevel): TokenScope {
-  return { resource_kind, resource_id, level };
-}
-
-/** `kind:id:level` in label syntax, `*` for a wildcard id. */
-export function formatScope(scope: TokenScope): string {
-  return `${scope.resource_kind}:${scope.resource_id ?? '*'}:${scope.level}`;
-}
 
 export const LABEL_API_SCOPES = 'zlayer.io/api-scopes';
 export const LABEL_API_TOKEN_TTL = 'zlayer.io/api-token-ttl';

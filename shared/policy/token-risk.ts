@@ -8,7 +8,7 @@
  * write is a wildcard write whether it came from ZLayer's defaults or from an explicit label.
  */
 import { LONG_TTL_SECS } from './findings.ts';
-import { levelAtLeast, type TokenScope } from './scopes.ts';
+import { levelAtLeast, type TokenScope } from './levels.ts';
 
 export const TOKEN_CAPABILITIES = ['secret_write', 'wildcard_write', 'daemon_socket'] as const;
 export type TokenCapability = (typeof TOKEN_CAPABILITIES)[number];

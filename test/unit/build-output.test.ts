@@ -63,3 +63,25 @@ test('the renderer ships minified and split per page: under 500 KB of JavaScript
   assert.ok(entry.length / lines > 2000, `the entry has ${lines} lines for ${entry.length} bytes: not minified`);
   assert.doesNotMatch(entry, /\bZodError\b/, 'zod loads with the pages that validate, not with the shell');
 });
+
+/** A chunk and every chunk it imports statically, as the browser fetches them when it is loaded. */
+function staticGraph(root: string, file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const code = fs.readFileSync(path.join(root, file), 'utf8');
+  for (const m of code.matchAll(/\bfrom\s*"\.\/([^"]+\.js)"|\bimport\s*"\.\/([^"]+\.js)"/g)) staticGraph(root, m[1] ?? m[2]!, seen);
+  return seen;
+}
+
+test('the Tokens page loads without zod, in few chunks (bench item 7: its first rows wait on each of them)', () => {
+  const root = path.join(OUT_DIR, 'renderer', 'assets');
+  const page = fs.readdirSync(root).find((a) => a.startsWith('TokensPage-') && a.endsWith('.js'));
+  assert.ok(page, 'the Tokens page has its own chunk');
+  const shell = new Set(initialScripts().files.map((f) => path.basename(f)));
+  const graph = [...staticGraph(root, page)].filter((f) => !shell.has(f));
+  for (const file of graph) {
+    assert.doesNotMatch(fs.readFileSync(path.join(root, file), 'utf8'), /\bZodError\b/, `${file} bundles zod`);
+  }
+  // Chromium fetches six files at a time from one origin: more would cost a second round.
+  assert.ok(graph.length <= 6, `the Tokens page fetches ${graph.length} chunks beyond the shell (${graph.join(', ')})`);
+});

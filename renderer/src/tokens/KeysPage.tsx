@@ -1,7 +1,7 @@
 import { Alert, Badge, Button, Card, Group, PasswordInput, Stack, Table, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { ChannelOutput } from '../../../shared/ipc/contract.ts';
-import { PROFILES } from '../../../shared/ipc/contract/tokens.ts';
+import { PROFILES } from '../../../shared/ipc/contract/tokens-lists.ts';
 import { ErrorAlert, Muted, relativeTime } from '../common/common.tsx';
 import {
   CompromisedKeyPanel,

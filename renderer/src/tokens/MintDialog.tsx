@@ -1,6 +1,6 @@
 import { Button, Checkbox, Group, Modal, NativeSelect, Progress, Stack, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
-import { PROFILES } from '../../../shared/ipc/contract/tokens.ts';
+import { PROFILES } from '../../../shared/ipc/contract/tokens-lists.ts';
 import { describeScopes, formatTtl } from '../../../shared/policy/describe.ts';
 import { useAction, useChannel, useProgress } from '../hooks.ts';
 import { call } from '../ipc.ts';

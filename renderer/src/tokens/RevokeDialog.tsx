@@ -1,6 +1,6 @@
 import { Button, Group, Modal, Radio, Stack } from '@mantine/core';
 import { useState, type ReactNode } from 'react';
-import { REVOKE_REASONS } from '../../../shared/ipc/contract/tokens.ts';
+import { REVOKE_REASONS } from '../../../shared/ipc/contract/tokens-lists.ts';
 import { useAction } from '../hooks.ts';
 import { ErrorAlert } from '../common/common.tsx';
 import { REASON_LABELS, type RevokeReason } from './TokenBits.tsx';

@@ -6,7 +6,7 @@
  * contrast does not depend on the tint.
  */
 import type { CSSProperties, ReactNode } from 'react';
-import { levelRank, type PermissionLevel, type TokenScope } from '../../../shared/policy/scopes.ts';
+import { levelRank, type PermissionLevel, type TokenScope } from '../../../shared/policy/levels.ts';
 import type { TokenRisk } from '../../../shared/policy/token-risk.ts';
 import type { TokenRecord } from './TokenBits.tsx';
 

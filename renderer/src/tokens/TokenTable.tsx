@@ -2,7 +2,7 @@ import { Group, Loader, Text, UnstyledButton } from '@mantine/core';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
-import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens.ts';
+import { TOKEN_SORT_COLUMNS } from '../../../shared/ipc/contract/tokens-lists.ts';
 import { call, errorMessage } from '../ipc.ts';
 import { takePrefetchedTokenList } from '../warm.ts';
 import { relativeTime } from '../common/common.tsx';

@@ -1,7 +1,7 @@
 import { Alert, Button, Group, NativeSelect, Stack, Text, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
-import { TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
+import { TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens-lists.ts';
 import {
   CAPABILITY_LABELS,
   TOKEN_CAPABILITIES,

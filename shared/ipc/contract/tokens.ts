@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { defineChannel } from '../define.ts';
 import { TOKEN_CAPABILITIES, TOKEN_RISKS } from '../../policy/token-risk.ts';
 import { empty, name, reauthSchema, savedFileSchema, TokenScopeSchema } from './schemas.ts';
+import { PROFILES, REVOKE_REASONS, TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from './tokens-lists.ts';
 
-export const PROFILES = ['zlayer', 'ed25519', 'es256'] as const;
+// The plain lists live in tokens-lists.ts (no zod, for the renderer's chunks); one source for both.
+export { PROFILES, REVOKE_REASONS, TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from './tokens-lists.ts';
+
 export const profileSchema = z.enum(PROFILES);
 export const KEY_STATES = ['active', 'verify-only', 'retired'] as const;
-export const TOKEN_STATUSES = ['active', 'expired', 'revoked'] as const;
-export const REVOKE_REASONS = ['key_compromise', 'leaked', 'superseded', 'decommissioned', 'other'] as const;
 export const revokeReasonSchema = z.enum(REVOKE_REASONS);
 export const VERDICTS = [
   'valid',
@@ -21,18 +22,6 @@ export const VERDICTS = [
   'forged',
   /** Signed by a key marked compromised: never valid. */
   'compromised_key',
-] as const;
-export const TOKEN_SORT_COLUMNS = [
-  'issued_at',
-  'expires_at',
-  'revoked_at',
-  'deployment',
-  'service',
-  'container',
-  'subject',
-  'profile',
-  'kid',
-  'jti',
 ] as const;
 
 export const signingKeySchema = z.strictObject({
