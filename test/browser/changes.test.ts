@@ -102,4 +102,30 @@ describe('changes made by another admin reach the open console without a reload'
       await app.close();
     }
   });
+
+  test('a policy changed elsewhere while being edited is offered, not imposed: the edits stay until the admin loads it', async () => {
+    const ws = services.ws;
+    const app = await openApp(browser, { router: testRouter(services), hash: '#/deployments?service=storefront%2Fweb', watch: () => ws });
+    const { page } = app;
+    try {
+      await page.getByLabel('Policy of storefront/web').waitFor();
+      await page.locator('label', { hasText: /^Raw$/ }).click();
+      const raw = page.getByRole('textbox', { name: 'Raw labels' });
+      const mine = `${await raw.inputValue()}\nzlayer.io/api-token-ttl=7200`.replace(/^\n/, '');
+      await raw.fill(mine);
+
+      asBob(ws.dir, ['policy', 'set-label', 'storefront', 'web', 'zlayer.io/api-token-ttl', '600']);
+      const notice = page.getByTestId('labels-changed-elsewhere');
+      await notice.waitFor({ timeout: 15_000 });
+      assert.equal(await raw.inputValue(), mine, 'the edit in progress is kept');
+      assert.match((await page.getByLabel('Policy of storefront/web').textContent()) ?? '', /10 min|600/);
+
+      await notice.getByRole('button', { name: /^Load the new labels/ }).click();
+      await notice.waitFor({ state: 'detached' });
+      await page.locator('label', { hasText: /^Raw$/ }).click();
+      assert.match(await page.getByRole('textbox', { name: 'Raw labels' }).inputValue(), /zlayer\.io\/api-token-ttl=600$/m);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -69,6 +69,7 @@ describe('deployments journey in Chromium', () => {
       await page.getByRole('button', { name: 'Save labels' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved labels of ci-runners/janitor' }).waitFor();
       await page.getByTestId('ttl').filter({ hasText: '1 h' }).waitFor();
+      assert.equal(await page.getByTestId('labels-changed-elsewhere').count(), 0, 'our own save is not a change made elsewhere');
 
       // The main process stored exactly that, and the audit chain recorded it.
       const row = services.ws.db.prepare("SELECT labels FROM services WHERE deployment = 'ci-runners' AND name = 'janitor'").get();

@@ -7,6 +7,7 @@ import { CsrSigner } from './CsrSigner.tsx';
 import { ErrorAlert } from '../common/common.tsx';
 import { PublishedAt } from '../common/PublishedAt.tsx';
 import { useChannel, useProgress } from '../hooks.ts';
+import { useReloadOnChange } from '../changes.ts';
 
 /** Progress events that belong to this page's work (CA, certificates, CRL). */
 const CA_TASK = /\b(ca|crl|cert|csr|revoc)/i;
@@ -32,6 +33,8 @@ export function WorkersPage() {
     // Every panel that shows a certificate asks again, so none shows a revoked one as issued.
     setSignerVersion((v) => v + 1);
   }, []);
+  // A certificate revoked elsewhere (the CLI, another admin): the issued panel asks again too.
+  useReloadOnChange(['ca:certs'], () => setSignerVersion((v) => v + 1));
 
   const hasCa = Boolean(ca.data);
   const caProgress = progress && CA_TASK.test(progress.task) ? progress : null;

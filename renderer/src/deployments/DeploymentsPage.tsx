@@ -71,9 +71,14 @@ export function DeploymentsPage() {
     const result = await call('deployments:export', { name });
     if (!result.cancelled) setMessage(`Saved ${name} to ${result.path}`);
   });
+  // The editor works from the labels it opened with. When another admin or the CLI changes them
+  // meanwhile (a pushed change reloads the list), the new labels are offered, not imposed: the
+  // edits in progress stay until the admin chooses to load them.
+  const [editorBase, setEditorBase] = useState<{ id: string; labels: Record<string, string> } | null>(null);
   const save = useAction(async (labels: Record<string, string>) => {
     if (!selected) return;
-    await call('policy:setLabels', { ...selected, labels });
+    const saved = await call('policy:setLabels', { ...selected, labels });
+    setEditorBase({ id: `${selected.deployment}/${selected.service}`, labels: saved.labels });
     setMessage(`Saved labels of ${selected.deployment}/${selected.service}`);
     list.reload();
   });
@@ -131,6 +136,16 @@ export function DeploymentsPage() {
     ? deployments.find((d) => d.name === selected.deployment)?.services.find((s) => s.name === selected.service)
     : undefined;
   const error = list.error ?? importDialog.error ?? importDropped.error ?? exportSpec.error ?? save.error;
+  const currentId = selected ? `${selected.deployment}/${selected.service}` : null;
+  const liveLabels = current?.policy.labels;
+  useEffect(() => {
+    if (currentId !== null && liveLabels !== undefined && editorBase?.id !== currentId) {
+      setEditorBase({ id: currentId, labels: liveLabels });
+    }
+  }, [currentId, liveLabels, editorBase]);
+  const baseLabels = editorBase !== null && editorBase.id === currentId ? editorBase.labels : liveLabels;
+  // Not while the list reloads after our own save: the answer on screen is the one before it.
+  const changedElsewhere = !list.loading && baseLabels !== undefined && liveLabels !== undefined && !sameLabels(baseLabels, liveLabels);
 
   return (
     <Stack>
@@ -238,12 +253,23 @@ export function DeploymentsPage() {
           {current && selected ? (
             <Stack>
               <PolicyCard policy={current.policy} />
+              {changedElsewhere && (
+                <Alert color="yellow" title="Changed elsewhere" data-testid="labels-changed-elsewhere">
+                  <Text size="sm" mb="xs">
+                    The labels of {selected.deployment}/{selected.service} were changed by another admin or the CLI while
+                    you had them open. Saving now would replace that change.
+                  </Text>
+                  <Button size="xs" variant="default" onClick={() => currentId !== null && liveLabels && setEditorBase({ id: currentId, labels: liveLabels })}>
+                    Load the new labels (discards your unsaved edits)
+                  </Button>
+                </Alert>
+              )}
               <Paper withBorder p="md" data-focus-anchor="label-editor">
                 <LabelEditor
-                  key={`${selected.deployment}/${selected.service}/${JSON.stringify(current.policy.labels)}`}
+                  key={`${selected.deployment}/${selected.service}/${JSON.stringify(baseLabels ?? current.policy.labels)}`}
                   deployment={selected.deployment}
                   service={selected.service}
-                  labels={current.policy.labels}
+                  labels={baseLabels ?? current.policy.labels}
                   saving={save.busy}
                   onSave={(labels) => void save.run(labels)}
                 />
@@ -256,4 +282,10 @@ export function DeploymentsPage() {
       </Grid>
     </Stack>
   );
+}
+
+/** Same keys and values, whatever their order. */
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
