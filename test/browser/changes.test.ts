@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { listCertificates } from '../../electron/core/ca/certificate-inventory.ts';
 import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
 import { openApp } from '../harness/app-harness.ts';
+import { formatViolations, runAxe } from '../harness/axe.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { seedDemoCa, seedDemoWorkspace, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { openTestWorkspace, testRouter, testServices, type TestServices } from '../harness/services.ts';
@@ -118,6 +119,8 @@ describe('changes made by another admin reach the open console without a reload'
       const notice = page.getByTestId('labels-changed-elsewhere');
       await notice.waitFor({ timeout: 15_000 });
       assert.equal(await raw.inputValue(), mine, 'the edit in progress is kept');
+      const violations = await runAxe(page);
+      assert.equal(violations.length, 0, formatViolations('changed-elsewhere notice', violations));
       assert.match((await page.getByLabel('Policy of storefront/web').textContent()) ?? '', /10 min|600/);
 
       await notice.getByRole('button', { name: /^Load the new labels/ }).click();
