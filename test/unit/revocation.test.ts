@@ -19,6 +19,7 @@ import { tempDir } from '../harness/services.ts';
 import { isError, py, tokenWorkspace } from '../harness/tokens.ts';
 import type { Profile } from '../../electron/core/tokens/key-material.ts';
 import { checkRevocationListFreshness } from '../../electron/core/tokens/revocation-list.ts';
+import { revokedIdsDigest } from '../../electron/core/tokens/revocation-integrity.ts';
 
 
 function setup(profiles: readonly Profile[] = ['zlayer', 'ed25519']): Promise<Workspace> {
@@ -132,7 +133,15 @@ test('bulk revoke: the dry run counts exactly what the real run revokes and chan
     [['token.revoke_bulk', 'tokens']],
     'one summary entry',
   );
-  assert.deepEqual(JSON.parse(entries[0]!.details), { count: 3, filter, reason: 'decommissioned', unrevocable: 1 });
+  const revokedIds = (ws.db.prepare('SELECT id FROM tokens WHERE revoke_audit_seq = ?').all(entries[0]!.seq) as { id: number }[]).map((r) => r.id);
+  assert.deepEqual(JSON.parse(entries[0]!.details), {
+    count: 3,
+    filter,
+    reason: 'decommissioned',
+    unrevocable: 1,
+    // Which rows, so none can be un-revoked in the file unnoticed (revocation-integrity.ts).
+    ids_digest: revokedIdsDigest(revokedIds),
+  });
 
   const status = (m: { record: { id: number } }) => getToken(ws, m.record.id, t).record;
   for (const m of web) {

@@ -40,6 +40,7 @@ import {
   type TokenRow,
 } from './token-ledger.ts';
 import { CLOCK_LEEWAY_SECS } from './inspect.ts';
+import { revocationMismatch, revokedIdsDigest } from './revocation-integrity.ts';
 import {
   buildRevocationList,
   REVOCATION_LIST_VALIDITY_SECS,
@@ -168,10 +169,21 @@ export function revokeBulk(
     // Counted under the write lock, so the summary entry states exactly what the update does.
     const c = count();
     if (c.revocable === 0) return { count: 0, dry_run: false, unrevocable: c.unrevocable };
+    // Which rows, not only how many: the entry pins them (revocation-integrity.ts), so none can
+    // be un-revoked in the file unnoticed.
+    const ids = (ws.db.prepare(`SELECT id FROM tokens WHERE ${sql} AND jti IS NOT NULL`).all(...params) as { id: number }[]).map(
+      (r) => r.id,
+    );
     const entry = ws.audit.append({
       action: 'token.revoke_bulk',
       target: 'tokens',
-      details: { filter: { ...filter }, reason, count: c.revocable, unrevocable: c.unrevocable },
+      details: {
+        filter: { ...filter },
+        reason,
+        count: c.revocable,
+        unrevocable: c.unrevocable,
+        ids_digest: revokedIdsDigest(ids),
+      },
     });
     const changed = ws.db
       .prepare(
@@ -256,6 +268,9 @@ export function exportRevocationList(
     const key = revocationListSigner(ws);
     // A number lowered in the file (to replay an older list's number) fails its MAC.
     ws.integrity.assert('revocation_list', 'number a revocation list from it');
+    // A revocation undone in the file would leave a leaked token off the list.
+    const undone = revocationMismatch(ws);
+    if (undone !== null) throw new CastellanError('INTEGRITY', `${undone}; Castellan will not publish a revocation list from it`);
     const row = ws.db.prepare("SELECT value FROM meta WHERE key = 'revocation_list_seq'").get() as
       { value: string } | undefined;
     const seq = (row === undefined ? 0 : Number(row.value)) + 1;

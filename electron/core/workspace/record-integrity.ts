@@ -83,6 +83,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { CastellanError } from '../../../shared/errors.ts';
 import { canonicalJson, type Audit, type AuthenticatedAuditVerification } from './audit.ts';
 import { revokedSetMismatch } from '../ca/crl-publisher.ts';
+import { revocationMismatch } from '../tokens/revocation-integrity.ts';
 import type { Vault } from './vault.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -150,7 +151,8 @@ interface DerivedKeys {
 export type RecordCheck = { status: 'ok' } | { status: 'unchecked'; why: string } | { status: 'failed'; reason: string };
 
 export interface RecordFailure {
-  record: RecordName;
+  /** A MAC'd record, or `token_revocations`: the ledger against the revocations the log records. */
+  record: RecordName | 'token_revocations';
   reason: string;
 }
 
@@ -641,6 +643,11 @@ export function verifyWorkspace(ws: Workspace, against?: AuditCheckpoint): Works
   if (!records.some((r) => r.record === 'crl')) {
     const why = revokedSetMismatch(ws);
     if (why !== null) records.push({ record: 'crl', reason: why });
+  }
+  // Every revocation the (now verified) log records must still stand in the ledger.
+  if (audit.ok) {
+    const undone = revocationMismatch(ws);
+    if (undone !== null) records.push({ record: 'token_revocations', reason: undone });
   }
   let checkpoint: WorkspaceVerification['checkpoint'] = null;
   if (against !== undefined) {
