@@ -215,7 +215,8 @@ export function KeyVault({ status, onChange }: { status: VaultStatus | null; onC
         <Group align="flex-end" mt="md">
           <TextInput
             label="Slot label"
-            placeholder="optional, e.g. recovery"
+            description="The admin it belongs to: the audit log names whoever unlocks with it"
+            placeholder="e.g. bob, or recovery"
             value={label}
             onChange={(e) => setLabel(e.currentTarget.value)}
             maxLength={100}
