@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { CastellanError } from '../../shared/errors.ts';
-import { currentActor } from '../../electron/core/workspace/actor.ts';
+import { currentActor, currentHostName } from '../../electron/core/workspace/actor.ts';
 import type { Actor } from '../../electron/core/workspace/actor.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, TABLES } from '../../electron/core/workspace/schema.ts';
 import {
@@ -72,7 +72,8 @@ test('a new workspace gets every table, the latest schema version and the connec
     assert.equal(pragma(ws.db, 'synchronous'), 2); // FULL
     assert.equal(ws.dir, dir);
     assert.equal(ws.dbPath, path.join(dir, 'castellan.db'));
-    assert.deepEqual(ws.actor, APP);
+    // The machine is filled in when the caller gave none: every entry names where it was written.
+    assert.deepEqual(ws.actor, { ...APP, host: currentHostName() });
     if (process.platform !== 'win32') {
       assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
       assert.equal(fs.statSync(ws.dbPath).mode & 0o777, 0o600);
