@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../harness/chromium.ts';
 import { openApp } from '../harness/app-harness.ts';
+import { formatViolations, runAxe } from '../harness/axe.ts';
 import { seedDemoWorkspace } from '../harness/seed.ts';
 import { tempDir, testRouter, testServices } from '../harness/services.ts';
 
@@ -65,6 +66,9 @@ test('the admin who creates the vault names themselves; the Audit page shows who
   const { page } = app;
   try {
     const gate = page.getByRole('alert', { name: 'Vault' });
+    await gate.getByRole('textbox', { name: /^Your name/ }).waitFor();
+    const violations = await runAxe(page);
+    assert.equal(violations.length, 0, formatViolations('create-vault form', violations));
     await gate.getByRole('textbox', { name: /^Your name/ }).fill('Alice Martin');
     await gate.getByLabel('New passphrase').fill('a passphrase for alice');
     await gate.getByLabel('Repeat passphrase').fill('a passphrase for alice');
