@@ -379,6 +379,35 @@ describe('castellan CLI', { concurrency: 2 }, () => {
     assert.match(locked.stderr, /a secret is needed: pass --passphrase-env VAR/);
   });
 
+  test('audit list: newest first, who/what/when per line, filters, JSON, and bad options refused', async () => {
+    const dataDir = workspaceCopy();
+    const all = await json<{ total: number; rows: { seq: number; action: string; actor_user: string; actor_host?: string }[] }>(
+      cli(['audit', 'list', '--json', '--limit', '1000'], { dataDir }),
+    );
+    assert.ok(all.total >= 3, `init and the imports: ${all.total}`);
+    assert.deepEqual(
+      all.rows.map((r) => r.seq),
+      [...all.rows.map((r) => r.seq)].sort((a, b) => b - a),
+      'newest first',
+    );
+    const text = (await expectExit(cli(['audit', 'list', '--limit', '2'], { dataDir }), 0)).stdout.trimEnd().split('\n');
+    assert.equal(text.length, 3);
+    assert.match(text[0]!, new RegExp(`^#${all.rows[0]!.seq}  \\S+  .+ \\((?:cli|app)\\)  ${all.rows[0]!.action.replaceAll('.', '\\.')}  `));
+    assert.equal(text[2], `2 of ${all.total} entries`);
+    const imports = await json<{ rows: { action: string }[] }>(cli(['audit', 'list', '--action', 'DEPLOYMENT', '--json'], { dataDir }));
+    assert.ok(imports.rows.length > 0 && imports.rows.every((r) => r.action.startsWith('deployment.')));
+    const byActor = await json<{ total: number }>(cli(['audit', 'list', '--actor', all.rows[0]!.actor_user, '--json'], { dataDir }));
+    assert.equal(byActor.total, all.rows.filter((r) => r.actor_user === all.rows[0]!.actor_user).length);
+    const nobody = await json<{ total: number }>(cli(['audit', 'list', '--actor', 'nobody-at-all', '--json'], { dataDir }));
+    assert.equal(nobody.total, 0);
+
+    const zero = await expectExit(cli(['audit', 'list', '--limit', '0'], { dataDir }), 1);
+    assert.match(zero.stderr, /--limit must be a whole number from 1 to 10000, not "0"/);
+    const since = await cli(['audit', 'list', '--since', 'last tuesday'], { dataDir });
+    assert.notEqual(since.code, 0);
+    assert.match(since.stderr, /since must be a date, e.g. 2026-01-31T00:00:00Z/);
+  });
+
   test('audit export as CSV and as JSONL: header, one line per entry, the export itself included', async () => {
     const dataDir = workspaceCopy();
     const count = auditCount(dataDir);

@@ -33,23 +33,11 @@ import { UsageError } from '../cli.ts';
 import { safe } from '../help.ts';
 import type { Command, CommandContext } from '../cli.ts';
 import { readInput, writeOutput } from '../io.ts';
+import { str, wholeNumber } from '../options.ts';
 
 /** The CLI has no preferences store: CRLs get the app's default validity. */
 const CRL_TIMING = { validityDays: DEFAULT_SETTINGS.crl_validity_days };
 const REASONS = revocationReasons.filter((r) => r !== 'removeFromCRL');
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  return ctx.values[name] as string | undefined;
-}
-
-function wholeNumber(ctx: CommandContext, name: string, min: number, max: number): number | undefined {
-  const raw = str(ctx, name);
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
-  }
-  return Number(raw);
-}
 
 function printCa(ctx: CommandContext, ca: CaInfo): void {
   ctx.print(`subject:      ${safe(ca.subject)}`);

@@ -8,6 +8,9 @@ import { UsageError, type Command } from '../cli.ts';
 import { exportAuditWithCheckpoint, parseCheckpoint, verifyWorkspace } from '../../core/workspace/record-integrity.ts';
 import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
+import { str, wholeNumber } from '../options.ts';
+import { describeActor } from '../../../shared/audit-actor.ts';
+import { MAX_LIST_LIMIT } from '../../core/workspace/audit.ts';
 
 export const workspaceCommands: Command[] = [
   {
@@ -91,6 +94,38 @@ export const workspaceCommands: Command[] = [
         const where = result.brokenAt === null ? '' : ` at entry ${result.brokenAt}`;
         throw new CastellanError('INTEGRITY', `audit verification failed${where}: ${result.reason ?? 'unknown'}`);
       }
+    },
+  },
+  {
+    path: ['audit', 'list'],
+    usage: 'audit list [--action TEXT] [--actor NAME] [--text TEXT] [--since DATE] [--until DATE] [--limit N] [--json]',
+    summary:
+      'the audit log, newest first: who (admin, OS user, machine, app or cli), what and when; --action matches part of the action name, --actor an admin or an OS user',
+    options: {
+      action: { type: 'string' },
+      actor: { type: 'string' },
+      text: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      offset: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    run(ctx) {
+      const page = ctx.workspace().audit.list({
+        action_contains: str(ctx, 'action'),
+        actor: str(ctx, 'actor'),
+        text: str(ctx, 'text'),
+        since: str(ctx, 'since'),
+        until: str(ctx, 'until'),
+        limit: wholeNumber(ctx, 'limit', 1, MAX_LIST_LIMIT) ?? 50,
+        offset: wholeNumber(ctx, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+      });
+      if (ctx.values.json) return ctx.printJson(page);
+      for (const e of page.rows) {
+        ctx.print(`#${e.seq}  ${e.ts}  ${safe(describeActor(e))}  ${safe(e.action)}  ${safe(e.target)}`);
+      }
+      ctx.print(`${page.rows.length} of ${page.total} entr${page.total === 1 ? 'y' : 'ies'}`);
     },
   },
   {

@@ -97,9 +97,9 @@ export interface AuditQuery {
   /** Case-insensitive substring of the action name ("token" finds token.issue, token.revoke, …). */
   action_contains?: string;
   target?: string;
-  /** The acting OS user name. */
+  /** Who acted: an OS user name or an admin's (vault slot) name. */
   actor?: string;
-  /** Case-insensitive substring of action, target, user or details. */
+  /** Case-insensitive substring of action, target, user, admin, machine or details. */
   text?: string;
   /** Inclusive lower bound on `ts` (any date string `Date` parses). */
   since?: string;
