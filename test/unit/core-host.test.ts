@@ -36,6 +36,8 @@ const PASSPHRASE = 'correct horse battery staple';
 /** Stands in for Electron's safeStorage: an AES key only this thread holds; counts its calls. */
 class TestKeychain implements KeychainBackend {
   available = true;
+  /** As safeStorage does when the OS keychain entry was reset: decrypting throws. */
+  reset = false;
   calls = { encrypt: 0, decrypt: 0 };
   readonly #key = randomBytes(32);
   backend(): string {
@@ -53,6 +55,7 @@ class TestKeychain implements KeychainBackend {
   }
   decryptString(b: Buffer): string {
     this.calls.decrypt += 1;
+    if (this.reset) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
     const decipher = createDecipheriv('aes-256-gcm', this.#key, b.subarray(0, 12));
     decipher.setAuthTag(b.subarray(b.length - 16));
     return Buffer.concat([decipher.update(b.subarray(12, b.length - 16)), decipher.final()]).toString('utf8');
@@ -219,6 +222,10 @@ describe('the core worker host answers as the in-thread router does', () => {
     const [, status] = await same('vault:status');
     assert.equal(status.ok && (status.data as { unlocked: boolean }).unlocked, false);
     for (const s of [inThread, worker]) s.keychain.available = true;
+    // The keychain throws in this thread: the error crosses back and the vault refuses as it does in-thread.
+    const [, reset] = await same('vault:unlockKeychain', {}, (s) => (s.keychain.reset = true));
+    assert.equal(reset.ok || reset.error.code, 'BAD_REQUEST');
+    for (const s of [inThread, worker]) s.keychain.reset = false;
     await same('vault:unlock', { passphrase: PASSPHRASE });
   });
 
@@ -375,6 +382,28 @@ describe('a core worker that dies', () => {
     const r = await host.dispatch('vault:status', SENDER, {});
     assert.deepEqual(r, { ok: false, error: { code: 'INTERNAL', message: 'the Castellan core stopped repeatedly; restart the app' } });
   });
+});
+
+test('a worker entry that cannot load (a packaging mistake): requests are answered, never left waiting', async (t) => {
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const logs: string[] = [];
+  const host = startCoreHost({
+    ...hostOptions(dir, new QueuedDialogs(), undefined, memorySettings()),
+    worker: path.join(dir, 'no-such-worker.js'),
+    log: (l) => logs.push(l),
+  });
+  t.after(() => host.close());
+  const answers = [];
+  for (let i = 0; i < 4; i++) answers.push(await host.dispatch('vault:status', SENDER, {}));
+  assert.deepEqual(
+    answers.map((a) => (a.ok ? 'ok' : a.error.message)),
+    [CORE_STOPPED_MESSAGE, CORE_STOPPED_MESSAGE, CORE_STOPPED_MESSAGE, 'the Castellan core stopped repeatedly; restart the app'],
+  );
+  assert.equal(host.currentWorker(), null);
+  // The log names what failed, not a message that could quote data.
+  assert.ok(logs.some((l) => /not restarting it/.test(l)));
+  assert.ok(logs.every((l) => !l.includes('no-such-worker')), 'log lines carry the error class, not its message');
 });
 
 test('close() stops the worker and closes the workspace; twice is fine; requests afterwards are refused', async (t) => {
