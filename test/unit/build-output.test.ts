@@ -63,3 +63,19 @@ test('the renderer ships minified and split per page: under 500 KB of JavaScript
   assert.ok(entry.length / lines > 2000, `the entry has ${lines} lines for ${entry.length} bytes: not minified`);
   assert.doesNotMatch(entry, /\bZodError\b/, 'zod loads with the pages that validate, not with the shell');
 });
+
+test('the core worker is built beside main and loads nothing from electron (its modules do not work off the main thread)', () => {
+  const worker = path.join(OUT_DIR, 'main/core-worker.js');
+  assert.ok(fs.existsSync(worker), 'out/main/core-worker.js (electron.vite.config.ts, second main entry)');
+  // The worker and every chunk it imports, transitively.
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(file, 'utf8');
+    assert.doesNotMatch(source, /from\s*["']electron["']|require\(\s*["']electron["']\s*\)|import\(\s*["']electron["']\s*\)/, `${path.basename(file)} imports electron`);
+    for (const m of source.matchAll(/(?:from|import\()\s*["'](\.[^"']+)["']/g)) visit(path.resolve(path.dirname(file), m[1]!));
+  };
+  visit(worker);
+  assert.ok(seen.size >= 1);
+});
