@@ -6,7 +6,8 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve('electron/main/index.ts') } },
+      // The core's worker thread (electron/core/ipc/core-host.ts starts it) is built beside index.js.
+      rollupOptions: { input: { index: resolve('electron/main/index.ts'), 'core-worker': resolve('electron/core/ipc/core-worker.ts') } },
     },
   },
   preload: {

@@ -8,7 +8,7 @@
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
  *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock, 10 serve,
- *                                     11 cross-console visibility)
+ *                                     11 cross-console visibility, 12 main thread during storage work)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchChanges, type ChangesSizes } from './items/changes.ts';
 import { benchCliStart } from './items/cli-start.ts';
+import { benchCoreHost, type CoreHostSizes } from './items/core-host.ts';
 import { benchList, benchRevoke } from './items/ledger.ts';
 import { benchMint, benchMintIntoLedger } from './items/mint.ts';
 import { benchFirstOpen, benchOpen } from './items/open.ts';
@@ -32,7 +33,7 @@ import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -50,6 +51,7 @@ interface Sizes {
   cli: { runs: number };
   serve: ServeSizes;
   changes: ChangesSizes;
+  coreHost: CoreHostSizes;
 }
 
 const FULL: Sizes = {
@@ -67,6 +69,7 @@ const FULL: Sizes = {
   cli: { runs: 10 },
   serve: SERVE_FULL,
   changes: { rows: 100_000, revokes: 200 },
+  coreHost: { repeats: 5 },
 };
 
 const QUICK: Sizes = {
@@ -84,6 +87,7 @@ const QUICK: Sizes = {
   cli: { runs: 5 },
   serve: SERVE_QUICK,
   changes: { rows: 10_000, revokes: 50 },
+  coreHost: { repeats: 3 },
 };
 
 function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boolean } {
@@ -189,7 +193,7 @@ async function main(): Promise<number> {
       });
     }
 
-    if (only.has(2) || only.has(3) || only.has(4) || only.has(8)) {
+    if (only.has(2) || only.has(3) || only.has(4) || only.has(8) || only.has(12)) {
       let ledgerDir: string | null = null;
       await run(`seed the ${int(sizes.ledgerRows)}-row ledger`, async () => {
         const dir = path.join(root, 'ledger');
@@ -199,7 +203,7 @@ async function main(): Promise<number> {
           const s = seedLedger(prepared.ws, sizes.ledgerRows - sizes.ledgerRealMint, sizes.ledgerRealMint);
           log(`  seeded ${int(sizes.ledgerRows)} rows in ${sig(s.totalMs / 1000)} s`);
           ledgerDir = prepared.dir;
-          return [seedRow('ledger for items 2-4', sizes.ledgerRows, s, prepared)];
+          return [seedRow('ledger for items 2-4, 12', sizes.ledgerRows, s, prepared)];
         } finally {
           prepared.ws.close();
         }
@@ -219,6 +223,8 @@ async function main(): Promise<number> {
             benchMintIntoLedger(dir, sizes.ledgerRows, { batch: sizes.mint.batch, runs: 3 }, small, log),
           );
         }
+        // Last on this ledger: its bulk revokes change a fifth of it.
+        if (only.has(12)) await run('12 main thread during storage work', () => benchCoreHost(dir, sizes.ledgerRows, sizes.coreHost, log));
       }
     }
 

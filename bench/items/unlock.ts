@@ -34,7 +34,7 @@ const PASSPHRASE = 'castellan bench passphrase';
 const ORIGIN = 'castellan://app';
 const SENDER = { url: `${ORIGIN}/index.html`, isMainFrame: true };
 
-interface Attempt {
+export interface Attempt {
   what: string;
   outcome: string;
   /** Wall time of the attempt. */
@@ -52,7 +52,7 @@ interface Attempt {
 }
 
 /** Runs `fn` while a 1 ms ticker and the event-loop-delay histogram watch the loop. */
-async function watched(what: string, fn: () => Promise<string>): Promise<Attempt> {
+export async function watched(what: string, fn: () => Promise<string>): Promise<Attempt> {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   let last = performance.now();
   let lastElu = performance.eventLoopUtilization();

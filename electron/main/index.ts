@@ -6,13 +6,9 @@ import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS } from '../../shared/ipc/channels.ts';
-import { currentActor } from '../core/workspace/actor.ts';
-import { createAppRouter } from '../core/ipc/app-router.ts';
+import { startCoreHost } from '../core/ipc/core-host.ts';
 import { originOf, type SenderFrame } from '../core/ipc/ipc-router.ts';
 import { rendererEntry } from '../core/renderer-entry.ts';
-import { ServeController } from '../core/serve/controller.ts';
-import { watchChanges } from '../core/workspace/change-feed.ts';
-import { Workspace } from '../core/workspace/workspace.ts';
 import { nativeDialogs } from './dialogs.ts';
 import { safeStorageKeychain } from './keychain.ts';
 import { installMenu } from './menu.ts';
@@ -54,49 +50,48 @@ if (!app.requestSingleInstanceLock()) {
 
     // The CLI's default (--data-dir unset) is this same folder, so both share one workspace.
     const workspacePath = path.join(app.getPath('userData'), 'workspace');
-    let workspace: Workspace | null = null;
-    const openWorkspace = () =>
-      (workspace ??= Workspace.open(workspacePath, { actor: currentActor('app'), keychain: safeStorageKeychain }));
-    // Publishing (Settings → Publishing) runs in this process; it stops before the workspace closes.
-    const serve = new ServeController(openWorkspace);
-    // Changes made elsewhere (the CLI, another admin) reach every open page (change-feed.ts).
-    const stopWatching = watchChanges(
-      () => workspace,
-      (change) => {
-        for (const w of BrowserWindow.getAllWindows()) {
-          if (!w.webContents.isDestroyed()) w.webContents.send('event:changes', change);
-        }
-      },
-    );
-    app.on('will-quit', () => {
-      stopWatching();
-      void serve.stop().finally(() => workspace?.close());
-    });
-    const router = createAppRouter({
+    // The core — router, workspace, publishing, change watcher — runs in a worker thread
+    // (electron/core/ipc/core-worker.ts, built beside this file): storage never blocks this thread.
+    // It reaches safeStorage, electron-store and the native dialogs through the host.
+    const core = startCoreHost({
+      worker: path.join(here, 'core-worker.js'),
+      workspacePath,
       allowedOrigins: [appOrigin],
-      services: {
-        info: () => ({
-          appName: app.getName(),
-          appVersion: app.getVersion(),
-          workspacePath,
-          platform: process.platform,
-          versions: {
-            node: process.versions.node,
-            electron: process.versions.electron ?? 'unknown',
-            chrome: process.versions.chrome ?? 'unknown',
-          },
-        }),
-        workspace: openWorkspace,
-        dialogs: nativeDialogs,
-        keychain: safeStorageKeychain,
-        settings: electronSettings(),
-        serve,
+      info: {
+        appName: app.getName(),
+        appVersion: app.getVersion(),
+        workspacePath,
+        platform: process.platform,
+        versions: {
+          node: process.versions.node,
+          electron: process.versions.electron ?? 'unknown',
+          chrome: process.versions.chrome ?? 'unknown',
+        },
       },
+      dialogs: nativeDialogs,
+      keychain: safeStorageKeychain,
+      settings: electronSettings(),
+    });
+    // Changes made elsewhere (the CLI, another admin) reach every open page (change-feed.ts).
+    core.onChanges((change) => {
+      for (const w of BrowserWindow.getAllWindows()) {
+        if (!w.webContents.isDestroyed()) w.webContents.send('event:changes', change);
+      }
+    });
+    // Publishing stops and the workspace closes before the process exits.
+    let coreClosed = false;
+    app.on('will-quit', (event) => {
+      if (coreClosed) return;
+      event.preventDefault();
+      void core.close().finally(() => {
+        coreClosed = true;
+        app.quit();
+      });
     });
 
     for (const channel of CHANNELS) {
       ipcMain.handle(channel, (event, input: unknown) =>
-        router.dispatch(channel, senderOf(event), input, (name, payload) => {
+        core.dispatch(channel, senderOf(event), input, (name, payload) => {
           if (!event.sender.isDestroyed()) event.sender.send(`event:${name}`, payload);
         }),
       );

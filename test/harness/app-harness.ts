@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import type { Router, SenderFrame } from '../../electron/core/ipc/ipc-router.ts';
-import { watchChanges } from '../../electron/core/workspace/change-feed.ts';
+import { watchChanges, type WorkspaceChange } from '../../electron/core/workspace/change-feed.ts';
 import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { OUT_DIR, startRendererServer, type RendererServer } from './renderer-server.ts';
 
@@ -72,6 +72,11 @@ export interface OpenAppOptions {
    * (electron/main/index.ts → change-feed.ts), through the same stand-in event transport.
    */
   watch?: () => Workspace | null;
+  /**
+   * Or subscribe to changes someone else watches (the core worker host's `onChanges`), pushed the
+   * same way. Returns the unsubscribe function.
+   */
+  changes?: (deliver: (change: WorkspaceChange) => void) => () => void;
   colorScheme?: 'light' | 'dark';
   viewport?: { width: number; height: number };
 }
@@ -102,16 +107,19 @@ export async function openApp(browser: Browser, options: OpenAppOptions): Promis
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
+  const deliverChange = (change: WorkspaceChange): void => {
+    void page
+      .evaluate(([name, data]) => (window as unknown as Record<string, (c: string, p: unknown) => void>)['__castellanDeliver']?.(`event:${name}`, data), [
+        'changes',
+        change,
+      ] as const)
+      .catch(() => undefined);
+  };
   const stopWatching = options.watch
-    ? watchChanges(options.watch, (change) => {
-        void page
-          .evaluate(([name, data]) => (window as unknown as Record<string, (c: string, p: unknown) => void>)['__castellanDeliver']?.(`event:${name}`, data), [
-            'changes',
-            change,
-          ] as const)
-          .catch(() => undefined);
-      })
-    : () => undefined;
+    ? watchChanges(options.watch, deliverChange)
+    : options.changes
+      ? options.changes(deliverChange)
+      : () => undefined;
   await page.goto(`${server.origin}/index.html${options.hash ?? ''}`);
   return {
     page,

@@ -85,3 +85,19 @@ test('the Tokens page loads without zod, in few chunks (bench item 7: its first 
   // Chromium fetches six files at a time from one origin: more would cost a second round.
   assert.ok(graph.length <= 6, `the Tokens page fetches ${graph.length} chunks beyond the shell (${graph.join(', ')})`);
 });
+
+test('the core worker is built beside main and loads nothing from electron (its modules do not work off the main thread)', () => {
+  const worker = path.join(OUT_DIR, 'main/core-worker.js');
+  assert.ok(fs.existsSync(worker), 'out/main/core-worker.js (electron.vite.config.ts, second main entry)');
+  // The worker and every chunk it imports, transitively.
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(file, 'utf8');
+    assert.doesNotMatch(source, /from\s*["']electron["']|require\(\s*["']electron["']\s*\)|import\(\s*["']electron["']\s*\)/, `${path.basename(file)} imports electron`);
+    for (const m of source.matchAll(/(?:from|import\()\s*["'](\.[^"']+)["']/g)) visit(path.resolve(path.dirname(file), m[1]!));
+  };
+  visit(worker);
+  assert.ok(seen.size >= 1);
+});

@@ -8,7 +8,7 @@
  *
  * How a change is noticed is the engine's business; what is read afterwards is not. On the
  * embedded SQLite file the watcher polls the head (the primary key's last entry: microseconds,
- * on the main thread without blocking it). On PostgreSQL the revoking transaction's NOTIFY will
+ * on the core's worker thread, core-worker.ts). On PostgreSQL the revoking transaction's NOTIFY will
  * wake it instead; notifications are not durable, so after a reconnect it resyncs from the same
  * cursor — which is also why the cursor, not the notification, carries the truth.
  */
