@@ -15,7 +15,7 @@ import { refreshToken, revokeToken } from '../../electron/core/tokens/revocation
 import { createVerifierClient, revokeVerifierClient } from '../../electron/core/serve/clients.ts';
 import { introspectionStats } from '../../electron/core/serve/introspect.ts';
 import { startServer, type AccessLogEntry, type CastellanServer } from '../../electron/core/serve/server.ts';
-import { activeSigner, getTokenConfig, rotateKey } from '../../electron/core/tokens/signing-keys.ts';
+import { activeSigner, getTokenConfig, rotateKey, setTokenConfig } from '../../electron/core/tokens/signing-keys.ts';
 import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { TEST_PASSPHRASE } from '../harness/seed.ts';
 import { pyClient } from '../harness/serve.ts';
@@ -249,4 +249,36 @@ test('a locked vault: no token is active (the HS256 secret is sealed, and an ed2
   }
   assert.match((await ask(z.token)).body, /"active":true/);
   assert.match((await ask(e.token)).body, /"active":true/);
+});
+
+test('what the server keeps between requests (verified signatures, the token configuration) never outlives a change made by another process', async () => {
+  const e = mint('ed25519', 'web-10');
+  const z = mint('zlayer', 'web-10');
+  assert.match((await ask(e.token)).body, /"active":true/);
+  assert.match((await ask(e.token)).body, /"active":true/, 'asked again: the signature is remembered');
+
+  // A new issuer, set by another connection, judges the very next request.
+  const { issuer } = getTokenConfig(ws);
+  setTokenConfig(other, { issuer: 'https://elsewhere.example/ws' });
+  assert.equal((await ask(e.token)).body, INACTIVE, 'the next request uses the new issuer');
+  assert.match((await ask(z.token)).body, /"active":true/, 'zlayer tokens keep the daemon issuer');
+  setTokenConfig(other, { issuer });
+  assert.match((await ask(e.token)).body, /"active":true/);
+
+  // Someone who can write the file swaps the key's public key: the remembered signature goes with
+  // it (the key record no longer authenticates), on the very next request; put back, it verifies again.
+  const keyId = activeSigner(ws, 'ed25519').key.id;
+  const row = other.db.prepare('SELECT public_jwk FROM signing_keys WHERE id = ?').get(keyId) as { public_jwk: string };
+  const swapped = { ...(JSON.parse(row.public_jwk) as Record<string, unknown>), x: Buffer.alloc(32, 7).toString('base64url') };
+  other.db.prepare('UPDATE signing_keys SET public_jwk = ? WHERE id = ?').run(JSON.stringify(swapped), keyId);
+  try {
+    assert.equal((await ask(e.token)).body, INACTIVE, 'a tampered key record verifies nothing');
+  } finally {
+    other.db.prepare('UPDATE signing_keys SET public_jwk = ? WHERE id = ?').run(row.public_jwk, keyId);
+  }
+  assert.match((await ask(e.token)).body, /"active":true/);
+
+  // And a revoke from the other connection, after all of that, shows on the next request.
+  revokeToken(other, e.record.jti!, 'leaked');
+  assert.equal((await ask(e.token)).body, INACTIVE);
 });
