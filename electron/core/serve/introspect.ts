@@ -26,6 +26,7 @@ import { TOKEN_COLUMNS, type TokenRow } from '../tokens/token-ledger.ts';
 import { inspectToken, MAX_TOKEN_BYTES, type Inspection, type KeyRecord, type SignatureMemo } from '../tokens/inspect.ts';
 import type { Profile } from '../tokens/key-material.ts';
 import type { Workspace } from '../workspace/workspace.ts';
+import { UPSERT_INTROSPECTION_SQL, type CounterWriter, type CountRow } from './counter-writer.ts';
 
 export const INACTIVE_BODY = '{"active":false}';
 
@@ -258,9 +259,12 @@ export function introspect(ws: Workspace, token: string, now: number = nowSecs()
 /**
  * Introspection counts per token, kept in memory and written in one transaction per flush (a
  * write per request would put an fsync on every introspection). No token bytes: the ledger id.
+ * A server flushes through a CounterWriter (counter-writer.ts: a worker thread with its own
+ * connection) so the request thread never waits on the write; `flush` writes on this thread.
  */
 export class IntrospectionCounter {
   #pending = new Map<number, { count: number; last: number }>();
+  #writing: Promise<void> | null = null;
 
   note(tokenId: number, at: number): void {
     const entry = this.#pending.get(tokenId);
@@ -274,28 +278,51 @@ export class IntrospectionCounter {
     return this.#pending.size;
   }
 
+  #restore(batch: Map<number, { count: number; last: number }>): void {
+    for (const [id, v] of batch) {
+      const e = this.#pending.get(id);
+      if (e) {
+        e.count += v.count;
+        e.last = Math.max(e.last, v.last);
+      } else this.#pending.set(id, v);
+    }
+  }
+
   flush(ws: Workspace): void {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
     try {
       ws.transaction(() => {
-        const upsert = ws.db.prepare(
-          `INSERT INTO token_introspections (token_id, count, last_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM tokens WHERE id = ?)
-           ON CONFLICT (token_id) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`,
-        );
+        const upsert = ws.db.prepare(UPSERT_INTROSPECTION_SQL);
         for (const [id, { count, last }] of batch) upsert.run(id, count, last, id);
       });
     } catch {
       // Busy workspace: keep the counts for the next flush rather than lose them.
-      for (const [id, v] of batch) {
-        const e = this.#pending.get(id);
-        if (e) {
-          e.count += v.count;
-          e.last = Math.max(e.last, v.last);
-        } else this.#pending.set(id, v);
-      }
+      this.#restore(batch);
     }
+  }
+
+  /**
+   * Hands the pending counts to the writer (one batch in flight at a time) and resolves once they
+   * are committed, or kept for the next flush if they could not be.
+   */
+  flushTo(writer: CounterWriter): Promise<void> {
+    if (this.#writing !== null) return this.#writing;
+    if (this.#pending.size === 0) return Promise.resolve();
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const rows: CountRow[] = [...batch].map(([id, { count, last }]) => [id, count, last]);
+    this.#writing = writer.write(rows).then((ok) => {
+      this.#writing = null;
+      if (!ok) this.#restore(batch);
+    });
+    return this.#writing;
+  }
+
+  /** Resolves when no batch is in flight. */
+  async settled(): Promise<void> {
+    while (this.#writing !== null) await this.#writing;
   }
 }
 

@@ -36,6 +36,7 @@ import { nowSecs } from '../tokens/signing-keys.ts';
 import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../ca/worker-ca.ts';
 import type { Workspace } from '../workspace/workspace.ts';
 import { authenticateVerifierClient } from './clients.ts';
+import { CounterWriter } from './counter-writer.ts';
 import { INACTIVE_BODY, IntrospectionCounter, Introspector } from './introspect.ts';
 import {
   INTERNAL_ERROR,
@@ -229,6 +230,7 @@ export class CastellanServer {
   #ocsp: { ca: OpenedCa; responder: OcspResponder; renewAt: number } | null = null;
   #ocspBuilding: Promise<OcspResponder> | null = null;
   #flushTimer: NodeJS.Timeout | null = null;
+  #writer: CounterWriter | null = null;
   #url: string | null = null;
   readonly #stats: ServeStats = { started_at: new Date().toISOString(), requests: 0, by_route: {} };
 
@@ -305,9 +307,28 @@ export class CastellanServer {
     const addr = this.#server.address() as AddressInfo;
     const host = net.isIPv6(addr.address) ? `[${addr.address}]` : addr.address;
     this.#url = `${this.#tls ? 'https' : 'http'}://${host}:${addr.port}`;
-    this.#flushTimer = setInterval(() => this.#counter.flush(this.#ws), FLUSH_INTERVAL_MS);
+    try {
+      this.#writer = new CounterWriter(this.#ws.dbPath);
+    } catch {
+      // No worker threads here: the counts are written on this thread, as before.
+      this.#writer = null;
+    }
+    this.#flushTimer = setInterval(() => void this.#flushCounts(), FLUSH_INTERVAL_MS);
     this.#flushTimer.unref();
     return this.#url;
+  }
+
+  /** Through the writer's thread when it works, else on this one. */
+  async #flushCounts(): Promise<void> {
+    if (this.#ws.closed) return;
+    const writer = this.#writer;
+    if (writer !== null && writer.usable) {
+      await this.#counter.flushTo(writer);
+      // A batch handed over before the writer failed is back in the counter: written below.
+      if (writer.usable) return;
+    }
+    await this.#counter.settled();
+    if (!this.#ws.closed) this.#counter.flush(this.#ws);
   }
 
   get url(): string | null {
@@ -329,12 +350,19 @@ export class CastellanServer {
     this.#introspector.dispose();
     this.#unsubscribeLock();
     this.#ocsp = null;
+    await this.#counter.settled();
     if (!this.#ws.closed) this.#counter.flush(this.#ws);
+    await this.#writer?.close();
+    this.#writer = null;
   }
 
-  /** Writes pending introspection counts now (the server does it every second). */
-  flushIntrospectionCounts(): void {
-    this.#counter.flush(this.#ws);
+  /**
+   * Writes pending introspection counts now (the server does it every second); resolves once
+   * they, and any batch already in flight, are committed.
+   */
+  async flushIntrospectionCounts(): Promise<void> {
+    await this.#counter.settled();
+    if (!this.#ws.closed) this.#counter.flush(this.#ws);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
