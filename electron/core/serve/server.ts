@@ -2,7 +2,8 @@
  * `castellan serve`: the HTTP(S) server that carries revocations to verifiers. Read-only toward
  * the workspace — no admin operation is reachable over HTTP; the only writes it makes are the
  * ones publishing implies (a re-signed revocation list or CRL, each audited as an export) and
- * the per-token introspection counters.
+ * the per-token introspection counters (written once a second from a worker thread with its own
+ * connection, counter-writer.ts, so no request waits on an fsync or another process's lock).
  *
  *   GET  /healthz                  liveness, vault/CA state (no secrets)
  *   GET  /.well-known/jwks.json    the verification keys (ETag, Cache-Control)
