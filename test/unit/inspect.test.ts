@@ -554,3 +554,58 @@ test('compromised_key: a good signature by a compromised key is never valid, by 
     expectVerdict(inspectToken(rawZ(zClaims(), zl2.secret), ctx), 'bad_signature');
   }
 });
+
+test('signatureMemo: only a signature that verified is remembered, by key id and the exact bytes; nothing else is skipped', () => {
+  const ledger = new Ledger();
+  const good = signToken('ed25519', ed.secret, aClaims(), ed.kid);
+  ledger.record(good, 'jti-a');
+  const remembered = new Set<string>();
+  const asked: string[] = [];
+  const signatureMemo = {
+    has: (keyId: string, sha256: string) => {
+      asked.push(`${keyId} ${sha256}`);
+      return remembered.has(`${keyId} ${sha256}`);
+    },
+    add: (keyId: string, sha256: string) => void remembered.add(`${keyId} ${sha256}`),
+  };
+  const ctx = (over: Partial<InspectContext<Row>> = {}): InspectContext<Row> => ({
+    now: NOW,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    findKeyByKid: (kid) => ALL_KEYS.find((k) => k.kid === kid) ?? null,
+    hmacKeys: () => [KEYS.zl, KEYS.zl2],
+    ledgerBySha256: (sha) => ledger.bySha256(sha),
+    ledgerByJti: (jti) => ledger.byJti(jti),
+    signatureMemo,
+    ...over,
+  });
+  expectVerdict(inspectToken(good, ctx()), 'valid');
+  assert.deepEqual([...remembered], [`key-ed ${tokenSha256(good)}`]);
+
+  // Other bytes are not vouched for by the remembered signature, and a bad one is not remembered.
+  const [h, p, s] = good.split('.') as [string, string, string];
+  const tampered = `${h}.${b64(JSON.stringify(aClaims({ sub: 'container:web:admin' })))}.${s}`;
+  expectVerdict(inspectToken(tampered, ctx()), 'bad_signature');
+  const flipped = `${h}.${p}.${s[0] === 'A' ? 'B' : 'A'}${s.slice(1)}`;
+  expectVerdict(inspectToken(flipped, ctx()), 'bad_signature');
+  assert.equal(remembered.size, 1);
+
+  // Remembered, the token is still judged whole: revoked, expired, wrong issuer, compromised key.
+  expectVerdict(inspectToken(good, ctx()), 'valid');
+  const revokedLedger = new Ledger();
+  revokedLedger.record(good, 'jti-a', { at: NOW - 10, reason: 'leaked' });
+  expectVerdict(inspectToken(good, ctx({ ledgerBySha256: (sha) => revokedLedger.bySha256(sha) })), 'revoked');
+  expectVerdict(inspectToken(good, ctx({ now: NOW + 7200 })), 'expired');
+  expectVerdict(inspectToken(good, ctx({ issuer: 'https://elsewhere.example' })), 'malformed', /wrong issuer/);
+  const compromised: KeyRecord = { ...KEYS.ed, compromised: true };
+  expectVerdict(inspectToken(good, ctx({ findKeyByKid: (kid) => (kid === ed.kid ? compromised : null) })), 'compromised_key');
+  // The memo is asked about the key the token names, never about another one.
+  assert.ok(asked.every((a) => a.startsWith('key-ed ')), asked.join(', '));
+
+  // HS256 without kid: each candidate key is its own entry.
+  const z = signToken('zlayer', zl2.secret, zClaims());
+  ledger.record(z, 'jti-z');
+  expectVerdict(inspectToken(z, ctx()), 'valid');
+  assert.ok(remembered.has(`key-zl2 ${tokenSha256(z)}`));
+  assert.ok(!remembered.has(`key-zl ${tokenSha256(z)}`));
+});

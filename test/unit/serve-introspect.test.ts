@@ -13,9 +13,10 @@ import path from 'node:path';
 import { mintToken } from '../../electron/core/tokens/minting.ts';
 import { refreshToken, revokeToken } from '../../electron/core/tokens/revocation.ts';
 import { createVerifierClient, revokeVerifierClient } from '../../electron/core/serve/clients.ts';
-import { introspectionStats } from '../../electron/core/serve/introspect.ts';
+import { CounterWriter } from '../../electron/core/serve/counter-writer.ts';
+import { IntrospectionCounter, introspectionStats } from '../../electron/core/serve/introspect.ts';
 import { startServer, type AccessLogEntry, type CastellanServer } from '../../electron/core/serve/server.ts';
-import { activeSigner, getTokenConfig, rotateKey } from '../../electron/core/tokens/signing-keys.ts';
+import { activeSigner, getTokenConfig, rotateKey, setTokenConfig } from '../../electron/core/tokens/signing-keys.ts';
 import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { TEST_PASSPHRASE } from '../harness/seed.ts';
 import { pyClient } from '../harness/serve.ts';
@@ -165,7 +166,7 @@ test('client authentication: wrong secret, unknown client, no credentials and a 
 test('malformed introspection forms get 400 invalid_request and change nothing', async () => {
   const minted = mint('ed25519', 'web-5');
   const auth = basic(client.id, client.secret);
-  server.flushIntrospectionCounts();
+  await server.flushIntrospectionCounts();
   const countsBefore = JSON.stringify(ws.db.prepare('SELECT * FROM token_introspections ORDER BY token_id').all());
   const bad: [string, string][] = [
     ['application/json', JSON.stringify({ token: minted.token })],
@@ -181,7 +182,7 @@ test('malformed introspection forms get 400 invalid_request and change nothing',
     assert.equal(r.status, 400, `${type} ${body.slice(0, 40)}`);
     assert.equal((JSON.parse(r.body as string) as { error: string }).error, 'invalid_request');
   }
-  server.flushIntrospectionCounts();
+  await server.flushIntrospectionCounts();
   assert.equal(JSON.stringify(ws.db.prepare('SELECT * FROM token_introspections ORDER BY token_id').all()), countsBefore);
   const huge = await fetch(url, {
     method: 'POST',
@@ -195,7 +196,7 @@ test('malformed introspection forms get 400 invalid_request and change nothing',
 test('introspection counts and last time per token are recorded (no token bytes), flushed in batches', async () => {
   const minted = mint('ed25519', 'web-6');
   for (let i = 0; i < 3; i++) await ask(minted.token);
-  server.flushIntrospectionCounts();
+  await server.flushIntrospectionCounts();
   const stats = introspectionStats(ws, minted.record.id);
   assert.equal(stats.count, 3);
   assert.ok(stats.last_at !== null && Math.abs(stats.last_at - Date.now() / 1000) < 120);
@@ -249,4 +250,88 @@ test('a locked vault: no token is active (the HS256 secret is sealed, and an ed2
   }
   assert.match((await ask(z.token)).body, /"active":true/);
   assert.match((await ask(e.token)).body, /"active":true/);
+});
+
+test('what the server keeps between requests (verified signatures, the token configuration) never outlives a change made by another process', async () => {
+  const e = mint('ed25519', 'web-10');
+  const z = mint('zlayer', 'web-10');
+  assert.match((await ask(e.token)).body, /"active":true/);
+  assert.match((await ask(e.token)).body, /"active":true/, 'asked again: the signature is remembered');
+
+  // A new issuer, set by another connection, judges the very next request.
+  const { issuer } = getTokenConfig(ws);
+  setTokenConfig(other, { issuer: 'https://elsewhere.example/ws' });
+  assert.equal((await ask(e.token)).body, INACTIVE, 'the next request uses the new issuer');
+  assert.match((await ask(z.token)).body, /"active":true/, 'zlayer tokens keep the daemon issuer');
+  setTokenConfig(other, { issuer });
+  assert.match((await ask(e.token)).body, /"active":true/);
+
+  // Someone who can write the file swaps the key's public key: the remembered signature goes with
+  // it (the key record no longer authenticates), on the very next request; put back, it verifies again.
+  const keyId = activeSigner(ws, 'ed25519').key.id;
+  const row = other.db.prepare('SELECT public_jwk FROM signing_keys WHERE id = ?').get(keyId) as { public_jwk: string };
+  const swapped = { ...(JSON.parse(row.public_jwk) as Record<string, unknown>), x: Buffer.alloc(32, 7).toString('base64url') };
+  other.db.prepare('UPDATE signing_keys SET public_jwk = ? WHERE id = ?').run(JSON.stringify(swapped), keyId);
+  try {
+    assert.equal((await ask(e.token)).body, INACTIVE, 'a tampered key record verifies nothing');
+  } finally {
+    other.db.prepare('UPDATE signing_keys SET public_jwk = ? WHERE id = ?').run(row.public_jwk, keyId);
+  }
+  assert.match((await ask(e.token)).body, /"active":true/);
+
+  // And a revoke from the other connection, after all of that, shows on the next request.
+  revokeToken(other, e.record.jti!, 'leaked');
+  assert.equal((await ask(e.token)).body, INACTIVE);
+});
+
+test('the counts reach the workspace from the writer thread on their own, once a second, without an explicit flush', async () => {
+  const minted = mint('zlayer', 'web-11');
+  for (let i = 0; i < 4; i++) assert.match((await ask(minted.token)).body, /"active":true/);
+  // Waits for the periodic flush (a worker thread with its own connection), whatever it takes.
+  let stats = introspectionStats(ws, minted.record.id);
+  for (let tries = 0; stats.count < 4 && tries < 300; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stats = introspectionStats(ws, minted.record.id);
+  }
+  assert.equal(stats.count, 4);
+});
+
+test('CounterWriter: commits counts for rows that exist, skips ids that do not; a database it cannot open makes it unusable, and the counts are kept', async () => {
+  const minted = mint('zlayer', 'web-12');
+  const writer = new CounterWriter(ws.dbPath);
+  try {
+    assert.equal(await writer.write([[minted.record.id, 5, 1_800_000_000], [999_999, 1, 1_800_000_000]]), true);
+    assert.deepEqual(introspectionStats(ws, minted.record.id), { count: 5, last_at: 1_800_000_000 });
+    assert.deepEqual(introspectionStats(ws, 999_999), { count: 0, last_at: null });
+    assert.equal(await writer.write([[minted.record.id, 2, 1_700_000_000]]), true);
+    assert.deepEqual(introspectionStats(ws, minted.record.id), { count: 7, last_at: 1_800_000_000 });
+  } finally {
+    await writer.close();
+  }
+  assert.equal(await writer.write([[minted.record.id, 1, 1]]), false, 'closed: nothing is written');
+
+  const notADatabase = path.join(path.dirname(ws.dir), 'not-a-database.db');
+  fs.writeFileSync(notADatabase, 'this is not SQLite');
+  const broken = new CounterWriter(notADatabase);
+  try {
+    assert.equal(await broken.write([[minted.record.id, 3, 1]]), false);
+    assert.equal(broken.usable, false);
+  } finally {
+    await broken.close();
+  }
+  assert.equal(introspectionStats(ws, minted.record.id).count, 7, 'nothing changed');
+
+  // The counter keeps a batch the writer could not commit, and writes it once it can.
+  const counter = new IntrospectionCounter();
+  counter.note(minted.record.id, 1_800_000_100);
+  counter.note(minted.record.id, 1_800_000_100);
+  const dead = new CounterWriter(notADatabase);
+  try {
+    await counter.flushTo(dead);
+  } finally {
+    await dead.close();
+  }
+  assert.equal(counter.pending, 1);
+  counter.flush(ws);
+  assert.deepEqual(introspectionStats(ws, minted.record.id), { count: 9, last_at: 1_800_000_100 });
 });

@@ -2,7 +2,8 @@
  * `castellan serve`: the HTTP(S) server that carries revocations to verifiers. Read-only toward
  * the workspace — no admin operation is reachable over HTTP; the only writes it makes are the
  * ones publishing implies (a re-signed revocation list or CRL, each audited as an export) and
- * the per-token introspection counters.
+ * the per-token introspection counters (written once a second from a worker thread with its own
+ * connection, counter-writer.ts, so no request waits on an fsync or another process's lock).
  *
  *   GET  /healthz                  liveness, vault/CA state (no secrets)
  *   GET  /.well-known/jwks.json    the verification keys (ETag, Cache-Control)
@@ -36,6 +37,7 @@ import { nowSecs } from '../tokens/signing-keys.ts';
 import { fingerprintSha256, issueOcspResponder, type OpenedCa } from '../ca/worker-ca.ts';
 import type { Workspace } from '../workspace/workspace.ts';
 import { authenticateVerifierClient } from './clients.ts';
+import { CounterWriter } from './counter-writer.ts';
 import { INACTIVE_BODY, IntrospectionCounter, Introspector } from './introspect.ts';
 import {
   INTERNAL_ERROR,
@@ -223,12 +225,13 @@ export class CastellanServer {
   readonly #counter = new IntrospectionCounter();
   readonly #introspector: Introspector;
   readonly #unsubscribeLock: () => void;
-  readonly #log: (entry: AccessLogEntry) => void;
+  readonly #log: ((entry: AccessLogEntry) => void) | null;
   readonly #ocspValiditySecs: number | undefined;
   readonly #ocspDelegated: boolean;
   #ocsp: { ca: OpenedCa; responder: OcspResponder; renewAt: number } | null = null;
   #ocspBuilding: Promise<OcspResponder> | null = null;
   #flushTimer: NodeJS.Timeout | null = null;
+  #writer: CounterWriter | null = null;
   #url: string | null = null;
   readonly #stats: ServeStats = { started_at: new Date().toISOString(), requests: 0, by_route: {} };
 
@@ -249,7 +252,7 @@ export class CastellanServer {
     this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#limiter = new RateLimiter(options.ratePerSec ?? DEFAULT_RATE_PER_SEC, options.rateBurst ?? DEFAULT_RATE_BURST);
     this.#publications = new Publications(this.#ws);
-    this.#log = options.accessLog ?? (() => undefined);
+    this.#log = options.accessLog ?? null;
     this.#ocspValiditySecs = options.ocspValiditySecs;
     this.#ocspDelegated = options.ocspDelegated === true;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -305,9 +308,28 @@ export class CastellanServer {
     const addr = this.#server.address() as AddressInfo;
     const host = net.isIPv6(addr.address) ? `[${addr.address}]` : addr.address;
     this.#url = `${this.#tls ? 'https' : 'http'}://${host}:${addr.port}`;
-    this.#flushTimer = setInterval(() => this.#counter.flush(this.#ws), FLUSH_INTERVAL_MS);
+    try {
+      this.#writer = new CounterWriter(this.#ws.dbPath);
+    } catch {
+      // No worker threads here: the counts are written on this thread, as before.
+      this.#writer = null;
+    }
+    this.#flushTimer = setInterval(() => void this.#flushCounts(), FLUSH_INTERVAL_MS);
     this.#flushTimer.unref();
     return this.#url;
+  }
+
+  /** Through the writer's thread when it works, else on this one. */
+  async #flushCounts(): Promise<void> {
+    if (this.#ws.closed) return;
+    const writer = this.#writer;
+    if (writer !== null && writer.usable) {
+      await this.#counter.flushTo(writer);
+      // A batch handed over before the writer failed is back in the counter: written below.
+      if (writer.usable) return;
+    }
+    await this.#counter.settled();
+    if (!this.#ws.closed) this.#counter.flush(this.#ws);
   }
 
   get url(): string | null {
@@ -329,12 +351,19 @@ export class CastellanServer {
     this.#introspector.dispose();
     this.#unsubscribeLock();
     this.#ocsp = null;
+    await this.#counter.settled();
     if (!this.#ws.closed) this.#counter.flush(this.#ws);
+    await this.#writer?.close();
+    this.#writer = null;
   }
 
-  /** Writes pending introspection counts now (the server does it every second). */
-  flushIntrospectionCounts(): void {
-    this.#counter.flush(this.#ws);
+  /**
+   * Writes pending introspection counts now (the server does it every second); resolves once
+   * they, and any batch already in flight, are committed.
+   */
+  async flushIntrospectionCounts(): Promise<void> {
+    await this.#counter.settled();
+    if (!this.#ws.closed) this.#counter.flush(this.#ws);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -368,7 +397,8 @@ export class CastellanServer {
     if (reply.close) res.on('finish', () => req.socket.destroy());
     this.#stats.requests += 1;
     this.#stats.by_route[route] = (this.#stats.by_route[route] ?? 0) + 1;
-    this.#log({
+    // No access log (the app, the bench): no entry is built, no clock formatted.
+    this.#log?.({
       ts: new Date().toISOString(),
       method,
       path: route.length > 64 ? `${route.slice(0, 61)}...` : route,

@@ -98,7 +98,21 @@ export type InspectContext<L extends LedgerView = LedgerView> = {
   /** The workspace's issuer and audience, required to accept ed25519/es256 tokens. */
   issuer?: string;
   audience?: string;
+  /**
+   * Signatures already verified, for a server that sees the same tokens again and again
+   * (serve/introspect.ts). Asked with the key's id and the token's SHA-256 (which covers the
+   * header, the payload and the signature: the exact bytes) before the signature is checked, and
+   * told after one verified. Only the signature check is skipped: the key's state, the claims,
+   * the ledger row are judged every time. The owner must forget everything as soon as any key's
+   * material may have changed.
+   */
+  signatureMemo?: SignatureMemo;
 };
+
+export interface SignatureMemo {
+  has(keyId: string, sha256: string): boolean;
+  add(keyId: string, sha256: string): void;
+}
 
 export type Inspection<L extends LedgerView = LedgerView> = {
   verdict: Verdict;
@@ -365,7 +379,14 @@ export function inspectToken<L extends LedgerView>(input: string, ctx: InspectCo
   }
 
   const signingInput = Buffer.from(`${headerSeg}.${payloadSeg}`, 'latin1');
-  const signer = candidates.find((k) => signatureMatches(k, signingInput, signature.bytes));
+  const memo = ctx.signatureMemo;
+  const signer = candidates.find((k) => {
+    if (memo === undefined) return signatureMatches(k, signingInput, signature.bytes);
+    if (memo.has(k.id, sha256)) return true;
+    const good = signatureMatches(k, signingInput, signature.bytes);
+    if (good) memo.add(k.id, sha256);
+    return good;
+  });
   if (signer === undefined) {
     const first = candidates[0];
     return typeof kid === 'string' && first !== undefined
