@@ -212,6 +212,12 @@ async function benchOcsp(root: string, sizes: ServeSizes, log: (l: string) => vo
         lines.push(`R\t${indexTime(notAfter)}\t${indexTime(revokedAt)},${reason}\t${hex.toUpperCase()}\tunknown\t/CN=worker-n${i}/O=ZLayer Worker`);
         if (i === Math.floor(sizes.revokedCerts / 2)) revokedSerial = hex;
       }
+      // Revocations written by SQL are ones the product did not make, and `castellan serve`
+      // refuses a revoked set that differs from the one the last CRL was built from. The fixture
+      // records the workspace as one whose last CRL predates that digest (a state the product
+      // accepts: its next CRL records one), with the CRL record re-MAC'd while unlocked.
+      ws.db.prepare("DELETE FROM meta WHERE key = 'crl_revoked_sha256'").run();
+      ws.integrity.seal('crl');
     });
     lines.push(`V\t${indexTime(leaf.certificate.not_after ? new Date(leaf.certificate.not_after) : notAfter)}\t\t${leaf.certificate.serial.toUpperCase()}\tunknown\t/CN=worker-bench-leaf/O=ZLayer Worker`);
     fs.writeFileSync(indexFile, `${lines.join('\n')}\n`);

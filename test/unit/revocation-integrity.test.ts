@@ -10,6 +10,7 @@ import { mintBatch, mintToken } from '../../electron/core/tokens/minting.ts';
 import { exportRevocationList, refreshToken, revokeBulk, revokeToken } from '../../electron/core/tokens/revocation.ts';
 import { revocationMismatch } from '../../electron/core/tokens/revocation-integrity.ts';
 import { verifyWorkspace } from '../../electron/core/workspace/record-integrity.ts';
+import { startServer } from '../../electron/core/serve/server.ts';
 import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { tokenWorkspace } from '../harness/tokens.ts';
 
@@ -73,6 +74,31 @@ test('un-revoking a single token in the file is named', async () => {
   try {
     edit(ws, 'UPDATE tokens SET revoked_at = NULL, revoke_reason = NULL, revoke_audit_seq = NULL WHERE id = ?', single.record.id);
     assertCaught(ws, new RegExp(`token ${single.record.jti} \\(#${single.record.id}\\) was revoked by audit entry \\d+ but is not revoked`));
+  } finally {
+    ws.close();
+  }
+});
+
+test('castellan serve refuses to start on a ledger with a revocation undone, and starts once it is put back', async () => {
+  const { ws, single } = await revokedWorkspace();
+  try {
+    const row = ws.db.prepare('SELECT revoked_at, revoke_reason, revoke_audit_seq FROM tokens WHERE id = ?').get(single.record.id) as {
+      revoked_at: number;
+      revoke_reason: string;
+      revoke_audit_seq: number;
+    };
+    edit(ws, 'UPDATE tokens SET revoked_at = NULL, revoke_reason = NULL, revoke_audit_seq = NULL WHERE id = ?', single.record.id);
+    await assert.rejects(
+      startServer({ workspace: ws, port: 0 }),
+      (err: unknown) =>
+        err instanceof CastellanError &&
+        err.code === 'INTEGRITY' &&
+        err.message.includes(`token ${single.record.jti}`) &&
+        /castellan serve will not answer verifiers/.test(err.message),
+    );
+    edit(ws, 'UPDATE tokens SET revoked_at = ?, revoke_reason = ?, revoke_audit_seq = ? WHERE id = ?', row.revoked_at, row.revoke_reason, row.revoke_audit_seq, single.record.id);
+    const server = await startServer({ workspace: ws, port: 0 });
+    await server.close();
   } finally {
     ws.close();
   }

@@ -48,6 +48,8 @@ import {
   type OcspSigner,
 } from './ocsp.ts';
 import { Publications } from './publications.ts';
+import { revokedSetMismatch } from '../ca/crl-publisher.ts';
+import { revocationMismatch } from '../tokens/revocation-integrity.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 export const DEFAULT_RATE_PER_SEC = 200;
@@ -288,6 +290,12 @@ export class CastellanServer {
   }
 
   async listen(): Promise<string> {
+    // A revocation undone in the file would have this server vouch for a leaked token or
+    // certificate: refuse to start, naming it (`castellan audit verify` checks everything).
+    const undone = revocationMismatch(this.#ws) ?? revokedSetMismatch(this.#ws);
+    if (undone !== null) {
+      throw new CastellanError('INTEGRITY', `${undone}; castellan serve will not answer verifiers from this workspace`);
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
