@@ -336,6 +336,7 @@ ALTER TABLE tokens ADD COLUMN create_attempt INTEGER;
 const AUDIT_ADMIN_HOST_V9 = `
 ALTER TABLE audit ADD COLUMN actor_admin TEXT;
 ALTER TABLE audit ADD COLUMN actor_host TEXT;
+CREATE INDEX audit_actor_admin ON audit (actor_admin) WHERE actor_admin IS NOT NULL;
 `;
 
 export const MIGRATIONS: Migration[] = [
