@@ -7,36 +7,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { listCertificates } from '../../electron/core/ca/certificate-inventory.ts';
 import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
 import { openApp } from '../harness/app-harness.ts';
+import { asOtherAdmin, markDocument, OTHER_ADMIN_PASSPHRASE, sameDocument } from '../harness/other-admin.ts';
 import { formatViolations, runAxe } from '../harness/axe.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { seedDemoCa, seedDemoWorkspace, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { openTestWorkspace, testRouter, testServices, type TestServices } from '../harness/services.ts';
 
-const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));
-const BOB = 'bob, the other admin';
-
-/** The CLI in a process of its own, unlocking with bob's slot. */
-function asBob(dir: string, args: string[]): string {
-  const env: NodeJS.ProcessEnv = { ...process.env, CASTELLAN_DATA_DIR: dir, PP: BOB };
-  delete env.NODE_TEST_CONTEXT;
-  const r = spawnSync(process.execPath, [CLI, '--passphrase-env', 'PP', ...args], { env, input: '', encoding: 'utf8' });
-  assert.equal(r.status, 0, `castellan ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Marks the document: a reload would lose the mark. */
-async function markDocument(page: Page): Promise<void> {
-  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
-}
-async function sameDocument(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
-}
 
 describe('changes made by another admin reach the open console without a reload', () => {
   let browser: Browser;
@@ -47,7 +27,7 @@ describe('changes made by another admin reach the open console without a reload'
     await seedDemoWorkspace(services.ws);
     await seedDemoCa(services.ws);
     await services.ws.vault.reauthenticate({ passphrase: TEST_PASSPHRASE });
-    services.ws.vault.addPassphraseSlot(BOB, 'bob');
+    services.ws.vault.addPassphraseSlot(OTHER_ADMIN_PASSPHRASE, 'bob');
   });
   after(async () => {
     await browser?.close();
@@ -66,7 +46,7 @@ describe('changes made by another admin reach the open console without a reload'
       await markDocument(page);
       const listCalls = app.calls.filter((c) => c === 'tokens:list').length;
 
-      asBob(ws.dir, ['revoke', web1.jti!, '--reason', 'leaked']);
+      asOtherAdmin(ws.dir, ['revoke', web1.jti!, '--reason', 'leaked']);
       await page.locator(`[data-token-id="${web1.id}"]`).filter({ hasText: /revoked/i }).waitFor({ timeout: 15_000 });
       assert.equal(await sameDocument(page), true, 'the page was not reloaded');
       assert.ok(app.calls.filter((c) => c === 'tokens:list').length > listCalls, 'the visible rows were fetched again');
@@ -83,7 +63,7 @@ describe('changes made by another admin reach the open console without a reload'
       await active.filter({ hasText: /\d/ }).waitFor();
       const before = Number(await active.textContent());
       const cache0 = listTokens(ws, { filter: { container: 'cache-0' } }).rows[0]!;
-      asBob(ws.dir, ['revoke', cache0.jti!, '--reason', 'leaked']);
+      asOtherAdmin(ws.dir, ['revoke', cache0.jti!, '--reason', 'leaked']);
       await active.filter({ hasText: new RegExp(`^${before - 1}$`) }).waitFor({ timeout: 15_000 });
       assert.equal(await sameDocument(page), true);
 
@@ -93,7 +73,7 @@ describe('changes made by another admin reach the open console without a reload'
       const certRow = page.locator(`tr[data-serial="${node1.serial}"]`);
       await certRow.waitFor();
       assert.notEqual(await certRow.getAttribute('data-status'), 'revoked');
-      asBob(ws.dir, ['ca', 'revoke', node1.serial, '--reason', 'keyCompromise']);
+      asOtherAdmin(ws.dir, ['ca', 'revoke', node1.serial, '--reason', 'keyCompromise']);
       await page.locator(`tr[data-serial="${node1.serial}"][data-status="revoked"]`).waitFor({ timeout: 15_000 });
       assert.equal(await sameDocument(page), true);
       // Revoking a certificate re-signs the CRL, so it unlocks: the entry names bob.
@@ -115,7 +95,7 @@ describe('changes made by another admin reach the open console without a reload'
       const mine = `${await raw.inputValue()}\nzlayer.io/api-token-ttl=7200`.replace(/^\n/, '');
       await raw.fill(mine);
 
-      asBob(ws.dir, ['policy', 'set-label', 'storefront', 'web', 'zlayer.io/api-token-ttl', '600']);
+      asOtherAdmin(ws.dir, ['policy', 'set-label', 'storefront', 'web', 'zlayer.io/api-token-ttl', '600']);
       const notice = page.getByTestId('labels-changed-elsewhere');
       await notice.waitFor({ timeout: 15_000 });
       assert.equal(await raw.inputValue(), mine, 'the edit in progress is kept');

@@ -8,39 +8,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startCoreHost, type CoreHost } from '../../electron/core/ipc/core-host.ts';
 import { memorySettings } from '../../electron/core/workspace/settings.ts';
 import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
 import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { openApp } from '../harness/app-harness.ts';
+import { asOtherAdmin, markDocument, OTHER_ADMIN_PASSPHRASE, sameDocument } from '../harness/other-admin.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { OUT_DIR } from '../harness/renderer-server.ts';
 import { seedDemoWorkspace, TEST_PASSPHRASE } from '../harness/seed.ts';
 import { openTestWorkspace, QueuedDialogs } from '../harness/services.ts';
 
 const BUILT_WORKER = path.join(OUT_DIR, 'main', 'core-worker.js');
-const CLI = fileURLToPath(new URL('../../electron/cli/castellan.ts', import.meta.url));
-const BOB = 'bob, the other admin';
-
-/** The CLI in a process of its own, unlocking with bob's slot. */
-function asBob(dir: string, args: string[]): void {
-  const env: NodeJS.ProcessEnv = { ...process.env, CASTELLAN_DATA_DIR: dir, PP: BOB };
-  delete env.NODE_TEST_CONTEXT;
-  const r = spawnSync(process.execPath, [CLI, '--passphrase-env', 'PP', ...args], { env, input: '', encoding: 'utf8' });
-  assert.equal(r.status, 0, `castellan ${args.join(' ')}: ${r.stderr}`);
-}
-
-async function markDocument(page: Page): Promise<void> {
-  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
-}
-async function sameDocument(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
-}
 
 describe('the console through the core worker', () => {
   let browser: Browser;
@@ -52,7 +34,7 @@ describe('the console through the core worker', () => {
     ws = openTestWorkspace();
     await seedDemoWorkspace(ws);
     await ws.vault.reauthenticate({ passphrase: TEST_PASSPHRASE });
-    ws.vault.addPassphraseSlot(BOB, 'bob');
+    ws.vault.addPassphraseSlot(OTHER_ADMIN_PASSPHRASE, 'bob');
     ws.vault.lock();
   });
   after(async () => {
@@ -127,7 +109,7 @@ describe('the console through the core worker', () => {
       const cache0 = listTokens(ws, { filter: { container: 'cache-0' } }).rows[0]!;
       const cacheRow = page.locator(`[data-token-id="${cache0.id}"]`);
       await cacheRow.getByText('active', { exact: true }).waitFor();
-      asBob(ws.dir, ['revoke', cache0.jti!, '--reason', 'leaked']);
+      asOtherAdmin(ws.dir, ['revoke', cache0.jti!, '--reason', 'leaked']);
       await cacheRow.getByText('revoked', { exact: true }).waitFor({ timeout: 15_000 });
       assert.equal(await sameDocument(page), true, 'the page was not reloaded');
       assert.equal(ws.audit.list({ action: 'token.revoke', limit: 1 }).rows[0]!.actor_kind, 'cli');

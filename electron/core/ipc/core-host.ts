@@ -33,7 +33,7 @@ import {
 } from './core-protocol.ts';
 import type { Dialogs } from './dialogs.ts';
 import type { AppInfoSource } from './handlers/app.ts';
-import type { HandlerContext, Router, SenderFrame } from './ipc-router.ts';
+import { errorLine, type HandlerContext, type Router, type SenderFrame } from './ipc-router.ts';
 
 export { CORE_STOPPED_MESSAGE };
 
@@ -89,12 +89,6 @@ interface Instance {
   stopping: boolean;
   /** Resolves when the worker said it closed the workspace, or exited. */
   closed: Promise<void>;
-}
-
-function errorLine(err: unknown): string {
-  // Only the class and where it came from: a message may quote data.
-  const stack = err instanceof Error ? (err.stack ?? '').split('\n').slice(1, 6).join('\n') : '';
-  return `${err instanceof Error ? err.name : typeof err}${stack ? `\n${stack}` : ''}`;
 }
 
 export function startCoreHost(options: CoreHostOptions): CoreHost {

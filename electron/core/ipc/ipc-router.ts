@@ -108,9 +108,7 @@ export function createRouter(options: RouterOptions): Router {
         });
       } catch (err) {
         if (isCastellanError(err)) return fail(err.code, err.message);
-        // The message of an unexpected error may quote data; log only where it came from.
-        const stack = err instanceof Error ? (err.stack ?? '').split('\n').slice(1, 6).join('\n') : '';
-        log(`castellan: ${channel} failed with ${err instanceof Error ? err.name : typeof err}\n${stack}`);
+        log(`castellan: ${channel} failed with ${errorLine(err)}`);
         return fail('INTERNAL', `${channel} failed unexpectedly; see the main-process log`);
       }
 
@@ -125,3 +123,12 @@ export function createRouter(options: RouterOptions): Router {
 }
 
 export type { ChannelInput, ChannelOutput };
+
+/**
+ * An unexpected error as a log line: its class and where it came from (five stack frames), never
+ * its message, which may quote data.
+ */
+export function errorLine(err: unknown): string {
+  const stack = err instanceof Error ? (err.stack ?? '').split('\n').slice(1, 6).join('\n') : '';
+  return `${err instanceof Error ? err.name : typeof err}${stack ? `\n${stack}` : ''}`;
+}
