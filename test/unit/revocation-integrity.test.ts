@@ -104,6 +104,18 @@ test('castellan serve refuses to start on a ledger with a revocation undone, and
   }
 });
 
+test('moving a single revocation onto another token is named', async () => {
+  const { ws, single, active } = await revokedWorkspace();
+  try {
+    const seq = (ws.db.prepare('SELECT revoke_audit_seq AS s FROM tokens WHERE id = ?').get(single.record.id) as { s: number }).s;
+    edit(ws, 'UPDATE tokens SET revoked_at = NULL, revoke_reason = NULL, revoke_audit_seq = NULL WHERE id = ?', single.record.id);
+    edit(ws, "UPDATE tokens SET revoked_at = 1, revoke_reason = 'leaked', revoke_audit_seq = ? WHERE id = ?", seq, active.record.id);
+    assertCaught(ws, new RegExp(`token ${single.record.jti} \\(#${single.record.id}\\) was revoked by audit entry ${seq} but is not revoked`));
+  } finally {
+    ws.close();
+  }
+});
+
 test('un-revoking a superseded token in the file is named', async () => {
   const { ws, refreshed } = await revokedWorkspace();
   try {

@@ -25,68 +25,87 @@ export function revokedIdsDigest(ids: readonly number[]): string {
   return createHash('sha256').update(sorted.join(','), 'utf8').digest('hex');
 }
 
-interface Group {
-  n: number;
-  unrevoked: number;
-  ids: string;
-}
+const REVOKING = "('token.revoke', 'token.revoke_bulk')";
 
 /**
  * Why the ledger no longer shows every revocation the audit log records, or null when it does.
- * Cost: one indexed lookup per single revocation and one grouped pass over the revoked rows.
+ * Set-based (indexed joins in SQLite, no JSON read per single revocation): it runs on every
+ * publication of the revocation list, and at 1,000,000 tokens with 50,000 revocations a walk
+ * entry by entry took ~0.7 s, this ~0.2 s. Each query names the first failure of its kind.
  */
 export function revocationMismatch(ws: Workspace): string | null {
-  const groups = new Map<number, Group>();
-  for (const g of ws.db
+  const db = ws.db;
+  // Only bulk entries are read as JSON below (a single revoke is checked through its target).
+  const unreadable = db
+    .prepare(`SELECT seq, action FROM audit WHERE action = 'token.revoke_bulk' AND NOT json_valid(details) ORDER BY seq LIMIT 1`)
+    .get() as { seq: number; action: string } | undefined;
+  if (unreadable) return `audit entry ${unreadable.seq} (${unreadable.action}) cannot be read; run audit verify`;
+
+  // Rows still pointing at the entry that revoked them, but no longer revoked. (`+` keeps the
+  // planner off the revoked_at index, which would walk every active token.)
+  const unrevoked = db
     .prepare(
-      `SELECT revoke_audit_seq AS seq, count(*) AS n, sum(revoked_at IS NULL) AS unrevoked, group_concat(id, ',' ORDER BY id) AS ids
-       FROM tokens WHERE revoke_audit_seq IS NOT NULL GROUP BY revoke_audit_seq`,
+      `SELECT t.revoke_audit_seq AS seq, count(*) AS n FROM tokens t JOIN audit a ON a.seq = t.revoke_audit_seq
+       WHERE t.revoke_audit_seq IS NOT NULL AND +t.revoked_at IS NULL AND a.action IN ${REVOKING}
+       GROUP BY t.revoke_audit_seq ORDER BY t.revoke_audit_seq LIMIT 1`,
     )
-    .iterate() as Iterable<Group & { seq: number }>) {
-    groups.set(g.seq, { n: g.n, unrevoked: g.unrevoked, ids: g.ids });
+    .get() as { seq: number; n: number } | undefined;
+  if (unrevoked) {
+    return `${unrevoked.n} token(s) that audit entry ${unrevoked.seq} revoked are no longer revoked in the ledger: a revocation was undone outside Castellan`;
   }
-  const byJti = ws.db.prepare('SELECT id, revoked_at FROM tokens WHERE jti = ?');
-  const entries = ws.db
-    .prepare("SELECT seq, action, details FROM audit WHERE action IN ('token.revoke', 'token.revoke_bulk') ORDER BY seq")
-    .iterate() as Iterable<{ seq: number; action: string; details: string }>;
-  for (const e of entries) {
-    let details: { jti?: unknown; count?: unknown; ids_digest?: unknown };
-    try {
-      details = JSON.parse(e.details) as typeof details;
-    } catch {
-      return `audit entry ${e.seq} (${e.action}) cannot be read; run audit verify`;
+
+  // One token per `token.revoke`, named by its target (`token:<jti>`): the row pointing back at the
+  // entry must be that token. Where none is (a revocation from before the rows pointed back, or
+  // one undone), the token itself must exist and be revoked.
+  const unlinked = db
+    .prepare(
+      `SELECT a.seq, substr(a.target, 7) AS jti FROM audit a WHERE a.action = 'token.revoke' AND a.target LIKE 'token:%'
+         AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.revoke_audit_seq = a.seq AND 'token:' || t.jti = a.target)
+       ORDER BY a.seq`,
+    )
+    .iterate() as Iterable<{ seq: number; jti: string }>;
+  const byJti = db.prepare('SELECT id, revoked_at FROM tokens WHERE jti = ?');
+  for (const e of unlinked) {
+    const row = byJti.get(e.jti) as { id: number; revoked_at: number | null } | undefined;
+    if (row === undefined) {
+      return `token ${e.jti}, revoked by audit entry ${e.seq}, is missing from the ledger: its row was deleted or its jti changed outside Castellan`;
     }
-    const group = groups.get(e.seq);
-    groups.delete(e.seq);
-    if (group !== undefined && group.unrevoked > 0) {
-      return `${group.unrevoked} token(s) that audit entry ${e.seq} revoked are no longer revoked in the ledger: a revocation was undone outside Castellan`;
-    }
-    if (e.action === 'token.revoke') {
-      if (typeof details.jti !== 'string') continue;
-      const row = byJti.get(details.jti) as { id: number; revoked_at: number | null } | undefined;
-      if (row === undefined) {
-        return `token ${details.jti}, revoked by audit entry ${e.seq}, is missing from the ledger: its row was deleted or its jti changed outside Castellan`;
-      }
-      if (row.revoked_at === null) {
-        return `token ${details.jti} (#${row.id}) was revoked by audit entry ${e.seq} but is not revoked in the ledger: a revocation was undone outside Castellan, and verifiers would accept the token again`;
-      }
-      continue;
-    }
-    const count = typeof details.count === 'number' ? details.count : null;
-    if (count === null) continue;
-    if ((group?.n ?? 0) !== count) {
-      return `audit entry ${e.seq} revoked ${count} token(s) but ${group?.n ?? 0} row(s) in the ledger say so: a revocation was undone or moved outside Castellan`;
-    }
-    if (typeof details.ids_digest === 'string' && group !== undefined) {
-      const ids = group.ids.split(',').map(Number);
-      if (revokedIdsDigest(ids) !== details.ids_digest) {
-        return `the tokens revoked by audit entry ${e.seq} are not the ones it recorded: a revocation was moved to other tokens outside Castellan`;
-      }
+    if (row.revoked_at === null) {
+      return `token ${e.jti} (#${row.id}) was revoked by audit entry ${e.seq} but is not revoked in the ledger: a revocation was undone outside Castellan, and verifiers would accept the token again`;
     }
   }
+
+  // A bulk revoke: exactly `count` rows point back at it, and (when recorded) exactly those ids.
+  const bulkRows = db.prepare(
+    "SELECT count(*) AS n, group_concat(id, ',' ORDER BY id) AS ids FROM tokens WHERE revoke_audit_seq = ?",
+  );
+  const bulks = db
+    .prepare(
+      `SELECT seq, details ->> '$.count' AS count, details ->> '$.ids_digest' AS digest FROM audit
+       WHERE action = 'token.revoke_bulk' ORDER BY seq`,
+    )
+    .all() as { seq: number; count: unknown; digest: unknown }[];
+  for (const e of bulks) {
+    if (typeof e.count !== 'number') continue;
+    const rows = bulkRows.get(e.seq) as { n: number; ids: string | null };
+    if (rows.n !== e.count) {
+      return `audit entry ${e.seq} revoked ${e.count} token(s) but ${rows.n} row(s) in the ledger say so: a revocation was undone or moved outside Castellan`;
+    }
+    if (typeof e.digest === 'string' && rows.ids !== null && revokedIdsDigest(rows.ids.split(',').map(Number)) !== e.digest) {
+      return `the tokens revoked by audit entry ${e.seq} are not the ones it recorded: a revocation was moved to other tokens outside Castellan`;
+    }
+  }
+
   // Rows pointing at an entry that revoked nothing: marked revoked outside Castellan.
-  for (const [seq, g] of groups) {
-    return `${g.n} token row(s) point to audit entry ${seq} as their revocation, but that entry revoked nothing: the ledger was edited outside Castellan`;
+  const stray = db
+    .prepare(
+      `SELECT t.revoke_audit_seq AS seq, count(*) AS n FROM tokens t LEFT JOIN audit a ON a.seq = t.revoke_audit_seq
+       WHERE t.revoke_audit_seq IS NOT NULL AND (a.action IS NULL OR a.action NOT IN ${REVOKING})
+       GROUP BY t.revoke_audit_seq ORDER BY t.revoke_audit_seq LIMIT 1`,
+    )
+    .get() as { seq: number; n: number } | undefined;
+  if (stray) {
+    return `${stray.n} token row(s) point to audit entry ${stray.seq} as their revocation, but that entry revoked nothing: the ledger was edited outside Castellan`;
   }
   return null;
 }

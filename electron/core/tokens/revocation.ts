@@ -166,14 +166,16 @@ export function revokeBulk(
     return { count: c.revocable, dry_run: true, unrevocable: c.unrevocable };
   }
   return ws.transaction(() => {
-    // Counted under the write lock, so the summary entry states exactly what the update does.
-    const c = count();
+    // Read under the write lock, so the summary entry states exactly what the update does: which
+    // rows, not only how many (the entry pins them, revocation-integrity.ts, so none can be
+    // un-revoked in the file unnoticed), in the same pass that counts the unrevocable ones.
+    const matched = ws.db.prepare(`SELECT id, jti IS NOT NULL AS revocable FROM tokens WHERE ${sql}`).all(...params) as {
+      id: number;
+      revocable: number;
+    }[];
+    const ids = matched.filter((r) => r.revocable === 1).map((r) => r.id);
+    const c = { revocable: ids.length, unrevocable: matched.length - ids.length };
     if (c.revocable === 0) return { count: 0, dry_run: false, unrevocable: c.unrevocable };
-    // Which rows, not only how many: the entry pins them (revocation-integrity.ts), so none can
-    // be un-revoked in the file unnoticed.
-    const ids = (ws.db.prepare(`SELECT id FROM tokens WHERE ${sql} AND jti IS NOT NULL`).all(...params) as { id: number }[]).map(
-      (r) => r.id,
-    );
     const entry = ws.audit.append({
       action: 'token.revoke_bulk',
       target: 'tokens',
