@@ -11,11 +11,7 @@ import { createVerifierClient, listVerifierClients, revokeVerifierClient } from 
 import { startServer, type AccessLogEntry } from '../../core/serve/server.ts';
 import { readWorkspaceSettings, updateWorkspaceSettings } from '../../core/workspace/workspace-settings.ts';
 import { UsageError, type Command, type CommandContext } from '../cli.ts';
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.values[name];
-  return typeof v === 'string' ? v : undefined;
-}
+import { str } from '../options.ts';
 
 function whole(ctx: CommandContext, name: string, min: number, max: number): number | undefined {
   const v = str(ctx, name);

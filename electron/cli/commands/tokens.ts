@@ -43,11 +43,7 @@ import { UsageError, type Command, type CommandContext } from '../cli.ts';
 import { safe } from '../help.ts';
 import { readInput, writeOutput } from '../io.ts';
 import { assertActiveKey, assertMintable, assertNoActiveKey, assertRefreshable, assertRevocationSigner } from '../prechecks.ts';
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.values[name];
-  return typeof v === 'string' ? v : undefined;
-}
+import { str } from '../options.ts';
 
 function profileOption(ctx: CommandContext, required: boolean): Profile | undefined {
   const p = str(ctx, 'profile');
