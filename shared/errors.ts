@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'UNSUPPORTED',
   'INTEGRITY',
   'CANCELLED',
+  /** The shared database (PostgreSQL) could not be reached, or the connection broke. */
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import type { AppServices } from '../../electron/core/ipc/app-router.ts';
 import type { Dialogs } from '../../electron/core/ipc/dialogs.ts';
 import { createAppRouter } from '../../electron/core/ipc/app-router.ts';
 import type { Router } from '../../electron/core/ipc/ipc-router.ts';
+import { PgSyncDatabase } from '../../electron/core/storage/pg-sync.ts';
 import { memorySettings } from '../../electron/core/workspace/settings.ts';
 import { Workspace } from '../../electron/core/workspace/workspace.ts';
 
@@ -12,12 +14,41 @@ export function tempDir(prefix = 'castellan-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A real workspace in a temp folder; scrypt is cheap under the test runner only. */
+/**
+ * The engine the suite runs on: the embedded SQLite file by default, PostgreSQL when
+ * CASTELLAN_STORAGE=postgres (.ci/run's second pass, inside scripts/pg-test-cluster.sh run).
+ */
+export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.CASTELLAN_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
+
+let pgAdmin: PgSyncDatabase | undefined;
+
+/**
+ * On the PostgreSQL pass: the database URL standing for the workspace folder `dir`, a schema of
+ * its own on the test cluster (named after the folder, so reopening the folder reopens the
+ * same workspace). Undefined on the SQLite pass: the workspace is the folder's file.
+ */
+export function testDatabaseFor(dir: string): string | undefined {
+  if (TEST_ENGINE !== 'postgres') return undefined;
+  const base = process.env.CASTELLAN_TEST_DATABASE_URL?.trim();
+  if (!base) {
+    throw new Error('CASTELLAN_STORAGE=postgres needs CASTELLAN_TEST_DATABASE_URL: run under scripts/pg-test-cluster.sh run -- …');
+  }
+  const schema = `t_${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 24)}`;
+  pgAdmin ??= PgSyncDatabase.open(base);
+  pgAdmin.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+/** A real workspace in a temp folder (or its schema on the PostgreSQL pass); scrypt is cheap under the test runner only. */
 export function openTestWorkspace(dir = path.join(tempDir(), 'workspace'), kind: 'app' | 'cli' = 'app'): Workspace {
+  const database = testDatabaseFor(dir);
   return Workspace.open(dir, {
     actor: { user: 'tester', kind },
     kdf: { N: 2 ** 10, r: 8, p: 1 },
     allowWeakKdfInTests: true,
+    ...(database === undefined ? {} : { database }),
   });
 }
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { SqlDatabase } from '../../electron/core/storage/sql-database.ts';
 import { CastellanError } from '../../shared/errors.ts';
 import { currentActor, currentHostName } from '../../electron/core/workspace/actor.ts';
 import type { Actor } from '../../electron/core/workspace/actor.ts';
@@ -39,7 +40,7 @@ function expectError(code: string, message?: string | RegExp) {
   };
 }
 
-function pragma(db: DatabaseSync, name: string): unknown {
+function pragma(db: SqlDatabase, name: string): unknown {
   const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, unknown>;
   return Object.values(row)[0];
 }

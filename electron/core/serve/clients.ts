@@ -7,7 +7,7 @@
  * Creating and revoking a client are audited; the secret never is.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { StatementSync } from 'node:sqlite';
+import type { SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import type { Workspace } from '../workspace/workspace.ts';
 
@@ -77,7 +77,7 @@ const NO_CLIENT_DIGEST = sha256Hex('castellan: no such verifier client');
  * The client id if `id` names an unrevoked client whose secret is `secret`, else null. Read from
  * the database on every call, so a revoke from another process applies to the next request.
  */
-const lookups = new WeakMap<Workspace, StatementSync>();
+const lookups = new WeakMap<Workspace, SqlStatement>();
 
 export function authenticateVerifierClient(ws: Workspace, id: string, secret: string): string | null {
   let lookup = lookups.get(ws);

@@ -21,7 +21,7 @@
  * caller's own counters, never sent.
  */
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import type { StatementSync } from 'node:sqlite';
+import type { SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import { formatScope } from '../../../shared/policy/index.ts';
 import { getTokenConfig, nowSecs, verifyKeys, type TokenConfig } from '../tokens/signing-keys.ts';
@@ -64,9 +64,10 @@ const SIGNATURE_MEMO_LIMIT = 50_000;
  *   shows on the next request.
  * - The signing-key rows and the token configuration (issuer, audience, checked against their
  *   record MAC) are re-read whenever the database may have changed since they were last read:
- *   SQLite's `PRAGMA data_version` (which moves when any OTHER connection commits) and
- *   `total_changes()` (which moves when THIS connection writes) are read on every call, a few
- *   microseconds, and any difference re-reads both before the token is judged. So a retire, a
+ *   `Workspace.changeStamp()` (SQLite's `PRAGMA data_version`, which moves when any OTHER
+ *   connection commits, with `total_changes()`, which moves when THIS connection writes; on
+ *   PostgreSQL the server's transaction snapshot) is read on every call, a few microseconds, and
+ *   any difference re-reads both before the token is judged. So a retire, a
  *   rotation, a compromise flag or a new issuer from any process applies to the next request,
  *   as before; an unchanged database no longer costs six statement preparations and an HMAC.
  * - The verify KeyObjects built from the key rows are kept, and rebuilt as soon as any row
@@ -80,11 +81,9 @@ const SIGNATURE_MEMO_LIMIT = 50_000;
  */
 export class Introspector {
   readonly #ws: Workspace;
-  readonly #keyRows: StatementSync;
-  readonly #bySha: StatementSync;
-  readonly #byJti: StatementSync;
-  readonly #dataVersion: StatementSync;
-  readonly #totalChanges: StatementSync;
+  readonly #keyRows: SqlStatement;
+  readonly #bySha: SqlStatement;
+  readonly #byJti: SqlStatement;
   #fingerprint = '';
   #byKid = new Map<string, KeyRecord>();
   #hmac: KeyRecord[] | null = null;
@@ -114,8 +113,6 @@ export class Introspector {
     );
     this.#bySha = ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_sha256 = ?`);
     this.#byJti = ws.db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE jti = ?`);
-    this.#dataVersion = ws.db.prepare('PRAGMA data_version');
-    this.#totalChanges = ws.db.prepare('SELECT total_changes() AS n');
     const forget = (): void => {
       this.#hmac = null;
       this.#fingerprint = '';
@@ -139,9 +136,7 @@ export class Introspector {
 
   /** Where the database stands: moves on any commit, by this connection or another process. */
   #stamp(): string {
-    const version = (this.#dataVersion.get() as { data_version: number }).data_version;
-    const changes = (this.#totalChanges.get() as { n: number }).n;
-    return `${version}:${changes}`;
+    return this.#ws.changeStamp();
   }
 
   /** The keys and the token configuration as the database holds them now. */

@@ -38,7 +38,7 @@ import {
 } from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../ca/crl.ts';
 import { OIDS, type ParsedCertificate } from '../ca/worker-ca.ts';
 
@@ -116,7 +116,7 @@ const CACHE_LIMIT = 4096;
  * CA; the certificate statuses are read per request.
  */
 export class OcspResponder {
-  readonly #lookup: StatementSync;
+  readonly #lookup: SqlStatement;
   readonly #issuerHashes = new Map<string, { name: Buffer; key: Buffer }>();
   readonly #responderKeyHash: Buffer;
   readonly #signer: OcspSigner;
@@ -126,7 +126,7 @@ export class OcspResponder {
   #answers = new Map<string, { der: Uint8Array; answers: OcspAnswer[] }>();
   #answersSecond = 0;
 
-  constructor(db: DatabaseSync, issuer: OcspIssuer, signer: OcspSigner, validitySecs = DEFAULT_OCSP_VALIDITY_SECS) {
+  constructor(db: SqlDatabase, issuer: OcspIssuer, signer: OcspSigner, validitySecs = DEFAULT_OCSP_VALIDITY_SECS) {
     this.#lookup = db.prepare('SELECT revoked_at, revocation_reason FROM certificates WHERE serial = ?');
     for (const [oid, alg] of Object.entries(HASHES)) {
       this.#issuerHashes.set(oid, {

@@ -22,7 +22,7 @@
  *   reported from inside it and the tokens returned only after COMMIT.
  */
 import { randomUUID } from 'node:crypto';
-import type { StatementSync } from 'node:sqlite';
+import type { SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import { formatTtl } from '../../../shared/policy/index.ts';
 import { isoFromUnixSecs, MAX_SHOWN_UNIX_SECS } from '../../../shared/time.ts';
@@ -93,7 +93,7 @@ type MintPlan = {
   /** What the token can do (shared/policy/token-risk.ts), stored beside it for the list filters. */
   facts: TokenFacts;
   attemptBinding: boolean;
-  insert: StatementSync;
+  insert: SqlStatement;
 };
 
 type Extra = Record<string, string | number | boolean | null>;

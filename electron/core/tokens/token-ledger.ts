@@ -15,7 +15,8 @@
  * (schema.ts, migration 4); other pairs read and sort the filter's rows (tens of
  * ms for a filter matching ~100,000 rows).
  */
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
+import type { SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import { TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
 import { describeScopes } from '../../../shared/policy/index.ts';
@@ -130,8 +131,8 @@ const wholeOrNull = (v: unknown): number | null =>
  * hold 2^60, 1e300 or text as its expiry; without this, one such row makes every page it
  * is on fail. Only what is read is clamped; filters and sorts use the stored values.
  */
-export function tokenRows(st: StatementSync, ...params: SQLInputValue[]): TokenRow[] {
-  st.setReadBigInts(true);
+export function tokenRows(st: SqlStatement, ...params: SQLInputValue[]): TokenRow[] {
+  st.setReadBigInts?.(true);
   return (st.all(...params) as Record<string, unknown>[]).map(tokenRowOf);
 }
 
@@ -365,15 +366,15 @@ function wholeNumber(what: string, v: unknown, min: number, max: number): number
 interface LedgerCache {
   stamp: string;
   totals: Map<string, { now: number; total: number }>;
-  statements: Map<string, StatementSync>;
+  statements: Map<string, SqlStatement>;
 }
-const ledgerCaches = new WeakMap<DatabaseSync, LedgerCache>();
+const ledgerCaches = new WeakMap<SqlDatabase, LedgerCache>();
 const MAX_CACHED_TOTALS = 64;
 const MAX_CACHED_STATEMENTS = 48;
 /** Beyond this clock step a total is counted again rather than carried forward. */
 const MAX_CARRY_SECS = 3600;
 
-function ledgerCache(db: DatabaseSync): LedgerCache {
+function ledgerCache(db: SqlDatabase): LedgerCache {
   let cache = ledgerCaches.get(db);
   if (cache === undefined) {
     cache = { stamp: '', totals: new Map(), statements: new Map() };
@@ -382,7 +383,7 @@ function ledgerCache(db: DatabaseSync): LedgerCache {
   return cache;
 }
 
-function cachedStatement(db: DatabaseSync, sql: string): StatementSync {
+function cachedStatement(db: SqlDatabase, sql: string): SqlStatement {
   const { statements } = ledgerCache(db);
   let st = statements.get(sql);
   if (st === undefined) {
@@ -401,11 +402,7 @@ function cachedStatement(db: DatabaseSync, sql: string): StatementSync {
 function countTokens(ws: Workspace, filter: TokenFilter, now: number): number {
   const db = ws.db;
   const cache = ledgerCache(db);
-  const v = cachedStatement(
-    db,
-    'SELECT total_changes() AS c, (SELECT data_version FROM pragma_data_version) AS v',
-  ).get() as { c: number; v: number };
-  const stamp = `${v.c}:${v.v}`;
+  const stamp = ws.changeStamp();
   if (stamp !== cache.stamp) {
     cache.totals.clear();
     cache.stamp = stamp;

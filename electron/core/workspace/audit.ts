@@ -10,7 +10,8 @@
  * checks those too.
  */
 import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
+import type { SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import type { Actor } from './actor.ts';
 
@@ -281,15 +282,15 @@ export interface AuditHeadMark {
 }
 
 interface Statements {
-  last: StatementSync;
-  insert: StatementSync;
-  setHead: StatementSync;
-  getSeal: StatementSync;
-  setSeal: StatementSync;
+  last: SqlStatement;
+  insert: SqlStatement;
+  setHead: SqlStatement;
+  getSeal: SqlStatement;
+  setSeal: SqlStatement;
 }
 
 export class Audit {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #actor: Actor;
   // Prepared on first use (the tables may not exist yet when the workspace constructs us) and
   // reused: preparing the three statements cost ~50-70 µs per entry, more than the rest of it.
@@ -313,7 +314,7 @@ export class Audit {
   /** The admin now acting (the unlocking vault slot's label), or null while locked. */
   #admin: () => string | null = () => null;
 
-  constructor(db: DatabaseSync, actor: Actor) {
+  constructor(db: SqlDatabase, actor: Actor) {
     this.#db = db;
     this.#actor = actor;
   }

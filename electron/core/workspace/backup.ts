@@ -119,6 +119,7 @@ export function checkDatabaseFile(file: string, what: string, actor: Actor): Bac
  */
 export async function backupWorkspace(ws: Workspace, out: string): Promise<BackupResult> {
   if (typeof out !== 'string' || out === '') throw new CastellanError('INVALID_INPUT', 'a backup file name is required');
+  const source = ws.sqliteHandle('backup');
   const file = path.resolve(out);
   if (fs.existsSync(file)) {
     throw new CastellanError('CONFLICT', `${out} already exists; a backup never overwrites a file (choose another name or remove it)`);
@@ -133,7 +134,7 @@ export async function backupWorkspace(ws: Workspace, out: string): Promise<Backu
     } catch (err) {
       throw new CastellanError('INVALID_INPUT', `cannot write ${out}: ${errnoText(err)}`);
     }
-    await backup(ws.db, tmp, { rate: ALL_PAGES });
+    await backup(source, tmp, { rate: ALL_PAGES });
     const check = checkDatabaseFile(tmp, 'the backup just written', ws.actor);
     fs.chmodSync(tmp, 0o600);
     // Audited in the same transaction that makes the file appear: if it cannot appear, no entry.

@@ -79,7 +79,7 @@ import {
   verify as verifyBytes,
   type KeyObject,
 } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import { canonicalJson, type Audit, type AuthenticatedAuditVerification } from './audit.ts';
 import { revokedSetMismatch } from '../ca/crl-publisher.ts';
@@ -158,7 +158,7 @@ export interface RecordFailure {
 
 /** One per workspace: holds the derived keys while the vault is unlocked. */
 export class RecordIntegrity {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #vault: Vault;
   readonly #audit: Audit;
   readonly #transaction: <T>(fn: () => T) => T;
@@ -168,7 +168,7 @@ export class RecordIntegrity {
   /** Why the last unlock could not seal (never thrown: an unlock must not fail on it). */
   lastSealProblem: string | null = null;
 
-  constructor(deps: { db: DatabaseSync; vault: Vault; audit: Audit; transaction: <T>(fn: () => T) => T }) {
+  constructor(deps: { db: SqlDatabase; vault: Vault; audit: Audit; transaction: <T>(fn: () => T) => T }) {
     this.#db = deps.db;
     this.#vault = deps.vault;
     this.#audit = deps.audit;

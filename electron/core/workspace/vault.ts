@@ -31,7 +31,7 @@ import {
   scryptSync,
   timingSafeEqual,
 } from 'node:crypto';
-import type { DatabaseSync } from 'node:sqlite';
+import type { SqlDatabase } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import type { Audit } from './audit.ts';
 
@@ -124,7 +124,7 @@ interface SlotRow {
 }
 
 interface VaultDeps {
-  db: DatabaseSync;
+  db: SqlDatabase;
   audit: Audit;
   transaction: <T>(fn: () => T) => T;
   /** Which front end acts (recorded with each failed attempt); 'app' unless told. */
@@ -158,7 +158,7 @@ interface FailureRow {
 }
 
 export class Vault {
-  readonly #db: DatabaseSync;
+  readonly #db: SqlDatabase;
   readonly #audit: Audit;
   readonly #transaction: <T>(fn: () => T) => T;
   readonly #keychain: KeychainBackend | undefined;

@@ -3,11 +3,21 @@
  * every deployment, key, token, certificate and audit entry. The app and the
  * CLI may open the same workspace at once; WAL mode and a busy timeout let
  * them take turns writing.
+ *
+ * In team mode (`database: 'postgres://…'`) the same records live in a PostgreSQL database that
+ * several admins' consoles, CLIs and `castellan serve` replicas share (storage/pg-sync.ts); the
+ * folder then holds nothing of the authority. Every write transaction takes the audit-head lock
+ * first, so transactions serialize across machines as BEGIN IMMEDIATE serializes them on one file.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { postgresDialect, sqliteDialect } from '../storage/dialect.ts';
+import { isPostgresUrl } from '../storage/open.ts';
+import { PgSyncDatabase } from '../storage/pg-sync.ts';
+import { POSTGRES_MIGRATIONS } from '../storage/postgres-schema.ts';
+import type { EngineInfo, SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { assertActor, currentHostName } from './actor.ts';
 import type { Actor } from './actor.ts';
@@ -53,6 +63,11 @@ export interface WorkspaceOptions {
   /** Passed to the vault; tests use these to keep scrypt cheap. */
   kdf?: ScryptCost;
   allowWeakKdfInTests?: boolean;
+  /**
+   * A postgres:// URL: the workspace lives in that shared database (team mode) instead of
+   * `castellan.db` in the folder. Undefined: the embedded file.
+   */
+  database?: string;
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -65,7 +80,9 @@ const SQLITE_BUSY = 5;
 export class Workspace {
   readonly dir: string;
   readonly dbPath: string;
-  readonly db: DatabaseSync;
+  readonly db: SqlDatabase;
+  /** SQLite (the embedded file) or PostgreSQL (team mode), and where their SQL differs. */
+  readonly engine: EngineInfo;
   readonly actor: Actor;
   readonly audit: Audit;
   readonly vault: Vault;
@@ -76,11 +93,13 @@ export class Workspace {
   #closed = false;
   #walPath: string;
   #checkpointTimer: NodeJS.Timeout | null = null;
+  #stampStatement: SqlStatement | undefined;
 
-  private constructor(dir: string, dbPath: string, db: DatabaseSync, opts: WorkspaceOptions) {
+  private constructor(dir: string, dbPath: string, db: SqlDatabase, engine: EngineInfo, opts: WorkspaceOptions) {
     this.dir = dir;
     this.dbPath = dbPath;
     this.db = db;
+    this.engine = engine;
     this.#walPath = `${dbPath}-wal`;
     // Every entry names the machine, also for callers that built the actor by hand.
     this.actor = { user: opts.actor.user, kind: opts.actor.kind, host: opts.actor.host ?? currentHostName() };
@@ -110,6 +129,7 @@ export class Workspace {
     }
     assertVaultOptions(opts);
     const absDir = path.resolve(dir);
+    if (opts.database !== undefined) return Workspace.#openPostgres(absDir, opts.database, opts);
     ensurePrivateDir(absDir);
     const dbPath = path.join(absDir, DB_FILE_NAME);
     createPrivateFile(dbPath);
@@ -134,7 +154,7 @@ export class Workspace {
       // See "Checkpoint policy" above.
       db.exec('PRAGMA wal_autocheckpoint = 0');
       db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-      const ws = new Workspace(absDir, dbPath, db, opts);
+      const ws = new Workspace(absDir, dbPath, db, { name: 'sqlite', dialect: sqliteDialect, where: dbPath }, opts);
       ws.#migrate();
       refreshPlannerStatistics(db);
       return ws;
@@ -142,6 +162,56 @@ export class Workspace {
       if (db?.isOpen) db.close();
       throw asOpenError(err, dbPath);
     }
+  }
+
+  static #openPostgres(absDir: string, url: string, opts: WorkspaceOptions): Workspace {
+    if (!isPostgresUrl(url)) {
+      throw new CastellanError('INVALID_INPUT', 'the database must be a postgres:// URL (or left out for the embedded file)');
+    }
+    const db = PgSyncDatabase.open(url);
+    try {
+      const ws = new Workspace(absDir, '', db, { name: 'postgres', dialect: postgresDialect, where: db.where }, opts);
+      ws.#migratePostgres(db.where);
+      return ws;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * The embedded engine's own handle, for what only SQLite has (its online backup API). Team
+   * mode has no file to copy: PostgreSQL's own tools (pg_dump) back it up.
+   */
+  sqliteHandle(what: string): DatabaseSync {
+    if (!(this.db instanceof DatabaseSync)) {
+      throw new CastellanError(
+        'UNSUPPORTED',
+        `${what} works on the embedded workspace file; this workspace is in PostgreSQL (${this.engine.where}): use pg_dump / pg_restore (README, "Team mode")`,
+      );
+    }
+    return this.db;
+  }
+
+  /** True when the workspace lives in PostgreSQL (team mode). */
+  get shared(): boolean {
+    return this.engine.name === 'postgres';
+  }
+
+  /**
+   * A value that moves whenever anything may have changed in the database, by this process or
+   * another: SQLite's data_version (other connections' commits) with total_changes() (this
+   * one's writes); on PostgreSQL the server's transaction snapshot, which moves whenever a
+   * writing transaction anywhere on the server begins or ends. Caches keyed by it are re-read
+   * when it moves (never too late; on a busy PostgreSQL server, sometimes needlessly).
+   */
+  changeStamp(): string {
+    this.#stampStatement ??= this.db.prepare(
+      this.shared
+        ? 'SELECT pg_current_snapshot()::text AS s'
+        : "SELECT total_changes() || ':' || (SELECT data_version FROM pragma_data_version) AS s",
+    );
+    return (this.#stampStatement.get() as { s: string }).s;
   }
 
   /**
@@ -154,7 +224,7 @@ export class Workspace {
     this.#assertOpen();
     if (this.#depth === 0) {
       try {
-        this.db.exec('BEGIN IMMEDIATE');
+        this.db.exec(this.#begin);
       } catch (err) {
         throw asBusyError(err);
       }
@@ -210,11 +280,13 @@ export class Workspace {
 
   /** Bytes in the WAL file (0 if there is none); it is cut back once checkpointed. */
   walFileBytes(): number {
+    if (this.shared) return 0;
     return fs.statSync(this.#walPath, { throwIfNoEntry: false })?.size ?? 0;
   }
 
   /** See "Checkpoint policy" at the top. Best effort: a failed checkpoint loses nothing. */
   #afterCommit(): void {
+    if (this.shared) return;
     let walBytes = 0;
     try {
       walBytes = this.walFileBytes();
@@ -270,7 +342,9 @@ export class Workspace {
     this.#closed = true;
     this.#cancelCheckpoint();
     this.vault.lock();
-    if (this.db.isOpen) {
+    if (this.db.isOpen && this.shared) {
+      this.db.close();
+    } else if (this.db.isOpen) {
       // The last connection to close checkpoints and removes the WAL by itself; this covers the
       // case where another process still has the workspace open.
       if (!this.db.isTransaction) this.#checkpoint('TRUNCATE');
@@ -292,6 +366,61 @@ export class Workspace {
         this.db.exec(`PRAGMA user_version = ${migration.version}`);
       });
     }
+  }
+
+  /**
+   * PostgreSQL: the migrations of storage/postgres-schema.ts, recorded in castellan_migrations,
+   * under a session lock so two admins opening a new database at once migrate it once. A newer
+   * schema, or a database holding tables that are not a Castellan workspace, is refused untouched.
+   */
+  #migratePostgres(where: string): void {
+    const lock = postgresDialect.migrationLock as { lock: string; unlock: string };
+    this.db.exec(lock.lock);
+    try {
+      const table = this.db.prepare("SELECT to_regclass('castellan_migrations')::text AS t").get() as { t: string | null };
+      const version =
+        table.t === null
+          ? 0
+          : (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM castellan_migrations').get() as { v: number }).v;
+      if (version > LATEST_SCHEMA_VERSION) {
+        throw new CastellanError(
+          'UNSUPPORTED',
+          `${where} was written by a newer Castellan (schema ${version}; this build knows up to ${LATEST_SCHEMA_VERSION})`,
+        );
+      }
+      if (version === 0) {
+        const tables = this.db
+          .prepare(
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'castellan_migrations'",
+          )
+          .get() as { n: number };
+        if (tables.n > 0) {
+          throw new CastellanError(
+            'INVALID_INPUT',
+            `${where} already holds ${tables.n} table(s) that are not a Castellan workspace; use an empty database (or schema)`,
+          );
+        }
+        this.db.exec(
+          'CREATE TABLE IF NOT EXISTS castellan_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+        );
+      }
+      for (const migration of POSTGRES_MIGRATIONS) {
+        if (version >= migration.version) continue;
+        this.transaction(() => {
+          this.db.exec(migration.sql);
+          this.db
+            .prepare('INSERT INTO castellan_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(migration.version, migration.name, new Date().toISOString());
+        });
+      }
+    } finally {
+      if (this.db.isOpen) this.db.exec(lock.unlock);
+    }
+  }
+
+  get #begin(): string {
+    const d = this.engine.dialect;
+    return d.auditHeadLock === null ? d.begin : `${d.begin}; ${d.auditHeadLock}`;
   }
 
   #assertOpen(): void {
@@ -412,7 +541,7 @@ function assertLooksLikeSqlite(file: string): void {
  * missing or stale, so the 1,000,000-row token table picks the right index. Bounded work,
  * and best effort: if another process holds the write lock, skip it rather than wait.
  */
-function refreshPlannerStatistics(db: DatabaseSync): void {
+function refreshPlannerStatistics(db: SqlDatabase): void {
   try {
     db.exec('PRAGMA busy_timeout = 0');
     db.exec('PRAGMA analysis_limit = 1000');
@@ -424,7 +553,7 @@ function refreshPlannerStatistics(db: DatabaseSync): void {
   }
 }
 
-function assertKnownSchema(db: DatabaseSync): void {
+function assertKnownSchema(db: SqlDatabase): void {
   const version = userVersion(db);
   if (version > LATEST_SCHEMA_VERSION) {
     throw new CastellanError(
@@ -434,7 +563,7 @@ function assertKnownSchema(db: DatabaseSync): void {
   }
 }
 
-function userVersion(db: DatabaseSync): number {
+function userVersion(db: SqlDatabase): number {
   return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
 }
 
