@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CastellanError, isCastellanError } from '../../shared/errors.ts';
 import { currentActor } from '../core/workspace/actor.ts';
-import { resolveWorkspaceDir, Workspace } from '../core/workspace/workspace.ts';
+import { resolveDatabase, resolveWorkspaceDir, Workspace } from '../core/workspace/workspace.ts';
 import { findCommand, GLOBAL_OPTIONS, preflight } from './dispatch.ts';
 import { safeText, type VaultNeed } from './help.ts';
 import { readSecret, type CliIO } from './io.ts';
@@ -93,9 +93,13 @@ export async function runCli(argv: string[], io: CliIO, commands: Command[]): Pr
     args: parsed.positionals,
     values,
     workspace() {
-      ws ??= Workspace.open(resolveWorkspaceDir(values['data-dir'] as string | undefined, io.env), {
-        actor: currentActor('cli', io.env),
-      });
+      if (ws === null) {
+        const database = resolveDatabase(values.database as string | undefined, io.env);
+        ws = Workspace.open(resolveWorkspaceDir(values['data-dir'] as string | undefined, io.env), {
+          actor: currentActor('cli', io.env),
+          ...(database === undefined ? {} : { database }),
+        });
+      }
       return ws;
     },
     async unlocked() {

@@ -11,6 +11,7 @@ import { VERSION } from './version.ts';
 
 export const GLOBAL_OPTIONS: Options = {
   'data-dir': { type: 'string' },
+  database: { type: 'string' },
   'passphrase-env': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };

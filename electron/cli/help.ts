@@ -148,6 +148,7 @@ function placeholder(name: string): string {
 
 const GLOBAL_HELP: [string, string][] = [
   ['--data-dir DIR', 'the workspace folder (else $CASTELLAN_DATA_DIR, else the app’s own workspace)'],
+  ['--database URL', 'team mode: the workspace in PostgreSQL, postgres://… (else $CASTELLAN_DATABASE_URL, else the folder’s own file)'],
   ['--passphrase-env VAR', 'read the passphrase from environment variable VAR instead of a prompt'],
   ['-h, --help', 'this help'],
 ];
@@ -193,7 +194,7 @@ export function overview(commands: Command[], version: string): string {
   return [
     `castellan ${version}: the Castellan credential authority, headless`,
     '',
-    'usage: castellan [--data-dir DIR] [--passphrase-env VAR] COMMAND [ARGS...] [FLAGS...]',
+    'usage: castellan [--data-dir DIR | --database URL] [--passphrase-env VAR] COMMAND [ARGS...] [FLAGS...]',
     '       castellan help COMMAND     flags of one command, and whether it needs the vault',
     '       castellan --version',
     '',
@@ -201,7 +202,8 @@ export function overview(commands: Command[], version: string): string {
     ...rows,
     '',
     wrap(
-      'The workspace is --data-dir, else $CASTELLAN_DATA_DIR, else the app’s own workspace. A passphrase ' +
+      'The workspace is --data-dir, else $CASTELLAN_DATA_DIR, else the app’s own workspace; with --database ' +
+        'postgres://… (or $CASTELLAN_DATABASE_URL) it is that shared PostgreSQL database (team mode). A passphrase ' +
         'comes from a prompt or from the environment variable named by --passphrase-env, never from argv. ' +
         'Exit status: 0 success, 1 usage error, 2 refused by Castellan (reason on stderr).',
       0,

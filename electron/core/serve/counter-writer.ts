@@ -13,10 +13,17 @@
  * Electron build makes, and no module of ours: nothing here reads keys or the vault.
  */
 import { Worker } from 'node:worker_threads';
+import { sqliteDialect, type Dialect } from '../storage/dialect.ts';
 import { BUSY_TIMEOUT_MS, WAL_SIZE_LIMIT_BYTES } from '../workspace/workspace.ts';
 
-export const UPSERT_INTROSPECTION_SQL = `INSERT INTO token_introspections (token_id, count, last_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM tokens WHERE id = ?)
-           ON CONFLICT (token_id) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`;
+/** Adds a batch's counts to a token's row (for rows that still exist), in the engine's SQL. */
+export function upsertIntrospectionSql(dialect: Dialect): string {
+  return `INSERT INTO token_introspections (token_id, count, last_at)
+           SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM tokens WHERE id = ?)
+           ON CONFLICT (token_id) DO UPDATE SET count = token_introspections.count + excluded.count,
+             last_at = ${dialect.greatest('token_introspections.last_at', 'excluded.last_at')}`;
+}
+export const UPSERT_INTROSPECTION_SQL = upsertIntrospectionSql(sqliteDialect);
 
 /** One pending count: token id, how many introspections, the latest (Unix seconds). */
 export type CountRow = [tokenId: number, count: number, lastAt: number];

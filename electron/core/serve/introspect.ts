@@ -29,7 +29,7 @@ import { TOKEN_COLUMNS, type TokenRow } from '../tokens/token-ledger.ts';
 import { inspectToken, MAX_TOKEN_BYTES, type Inspection, type KeyRecord, type SignatureMemo } from '../tokens/inspect.ts';
 import type { Profile } from '../tokens/key-material.ts';
 import type { Workspace } from '../workspace/workspace.ts';
-import { UPSERT_INTROSPECTION_SQL, type CounterWriter, type CountRow } from './counter-writer.ts';
+import { upsertIntrospectionSql, type CounterWriter, type CountRow } from './counter-writer.ts';
 
 export const INACTIVE_BODY = '{"active":false}';
 
@@ -291,10 +291,14 @@ export class IntrospectionCounter {
     const batch = this.#pending;
     this.#pending = new Map();
     try {
-      ws.transaction(() => {
-        const upsert = ws.db.prepare(UPSERT_INTROSPECTION_SQL);
+      const write = (): void => {
+        const upsert = ws.db.prepare(upsertIntrospectionSql(ws.engine.dialect));
         for (const [id, { count, last }] of batch) upsert.run(id, count, last, id);
-      });
+      };
+      // PostgreSQL: each upsert commits by itself, without the audit-head lock that admins'
+      // transactions take (counts are not audited), so a serve replica never queues behind them.
+      if (ws.shared) write();
+      else ws.transaction(write);
     } catch {
       // Busy workspace: keep the counts for the next flush rather than lose them.
       this.#restore(batch);

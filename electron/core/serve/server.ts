@@ -317,7 +317,9 @@ export class CastellanServer {
     const host = net.isIPv6(addr.address) ? `[${addr.address}]` : addr.address;
     this.#url = `${this.#tls ? 'https' : 'http'}://${host}:${addr.port}`;
     try {
-      this.#writer = new CounterWriter(this.#ws.dbPath);
+      // The writer's own connection is to the SQLite file; on PostgreSQL the upserts are plain
+      // autocommit statements that never wait on the file's write lock.
+      this.#writer = this.#ws.shared ? null : new CounterWriter(this.#ws.dbPath);
     } catch {
       // No worker threads here: the counts are written on this thread, as before.
       this.#writer = null;

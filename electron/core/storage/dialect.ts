@@ -11,6 +11,7 @@
  * | case-insensitive search  | LIKE (ASCII case-insensitive)     | ILIKE                                    |
  * | JSON members / arrays    | json_extract / json_each          | ->> / jsonb_array_elements               |
  * | append-only trigger      | RAISE(ABORT, ...)                 | plpgsql RAISE EXCEPTION (+ TRUNCATE)     |
+ * | two-value max / min      | max(a, b) / min(a, b)             | GREATEST(a, b) / LEAST(a, b)             |
  * | row order key            | rowid                             | the table's key column (id, seq)         |
  * | integer columns          | INTEGER (64-bit)                  | BIGINT, parsed as numbers (range-checked)|
  * | bytes                    | BLOB → Uint8Array                 | BYTEA → Buffer (a Uint8Array)            |
@@ -49,6 +50,10 @@ export interface Dialect {
    * `?` parameter (a `likeContains` pattern), ignoring ASCII case: the SAN search.
    */
   jsonArrayMemberContains(column: string, member: string): string;
+  /** The larger of two values (SQLite's two-argument max(), PostgreSQL's GREATEST). */
+  greatest(a: string, b: string): string;
+  /** The smaller of two values (SQLite's two-argument min(), PostgreSQL's LEAST). */
+  least(a: string, b: string): string;
   /** The column that orders a table's rows by insertion (ties in list pages). */
   rowOrder(table: RowOrderedTable): string;
   /** DDL making `table` append-only (UPDATE, DELETE — and on PostgreSQL TRUNCATE — refused). */
@@ -84,6 +89,8 @@ export const sqliteDialect: Dialect = {
   jsonText: (column, name) => `json_extract(${ident(column)}, '$.${member(name)}')`,
   jsonArrayMemberContains: (column, name) =>
     `EXISTS (SELECT 1 FROM json_each(${ident(column)}) AS j WHERE json_extract(j.value, '$.${member(name)}') LIKE ? ESCAPE '\\')`,
+  greatest: (a, b) => `max(${a}, ${b})`,
+  least: (a, b) => `min(${a}, ${b})`,
   rowOrder: () => 'rowid',
   appendOnlyTrigger: (table) => {
     const t = ident(table);
@@ -108,6 +115,8 @@ export const postgresDialect: Dialect = {
   jsonText: (column, name) => `(${ident(column)}::jsonb ->> '${member(name)}')`,
   jsonArrayMemberContains: (column, name) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements(${ident(column)}::jsonb) AS j(v) WHERE j.v ->> '${member(name)}' ILIKE ? ESCAPE '\\')`,
+  greatest: (a, b) => `GREATEST(${a}, ${b})`,
+  least: (a, b) => `LEAST(${a}, ${b})`,
   rowOrder: (table) => ROW_KEYS[table],
   appendOnlyTrigger: (table) => {
     const t = ident(table);

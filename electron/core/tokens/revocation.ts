@@ -247,8 +247,8 @@ function quoteOf(row: TokenRow): string {
 export function revocationEntries(ws: Workspace, now: number): { jti: string; exp: number }[] {
   return ws.db
     .prepare(
-      // min(): a stored exp beyond year 9999 (a row edited in the file) is listed as 9999, not a read error.
-      `SELECT jti, min(expires_at, ${MAX_SHOWN_UNIX_SECS}) AS exp FROM tokens
+      // least(): a stored exp beyond year 9999 (a row edited in the file) is listed as 9999, not a read error.
+      `SELECT jti, ${ws.engine.dialect.least('expires_at', String(MAX_SHOWN_UNIX_SECS))} AS exp FROM tokens
        WHERE revoked_at IS NOT NULL AND jti IS NOT NULL AND expires_at >= ? ORDER BY jti`,
     )
     .all(now - CLOCK_LEEWAY_SECS) as { jti: string; exp: number }[];

@@ -261,7 +261,7 @@ function demoteActive(ws: Workspace, profile: Profile, compromised: boolean): st
   ws.integrity.change(keyRecord(old.id), () =>
     ws.db
       .prepare(
-        `UPDATE signing_keys SET state = 'verify-only', rotated_at = ?, compromised = max(compromised, ?) WHERE id = ?`,
+        `UPDATE signing_keys SET state = 'verify-only', rotated_at = ?, compromised = ${ws.engine.dialect.greatest('compromised', '?')} WHERE id = ?`,
       )
       .run(new Date().toISOString(), compromised ? 1 : 0, old.id),
   );

@@ -462,6 +462,27 @@ export function resolveWorkspaceDir(
   return defaultWorkspaceDir(env, platform, home);
 }
 
+/**
+ * Team mode's database: `--database`, then CASTELLAN_DATABASE_URL; undefined means the folder's
+ * embedded file. Only postgres:// URLs are accepted (a SQLite file is chosen with --data-dir).
+ */
+export function resolveDatabase(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = flag?.trim() || env.CASTELLAN_DATABASE_URL?.trim() || undefined;
+  if (value === undefined) return undefined;
+  if (!isPostgresUrl(value)) {
+    throw new CastellanError(
+      'INVALID_INPUT',
+      `${flag?.trim() ? '--database' : 'CASTELLAN_DATABASE_URL'} must be a postgres:// URL (the embedded file is chosen with --data-dir)`,
+    );
+  }
+  try {
+    new URL(value);
+  } catch {
+    throw new CastellanError('INVALID_INPUT', 'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)');
+  }
+  return value;
+}
+
 function ensurePrivateDir(dir: string): void {
   let stat: fs.Stats | undefined;
   try {
