@@ -46,6 +46,8 @@ export function nextChoice(db: AppDatabase): DatabaseChoice {
 
 export function databaseStatus(db: AppDatabase) {
   const next = nextChoice(db);
+  const saved = db.preference.get();
+  const problem = saved === null ? null : databaseUrlProblem(saved);
   const active = describeChoice(db.active, db.workspaceDir);
   if (db.activeDescription !== undefined) active.description = db.activeDescription;
   return {
@@ -53,7 +55,9 @@ export function databaseStatus(db: AppDatabase) {
     next: describeChoice(next, db.workspaceDir),
     restart_needed: next.source !== db.active.source || next.url !== db.active.url,
     env_locked: db.active.source === 'env',
-    preference: db.preference.get(),
+    // A hand-edited value that could not be saved here (a password, say) is never sent back.
+    preference: saved !== null && problem === null ? saved.trim() : null,
+    preference_problem: problem,
   };
 }
 

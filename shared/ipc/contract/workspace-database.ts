@@ -38,6 +38,8 @@ export const databaseStatusSchema = z.strictObject({
   env_locked: z.boolean(),
   /** The saved preference (a password-free postgres:// URL), or null for the embedded file. */
   preference: z.string().nullable(),
+  /** Why the saved preference cannot be used (a hand-edited file), or null. */
+  preference_problem: z.string().nullable(),
 });
 
 export const workspaceDatabaseContract = {
