@@ -12,7 +12,8 @@ import { rendererEntry } from '../core/renderer-entry.ts';
 import { nativeDialogs } from './dialogs.ts';
 import { safeStorageKeychain } from './keychain.ts';
 import { installMenu } from './menu.ts';
-import { electronSettings } from './settings.ts';
+import { chooseDatabase } from '../core/workspace/database-choice.ts';
+import { electronDatabasePreference, electronSettings } from './settings.ts';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol.ts';
 import { hardenApp, hardenSession } from './security.ts';
 
@@ -50,6 +51,10 @@ if (!app.requestSingleInstanceLock()) {
 
     // The CLI's default (--data-dir unset) is this same folder, so both share one workspace.
     const workspacePath = path.join(app.getPath('userData'), 'workspace');
+    // Settings → Database (issue 14): CASTELLAN_DATABASE_URL wins, else the saved preference, else
+    // the embedded file in workspacePath. Chosen once: a changed preference opens at the next start.
+    const databasePreference = electronDatabasePreference();
+    const database = chooseDatabase(process.env, databasePreference.get());
     // The core — router, workspace, publishing, change watcher — runs in a worker thread
     // (electron/core/ipc/core-worker.ts, built beside this file): storage never blocks this thread.
     // It reaches safeStorage, electron-store and the native dialogs through the host.
@@ -71,6 +76,8 @@ if (!app.requestSingleInstanceLock()) {
       dialogs: nativeDialogs,
       keychain: safeStorageKeychain,
       settings: electronSettings(),
+      database,
+      databasePreference,
     });
     // Changes made elsewhere (the CLI, another admin) reach every open page (change-feed.ts).
     core.onChanges((change) => {

@@ -61,6 +61,9 @@ export const CHANNELS = [
   'serve:start',
   'serve:stop',
   'serve:introspection',
+  'workspace:database',
+  'workspace:setDatabase',
+  'workspace:testDatabase',
 ] as const;
 
 export type Channel = (typeof CHANNELS)[number];

@@ -9,6 +9,7 @@ import { caContract } from './contract/ca.ts';
 import { settingsContract } from './contract/settings.ts';
 import { workspaceSettingsContract } from './contract/workspace-settings.ts';
 import { serveContract } from './contract/serve.ts';
+import { workspaceDatabaseContract } from './contract/workspace-database.ts';
 
 /** Every IPC method of Castellan, one domain file each, merged here. */
 export const contract = {
@@ -20,6 +21,7 @@ export const contract = {
   ...settingsContract,
   ...workspaceSettingsContract,
   ...serveContract,
+  ...workspaceDatabaseContract,
 } as const satisfies Record<Channel, ChannelDef>;
 
 export type Contract = typeof contract;

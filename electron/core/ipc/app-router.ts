@@ -5,9 +5,11 @@ import { deploymentHandlers } from './handlers/deployments.ts';
 import { tokenHandlers } from './handlers/tokens.ts';
 import { workspaceHandlers } from './handlers/workspace.ts';
 import { workspaceSettingsHandlers } from './handlers/workspace-settings.ts';
+import { workspaceDatabaseHandlers } from './handlers/workspace-database.ts';
 import { createRouter, type Router } from './ipc-router.ts';
 import { ServeController } from '../serve/controller.ts';
 import { introspectionStats } from '../serve/introspect.ts';
+import type { AppDatabase } from '../workspace/database-choice.ts';
 import type { SettingsStore } from '../workspace/settings.ts';
 import type { KeychainBackend } from '../workspace/vault.ts';
 import type { Workspace } from '../workspace/workspace.ts';
@@ -25,6 +27,11 @@ export interface AppServices {
   settings: SettingsStore;
   /** Publishing from the app; the shell keeps it to stop the server on quit. */
   serve?: ServeController;
+  /**
+   * Settings → Database: what this run opened and the saved preference. Without it the channels
+   * describe the open workspace and keep the preference in memory.
+   */
+  database?: AppDatabase;
 }
 
 /** The one router the app and the harness both run: every channel of the contract. */
@@ -45,6 +52,7 @@ export function createAppRouter(options: {
       ...tokenHandlers(services.workspace, services.dialogs),
       ...caHandlers(services.workspace, services.dialogs, services.settings),
       ...workspaceSettingsHandlers(services.workspace, services.dialogs),
+      ...workspaceDatabaseHandlers(services.workspace, services.dialogs, services.database),
       'settings:get': () => services.settings.get(),
       'settings:set': (patch) => services.settings.set(patch),
       'serve:status': () => serve.status(),

@@ -22,6 +22,7 @@ import type { WorkspaceChange } from '../workspace/change-feed.ts';
 import type { SettingsStore } from '../workspace/settings.ts';
 import type { KeychainBackend, ScryptCost } from '../workspace/vault.ts';
 import type { Actor } from '../workspace/actor.ts';
+import type { DatabaseChoice, DatabasePreference } from '../workspace/database-choice.ts';
 import {
   CORE_STOPPED_MESSAGE,
   toWireError,
@@ -63,6 +64,10 @@ export interface CoreHostOptions {
   watchIntervalMs?: number;
   /** Where the core's own log lines go (the router's unexpected-failure lines). Default: stderr. */
   log?: (line: string) => void;
+  /** The database this start opens (chooseDatabase in database-choice.ts); default the embedded file. */
+  database?: DatabaseChoice;
+  /** Where Settings → Database saves the admin's choice (electron-store in the app). */
+  databasePreference?: DatabasePreference;
 }
 
 export interface CoreHost extends Router {
@@ -119,6 +124,13 @@ export function startCoreHost(options: CoreHostOptions): CoreHost {
         return options.settings.get();
       case 'settings.set':
         return options.settings.set(call.patch);
+      case 'database.get':
+        if (options.databasePreference === undefined) throw new Error('no database preference in this process');
+        return options.databasePreference.get();
+      case 'database.set':
+        if (options.databasePreference === undefined) throw new Error('no database preference in this process');
+        options.databasePreference.set(call.url);
+        return null;
       default:
         if (keychain === undefined) throw new Error('no keychain in this process');
         switch (call.op) {
@@ -164,6 +176,8 @@ export function startCoreHost(options: CoreHostOptions): CoreHost {
       ...(options.kdf ? { kdf: options.kdf } : {}),
       ...(options.allowWeakKdfInTests ? { allowWeakKdfInTests: true } : {}),
       ...(options.watchIntervalMs === undefined ? {} : { watchIntervalMs: options.watchIntervalMs }),
+      ...(options.database ? { database: { ...options.database } } : {}),
+      ...(options.databasePreference ? { hasDatabasePreference: true } : {}),
       hasKeychain: options.keychain !== undefined,
       hasConfirm: options.dialogs.confirm !== undefined,
       syncFlag,

@@ -19,6 +19,7 @@ import type { Envelope } from '../../../shared/ipc/envelope.ts';
 import type { Settings } from '../../../shared/ipc/contract/settings.ts';
 import type { ScryptCost } from '../workspace/vault.ts';
 import type { Actor } from '../workspace/actor.ts';
+import type { DatabaseChoice } from '../workspace/database-choice.ts';
 import type { WorkspaceChange } from '../workspace/change-feed.ts';
 import type { AppInfoSource } from './handlers/app.ts';
 import type { SenderFrame } from './ipc-router.ts';
@@ -38,6 +39,13 @@ export interface CoreWorkerData {
   hasConfirm: boolean;
   /** The change watcher's interval (change-feed.ts; default 50 ms). */
   watchIntervalMs?: number;
+  /**
+   * The database to open (Settings → Database, issue 14), chosen by the main process at start:
+   * CASTELLAN_DATABASE_URL, else the saved preference, else the embedded file. Absent: the embedded file.
+   */
+  database?: DatabaseChoice;
+  /** The main process keeps a database preference (electron-store) the worker reads and writes. */
+  hasDatabasePreference?: boolean;
   /** Int32Array over a SharedArrayBuffer: [0] is the "answer posted" flag of the synchronous lane. */
   syncFlag: SharedArrayBuffer;
   syncPort: MessagePort;
@@ -50,7 +58,9 @@ export type SyncCall =
   | { id: number; op: 'keychain.encryptString'; text: string }
   | { id: number; op: 'keychain.decryptString'; bytes: Uint8Array }
   | { id: number; op: 'settings.get' }
-  | { id: number; op: 'settings.set'; patch: Partial<Settings> };
+  | { id: number; op: 'settings.set'; patch: Partial<Settings> }
+  | { id: number; op: 'database.get' }
+  | { id: number; op: 'database.set'; url: string | null };
 
 export type SyncAnswer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
 

@@ -15,6 +15,8 @@ import type { Settings } from '../../../shared/ipc/contract/settings.ts';
 import { fail } from '../../../shared/ipc/envelope.ts';
 import { ServeController } from '../serve/controller.ts';
 import { currentActor } from '../workspace/actor.ts';
+import { memoryDatabasePreference, type AppDatabase, type DatabasePreference } from '../workspace/database-choice.ts';
+import { databaseToOpen } from '../workspace/database-status.ts';
 import { watchChanges } from '../workspace/change-feed.ts';
 import type { SettingsStore } from '../workspace/settings.ts';
 import type { KeychainBackend } from '../workspace/vault.ts';
@@ -84,6 +86,19 @@ const settings: SettingsStore = {
   set: (patch) => callSync({ op: 'settings.set', patch }) as Settings,
 };
 
+// Settings → Database: the preference lives in electron-store, on the main thread.
+const databasePreference: DatabasePreference = data.hasDatabasePreference
+  ? {
+      get: () => callSync({ op: 'database.get' }) as string | null,
+      set: (url) => void callSync({ op: 'database.set', url }),
+    }
+  : memoryDatabasePreference();
+const database: AppDatabase = {
+  active: data.database ?? { source: 'default' },
+  preference: databasePreference,
+  workspaceDir: data.workspacePath,
+};
+
 // ---- native dialogs: an asynchronous round trip ---------------------------------------------------
 
 let nextDialogId = 1;
@@ -106,17 +121,23 @@ const dialogs: Dialogs = {
 // ---- the core ----------------------------------------------------------------------------------
 
 let workspace: Workspace | null = null;
-const openWorkspace = (): Workspace =>
-  (workspace ??= Workspace.open(data.workspacePath, {
+const openWorkspace = (): Workspace => {
+  if (workspace !== null) return workspace;
+  // A chosen database that cannot be opened is refused with its reason on every request; the
+  // app never falls back to the embedded file, which would be a different authority.
+  const url = databaseToOpen(database.active);
+  return (workspace = Workspace.open(data.workspacePath, {
     actor: data.actor ?? currentActor('app'),
+    ...(url === undefined ? {} : { database: url }),
     ...(keychain ? { keychain } : {}),
     ...(data.kdf ? { kdf: data.kdf } : {}),
     ...(data.allowWeakKdfInTests ? { allowWeakKdfInTests: true } : {}),
   }));
+};
 const serve = new ServeController(openWorkspace);
 const router = createAppRouter({
   allowedOrigins: data.allowedOrigins,
-  services: { info: () => data.info, workspace: openWorkspace, dialogs, keychain, settings, serve },
+  services: { info: () => data.info, workspace: openWorkspace, dialogs, keychain, settings, serve, database },
   log: (line) => post({ type: 'log', line }),
 });
 // Changes made elsewhere (the CLI, another admin) reach every open page (change-feed.ts).

@@ -6,6 +6,7 @@ import { useAction, useChannel } from '../hooks.ts';
 import { formatTtl } from '../../../shared/policy/describe.ts';
 import { DAY_SECS } from '../../../shared/workspace-settings.ts';
 import { ErrorAlert } from '../common/common.tsx';
+import { DatabaseCard } from './DatabaseCard.tsx';
 
 export function SettingsPage({ settings, onChange }: { settings: Settings; onChange: (s: Settings) => void }) {
   const [draft, setDraft] = useState(settings);
@@ -50,6 +51,7 @@ export function SettingsPage({ settings, onChange }: { settings: Settings; onCha
       </Stack>
     </Card>
     <WorkspaceSecurityCard />
+    <DatabaseCard />
     </Stack>
   );
 }
