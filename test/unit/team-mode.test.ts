@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isCastellanError } from '../../shared/errors.ts';
 import { PgSyncDatabase } from '../../electron/core/storage/pg-sync.ts';
+import { watchChanges, type WorkspaceChange } from '../../electron/core/workspace/change-feed.ts';
 import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { freshPostgresDatabase, PG_SKIP } from '../harness/pg-database.ts';
 import { tempDir } from '../harness/services.ts';
@@ -176,4 +177,37 @@ test('team mode refuses clearly: an unreachable server, sslmode=require against 
   const foreign = open(database);
   assert.ok(isCastellanError(foreign));
   assert.match(foreign.message, /already holds 1 table\(s\) that are not a Castellan workspace/);
+});
+
+test('pushed changes on PostgreSQL: another admin’s commit NOTIFYs this console, a lost listener reconnects and the console resyncs from its cursor', { skip: PG_SKIP }, async (t) => {
+  const database = await freshPostgresDatabase(t);
+  const fs = await import('node:fs');
+  const specDir = tempDir();
+  fs.writeFileSync(path.join(specDir, 'shop.yaml'), SPEC);
+  cli(database, 'alice', ALICE, ['init', '--label', 'alice']);
+  const ws = Workspace.open(tempDir(), { actor: { user: 'bob', kind: 'app' }, database });
+  t.after(() => ws.close());
+  const changes: WorkspaceChange[] = [];
+  const stop = watchChanges(() => ws, (c) => changes.push(c), { intervalMs: 10 });
+  t.after(stop);
+  const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(ok(), `never happened: ${what}`);
+  };
+  // The listener is up once its first signal has moved.
+  await waitFor('the listener connects', () => (ws.changeSignal() ?? 0) > 0);
+  const before = ws.changeSignal() as number;
+  cli(database, 'alice', ALICE, ['deployments', 'import', path.join(specDir, 'shop.yaml')]);
+  await waitFor('a notification from the other process', () => (ws.changeSignal() as number) > before);
+  await waitFor('the deployments change reported', () => changes.some((c) => c.domains.includes('deployments')));
+
+  // The listening connection is cut (a failover): it reconnects, and the console resyncs.
+  const admin = PgSyncDatabase.open(database);
+  t.after(() => admin.close());
+  const cut = ws.changeSignal() as number;
+  admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'castellan-listen' AND datname = current_database()");
+  await waitFor('the listener reconnects', () => (ws.changeSignal() as number) >= cut + 2);
+  changes.length = 0;
+  cli(database, 'alice', ALICE, ['keys', 'create', '--profile', 'zlayer']);
+  await waitFor('the keys change reported after the reconnect', () => changes.some((c) => c.domains.includes('keys')));
 });

@@ -35,8 +35,37 @@ const WORKER_SOURCE = `
 'use strict';
 const { workerData } = require('node:worker_threads');
 const pg = require(workerData.pgPath);
-const { port, flag: flagBuffer, url, lockTimeoutMs } = workerData;
+const { port, flag: flagBuffer, changes: changesBuffer, url, lockTimeoutMs } = workerData;
 const flag = new Int32Array(flagBuffer);
+// [0] moves on every NOTIFY castellan_changes, and on every (re)connect of the listener: the
+// watcher then resyncs from its cursor, since a notification sent while it was away is lost.
+const changes = new Int32Array(changesBuffer);
+let listener = null;
+function bumpChanges() {
+  Atomics.add(changes, 0, 1);
+}
+async function listen() {
+  if (listener !== null || client === null) return;
+  const c = new pg.Client({ connectionString: url, application_name: 'castellan-listen', connectionTimeoutMillis: 10000 });
+  listener = c;
+  const retry = () => {
+    if (listener !== c) return;
+    listener = null;
+    c.end().catch(() => {});
+    bumpChanges();
+    if (client !== null) setTimeout(() => listen().catch(() => {}), 1000).unref();
+  };
+  c.on('error', retry);
+  c.on('end', retry);
+  c.on('notification', bumpChanges);
+  try {
+    await c.connect();
+    await c.query('LISTEN castellan_changes');
+    bumpChanges();
+  } catch {
+    retry();
+  }
+}
 const INT8 = 20;
 const types = {
   getTypeParser(oid, format) {
@@ -78,9 +107,16 @@ async function handle(m) {
     await client.query('SET lock_timeout = ' + Number(lockTimeoutMs));
     return { version: r.rows[0].v };
   }
+  if (m.op === 'listen') {
+    listen().catch(() => {});
+    return {};
+  }
   if (m.op === 'close') {
     const c = client;
     client = null;
+    const l = listener;
+    listener = null;
+    if (l) await l.end().catch(() => {});
     if (c) await c.end().catch(() => {});
     return {};
   }
@@ -119,6 +155,8 @@ export class PgSyncDatabase implements SqlDatabase {
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #flag: Int32Array;
+  readonly #changes: Int32Array;
+  #listening = false;
   readonly #statements = new Map<string, PgStatement>();
   #open = true;
   #depth = 0;
@@ -128,10 +166,12 @@ export class PgSyncDatabase implements SqlDatabase {
     const { port1, port2 } = new MessageChannel();
     const flag = new SharedArrayBuffer(4);
     this.#flag = new Int32Array(flag);
+    const changes = new SharedArrayBuffer(4);
+    this.#changes = new Int32Array(changes);
     this.#port = port1;
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { port: port2, flag, url, lockTimeoutMs: PG_LOCK_TIMEOUT_MS, pgPath: requireHere.resolve('pg') },
+      workerData: { port: port2, flag, changes, url, lockTimeoutMs: PG_LOCK_TIMEOUT_MS, pgPath: requireHere.resolve('pg') },
       transferList: [port2],
     });
     // Never what keeps a CLI process alive; close() ends the connection.
@@ -152,6 +192,19 @@ export class PgSyncDatabase implements SqlDatabase {
       throw err;
     }
     return db;
+  }
+
+  /**
+   * A counter that moves when another session commits a change (NOTIFY castellan_changes, sent by
+   * every audited transaction at its commit) and whenever the listening connection reconnects,
+   * read without a round trip. The first call starts listening, on a connection of its own.
+   */
+  changeSignal(): number {
+    if (!this.#listening && this.#open) {
+      this.#listening = true;
+      this.#call({ op: 'listen' });
+    }
+    return Atomics.load(this.#changes, 0);
   }
 
   get isOpen(): boolean {

@@ -433,6 +433,11 @@ export class Audit {
     this.#sealPending = false;
   }
 
+  /** Workspace.transaction(): the seq of the last entry this transaction appended, or null if none. */
+  uncommittedHead(): number | null {
+    return this.#pending && this.#head !== undefined ? this.#head.seq : null;
+  }
+
   /** Workspace.transaction(): the transaction committed or rolled back; forget the head. */
   transactionEnded(): void {
     this.#managed = false;

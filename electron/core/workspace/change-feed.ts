@@ -28,6 +28,8 @@ export interface WorkspaceChange {
 
 /** Past this many new entries the domains are not read one by one: a reload of everything is cheaper. */
 export const MAX_ENTRIES_SCANNED = 2000;
+/** PostgreSQL: the head is read at least this often even without a notification. */
+const SAFETY_READ_MS = 1000;
 
 const ACTION_DOMAIN: Record<string, ChangeDomain> = {
   token: 'tokens',
@@ -91,6 +93,8 @@ export function watchChanges(
 ): () => void {
   let watched: Workspace | null = null;
   let cursor = 0;
+  let signal: number | null = null;
+  let readAt = 0;
   const tick = () => {
     const ws = current();
     if (ws === null) {
@@ -100,9 +104,18 @@ export function watchChanges(
     try {
       if (ws !== watched) {
         watched = ws;
+        signal = ws.changeSignal();
+        readAt = Date.now();
         cursor = changeCursor(ws);
         return;
       }
+      // PostgreSQL: the head is read only when a NOTIFY came (or the listener reconnected: a
+      // notification may have been missed, so resync from the cursor), and once a second anyway.
+      const now = Date.now();
+      const next = ws.changeSignal();
+      if (next !== null && next === signal && now - readAt < SAFETY_READ_MS) return;
+      signal = next;
+      readAt = now;
       const change = changesSince(ws, cursor);
       if (change === null) return;
       cursor = change.cursor;

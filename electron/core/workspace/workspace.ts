@@ -193,6 +193,14 @@ export class Workspace {
     return this.db;
   }
 
+  /**
+   * PostgreSQL: a number that moves when another session may have committed a change (its NOTIFY)
+   * or the listener reconnected, read without a round trip; null on SQLite (poll instead).
+   */
+  changeSignal(): number | null {
+    return this.db instanceof PgSyncDatabase ? this.db.changeSignal() : null;
+  }
+
   /** True when the workspace lives in PostgreSQL (team mode). */
   get shared(): boolean {
     return this.engine.name === 'postgres';
@@ -234,7 +242,10 @@ export class Workspace {
       let committed = false;
       try {
         const result = notAPromise(fn());
+        const head = this.shared ? this.audit.uncommittedHead() : null;
         this.audit.beforeCommit();
+        // Delivered to every listening console when (and only if) this transaction commits.
+        if (head !== null) this.db.prepare("SELECT pg_notify('castellan_changes', ?)").get(String(head));
         this.db.exec('COMMIT');
         committed = true;
         return result;
