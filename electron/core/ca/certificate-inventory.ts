@@ -297,6 +297,7 @@ export function listCertificates(
   const nowIso = (query.now ?? new Date()).toISOString();
   const where: string[] = [];
   const params: string[] = [];
+  const d = ws.engine.dialect;
 
   const search = query.search?.trim() ?? '';
   if (search !== '') {
@@ -304,8 +305,8 @@ export function listCertificates(
     const like = likePattern(search);
     const serialLike = likePattern(search.replace(/:/g, '').toLowerCase());
     where.push(
-      `(serial LIKE ? ESCAPE '\\' OR node_id LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\'
-        OR EXISTS (SELECT 1 FROM json_each(certificates.sans) AS s WHERE json_extract(s.value, '$.value') LIKE ? ESCAPE '\\'))`,
+      `(${d.containsText('serial')} OR ${d.containsText('node_id')} OR ${d.containsText('subject')}
+        OR ${d.jsonArrayMemberContains('certificates.sans', 'value')})`,
     );
     params.push(serialLike, like, like, like);
   }

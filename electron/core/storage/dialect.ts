@@ -54,6 +54,23 @@ export interface Dialect {
   greatest(a: string, b: string): string;
   /** The smaller of two values (SQLite's two-argument min(), PostgreSQL's LEAST). */
   least(a: string, b: string): string;
+  /**
+   * A FROM item over the elements of the JSON array in `column`, named `alias`; read a member of
+   * an element with `jsonElementText(alias, member)`.
+   */
+  jsonArrayFrom(column: string, alias: string): string;
+  jsonElementText(alias: string, member: string): string;
+  /** A comma-separated list of `column`'s values in order (an aggregate). */
+  joinedIds(column: string): string;
+  /** An integer expression used as a condition (SQLite takes it as is; PostgreSQL wants `<> 0`). */
+  truthy(expr: string): string;
+  /**
+   * `column` hidden from the index chooser (SQLite's unary `+`), where the planner would walk
+   * the wrong index; PostgreSQL plans from statistics and takes the column as is.
+   */
+  unindexed(column: string): string;
+  /** NULL ordering as SQLite's (NULLs first ascending, last descending), for ORDER BY `dir`. */
+  nullsOrder(dir: 'ASC' | 'DESC'): string;
   /** The column that orders a table's rows by insertion (ties in list pages). */
   rowOrder(table: RowOrderedTable): string;
   /** DDL making `table` append-only (UPDATE, DELETE — and on PostgreSQL TRUNCATE — refused). */
@@ -89,6 +106,12 @@ export const sqliteDialect: Dialect = {
   jsonText: (column, name) => `json_extract(${ident(column)}, '$.${member(name)}')`,
   jsonArrayMemberContains: (column, name) =>
     `EXISTS (SELECT 1 FROM json_each(${ident(column)}) AS j WHERE json_extract(j.value, '$.${member(name)}') LIKE ? ESCAPE '\\')`,
+  jsonArrayFrom: (column, alias) => `json_each(${ident(column)}) AS ${ident(alias)}`,
+  jsonElementText: (alias, name) => `json_extract(${ident(alias)}.value, '$.${member(name)}')`,
+  joinedIds: (column) => `group_concat(${ident(column)}, ',' ORDER BY ${ident(column)})`,
+  truthy: (expr) => expr,
+  unindexed: (column) => `+${ident(column)}`,
+  nullsOrder: () => '',
   greatest: (a, b) => `max(${a}, ${b})`,
   least: (a, b) => `min(${a}, ${b})`,
   rowOrder: () => 'rowid',
@@ -115,6 +138,12 @@ export const postgresDialect: Dialect = {
   jsonText: (column, name) => `(${ident(column)}::jsonb ->> '${member(name)}')`,
   jsonArrayMemberContains: (column, name) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements(${ident(column)}::jsonb) AS j(v) WHERE j.v ->> '${member(name)}' ILIKE ? ESCAPE '\\')`,
+  jsonArrayFrom: (column, alias) => `jsonb_array_elements(${ident(column)}::jsonb) AS ${ident(alias)}(value)`,
+  jsonElementText: (alias, name) => `(${ident(alias)}.value ->> '${member(name)}')`,
+  joinedIds: (column) => `string_agg(${ident(column)}::text, ',' ORDER BY ${ident(column)})`,
+  truthy: (expr) => `(${expr}) <> 0`,
+  unindexed: (column) => ident(column),
+  nullsOrder: (dir) => (dir === 'ASC' ? ' NULLS FIRST' : ' NULLS LAST'),
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
   least: (a, b) => `LEAST(${a}, ${b})`,
   rowOrder: (table) => ROW_KEYS[table],

@@ -22,6 +22,7 @@
  *   reported from inside it and the tokens returned only after COMMIT.
  */
 import { randomUUID } from 'node:crypto';
+import type { SQLInputValue } from 'node:sqlite';
 import type { SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import { formatTtl } from '../../../shared/policy/index.ts';
@@ -94,6 +95,7 @@ type MintPlan = {
   facts: TokenFacts;
   attemptBinding: boolean;
   insert: SqlStatement;
+  returnsId: boolean;
 };
 
 type Extra = Record<string, string | number | boolean | null>;
@@ -177,8 +179,10 @@ function plan(
     insert: ws.db.prepare(
       `INSERT INTO tokens (jti, subject, deployment, service, container, profile, key_id, kid, scopes,
          issued_at, expires_at, token_sha256, forced_ttl, issuer, audience, caps, risk, create_attempt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)${ws.shared ? ' RETURNING id' : ''}`,
     ),
+    // PostgreSQL has no rowid to read back: the new id comes from RETURNING.
+    returnsId: ws.shared,
   };
 }
 
@@ -232,7 +236,7 @@ function signAndRecord(
         });
   const token = p.signer.signer.sign(claims);
   const sha256 = tokenSha256(token);
-  const info = p.insert.run(
+  const values: SQLInputValue[] = [
     jti,
     claims.sub,
     p.deployment,
@@ -251,9 +255,12 @@ function signAndRecord(
     p.facts.caps,
     p.facts.risk,
     attempt,
-  );
+  ];
+  const id = p.returnsId
+    ? (p.insert.get(...values) as { id: number }).id
+    : Number(p.insert.run(...values).lastInsertRowid);
   const row: TokenRow = {
-    id: Number(info.lastInsertRowid),
+    id,
     jti,
     subject: claims.sub,
     deployment: p.deployment,

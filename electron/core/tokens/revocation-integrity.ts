@@ -35,18 +35,29 @@ const REVOKING = "('token.revoke', 'token.revoke_bulk')";
  */
 export function revocationMismatch(ws: Workspace): string | null {
   const db = ws.db;
-  // Only bulk entries are read as JSON below (a single revoke is checked through its target).
-  const unreadable = db
-    .prepare(`SELECT seq, action FROM audit WHERE action = 'token.revoke_bulk' AND NOT json_valid(details) ORDER BY seq LIMIT 1`)
-    .get() as { seq: number; action: string } | undefined;
-  if (unreadable) return `audit entry ${unreadable.seq} (${unreadable.action}) cannot be read; run audit verify`;
+  const dialect = ws.engine.dialect;
+  // Only bulk entries are read as JSON (a single revoke is checked through its target); there
+  // are few of them, so they are parsed here rather than with either engine's JSON functions.
+  const bulks: { seq: number; count: unknown; digest: unknown }[] = [];
+  for (const e of db
+    .prepare(`SELECT seq, details FROM audit WHERE action = 'token.revoke_bulk' ORDER BY seq`)
+    .iterate() as Iterable<{ seq: number; details: string }>) {
+    let details: unknown;
+    try {
+      details = JSON.parse(e.details);
+    } catch {
+      return `audit entry ${e.seq} (token.revoke_bulk) cannot be read; run audit verify`;
+    }
+    const d = (details ?? {}) as { count?: unknown; ids_digest?: unknown };
+    bulks.push({ seq: e.seq, count: d.count, digest: d.ids_digest });
+  }
 
   // Rows still pointing at the entry that revoked them, but no longer revoked. (`+` keeps the
   // planner off the revoked_at index, which would walk every active token.)
   const unrevoked = db
     .prepare(
       `SELECT t.revoke_audit_seq AS seq, count(*) AS n FROM tokens t JOIN audit a ON a.seq = t.revoke_audit_seq
-       WHERE t.revoke_audit_seq IS NOT NULL AND +t.revoked_at IS NULL AND a.action IN ${REVOKING}
+       WHERE t.revoke_audit_seq IS NOT NULL AND ${dialect.unindexed('t.revoked_at')} IS NULL AND a.action IN ${REVOKING}
        GROUP BY t.revoke_audit_seq ORDER BY t.revoke_audit_seq LIMIT 1`,
     )
     .get() as { seq: number; n: number } | undefined;
@@ -77,14 +88,8 @@ export function revocationMismatch(ws: Workspace): string | null {
 
   // A bulk revoke: exactly `count` rows point back at it, and (when recorded) exactly those ids.
   const bulkRows = db.prepare(
-    "SELECT count(*) AS n, group_concat(id, ',' ORDER BY id) AS ids FROM tokens WHERE revoke_audit_seq = ?",
+    `SELECT count(*) AS n, ${dialect.joinedIds('id')} AS ids FROM tokens WHERE revoke_audit_seq = ?`,
   );
-  const bulks = db
-    .prepare(
-      `SELECT seq, details ->> '$.count' AS count, details ->> '$.ids_digest' AS digest FROM audit
-       WHERE action = 'token.revoke_bulk' ORDER BY seq`,
-    )
-    .all() as { seq: number; count: unknown; digest: unknown }[];
   for (const e of bulks) {
     if (typeof e.count !== 'number') continue;
     const rows = bulkRows.get(e.seq) as { n: number; ids: string | null };

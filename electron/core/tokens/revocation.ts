@@ -154,7 +154,7 @@ export function revokeBulk(
       `a bulk revoke needs at least one filter (${SELECTORS.join(', ')}); an empty filter would revoke every token`,
     );
   }
-  const { sql, params } = filterClause({ ...filter, status: 'active' }, now);
+  const { sql, params } = filterClause({ ...filter, status: 'active' }, now, { dialect: ws.engine.dialect });
   const count = (): { revocable: number; unrevocable: number } => {
     const row = ws.db
       .prepare(`SELECT count(jti) AS revocable, count(*) - count(jti) AS unrevocable FROM tokens WHERE ${sql}`)

@@ -16,6 +16,7 @@
  * ms for a filter matching ~100,000 rows).
  */
 import type { SQLInputValue } from 'node:sqlite';
+import { sqliteDialect, type Dialect } from '../storage/dialect.ts';
 import type { SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import { TOKEN_SORT_COLUMNS, TOKEN_STATUSES } from '../../../shared/ipc/contract/tokens.ts';
@@ -267,8 +268,9 @@ const STATUS_ORDERED_SORTS: readonly string[] = ['issued_at', 'expires_at', 'rev
 export function filterClause(
   filter: unknown,
   now: number,
-  options: { sort?: string } = {},
+  options: { sort?: string; dialect?: Dialect } = {},
 ): { sql: string; params: SQLInputValue[] } {
+  const dialect = options.dialect ?? sqliteDialect;
   const f = checkFilter(filter);
   const where: string[] = [];
   const params: SQLInputValue[] = [];
@@ -288,7 +290,7 @@ export function filterClause(
     f.service === undefined &&
     f.container === undefined &&
     f.profile === undefined;
-  const r = statusMayLead || keyStatusOrder ? 'revoked_at' : '+revoked_at';
+  const r = statusMayLead || keyStatusOrder ? 'revoked_at' : dialect.unindexed('revoked_at');
   // Sorted by issued_at (or revoked_at, whose ties go by issued_at), only revoked_at may lead,
   // so the planner walks tokens_status_issued_at in order instead of sorting a range of
   // (revoked_at, expires_at) it wrongly believes small. Sorted by expires_at under an equality
@@ -298,14 +300,14 @@ export function filterClause(
     (statusMayLead && (options.sort === undefined || options.sort === 'expires_at')) ||
     (hasEquality && options.sort === 'expires_at')
       ? 'expires_at'
-      : '+expires_at';
+      : dialect.unindexed('expires_at');
   // With a service filter, the deployment may lead only newest first (tokens_deployment_service):
   // in any other order the planner would walk a (deployment, order) index through the
   // deployment's other services too (40 ms instead of 1 for one service by container,
   // descending), where the service's own indexes select fewer rows, and by expiry in order.
   const d =
     f.service !== undefined && options.sort !== undefined && options.sort !== 'issued_at'
-      ? '+deployment'
+      ? dialect.unindexed('deployment')
       : 'deployment';
   if (f.status === 'revoked') where.push(`${r} IS NOT NULL`);
   if (f.status === 'active') {
@@ -324,13 +326,13 @@ export function filterClause(
   }
   // Literal constants, not parameters: a partial index serves a query only when the query's
   // WHERE holds the index's own term (`caps & 2`, `risk >= 2`) as written.
-  if (f.capability !== undefined) where.push(`caps & ${CAPABILITY_BITS[f.capability]}`);
+  if (f.capability !== undefined) where.push(dialect.truthy(`caps & ${CAPABILITY_BITS[f.capability]}`));
   if (f.risk !== undefined && f.risk !== 'low') where.push(`risk >= ${TOKEN_RISKS.indexOf(f.risk)}`);
   if (f.grants !== undefined) {
     const { kind, level } = parseGrantsFilter(f.grants);
     where.push(
-      `EXISTS (SELECT 1 FROM json_each(tokens.scopes) AS g WHERE json_extract(g.value, '$.resource_kind') = ? ` +
-        `AND json_extract(g.value, '$.level') IN (${GRANT_LEVELS.slice(GRANT_LEVELS.indexOf(level))
+      `EXISTS (SELECT 1 FROM ${dialect.jsonArrayFrom('tokens.scopes', 'g')} WHERE ${dialect.jsonElementText('g', 'resource_kind')} = ? ` +
+        `AND ${dialect.jsonElementText('g', 'level')} IN (${GRANT_LEVELS.slice(GRANT_LEVELS.indexOf(level))
           .map((l) => `'${l}'`)
           .join(', ')}))`,
     );
@@ -338,10 +340,10 @@ export function filterClause(
   }
   if (f.text !== undefined && f.text !== '') {
     const like = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push("(jti LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' OR container LIKE ? ESCAPE '\\')");
+    where.push(`(${dialect.containsText('jti')} OR ${dialect.containsText('subject')} OR ${dialect.containsText('container')})`);
     params.push(like, like, like);
   }
-  return { sql: where.length === 0 ? '1' : where.join(' AND '), params };
+  return { sql: where.length === 0 ? '1 = 1' : where.join(' AND '), params };
 }
 
 function wholeNumber(what: string, v: unknown, min: number, max: number): number {
@@ -423,7 +425,7 @@ function countTokens(ws: Workspace, filter: TokenFilter, now: number): number {
   } else if (hit !== undefined && Math.abs(now - hit.now) <= MAX_CARRY_SECS) {
     // Unrevoked tokens with hit.now <= expires_at < now were active then and are expired now
     // (the other way round if the clock went back).
-    const others = filterClause({ ...filter, status: undefined }, now);
+    const others = filterClause({ ...filter, status: undefined }, now, { dialect: ws.engine.dialect });
     const [lo, hi] = now > hit.now ? [hit.now, now] : [now, hit.now];
     const moved = (
       cachedStatement(
@@ -434,7 +436,7 @@ function countTokens(ws: Workspace, filter: TokenFilter, now: number): number {
     const fewer = (filter.status === 'active') === now > hit.now;
     total = fewer ? hit.total - moved : hit.total + moved;
   } else {
-    const { sql, params } = filterClause(filter, now);
+    const { sql, params } = filterClause(filter, now, { dialect: ws.engine.dialect });
     total = (cachedStatement(db, `SELECT count(*) AS n FROM tokens WHERE ${sql}`).get(...params) as { n: number }).n;
   }
   cache.totals.delete(key);
@@ -452,13 +454,16 @@ export function pageIdsQuery(
   now: number,
   sort: TokenSortColumn,
   direction: 'asc' | 'desc',
+  dialect: Dialect = sqliteDialect,
 ): { sql: string; params: SQLInputValue[] } {
-  const { sql, params } = filterClause(filter, now, { sort });
+  const { sql, params } = filterClause(filter, now, { sort, dialect });
   // `id` breaks ties in the same direction, so a page boundary never repeats or skips a row;
   // every single-column index ends in the rowid, so this order is still an index walk. Ties of
   // revoked_at (every unrevoked token is NULL) go newest first, along tokens_status_issued_at.
   const dir = direction === 'asc' ? 'ASC' : 'DESC';
-  const order = sort === 'revoked_at' ? `revoked_at ${dir}, issued_at ${dir}, id ${dir}` : `${sort} ${dir}, id ${dir}`;
+  const nulls = dialect.nullsOrder(dir);
+  const order =
+    sort === 'revoked_at' ? `revoked_at ${dir}${nulls}, issued_at ${dir}, id ${dir}` : `${sort} ${dir}${nulls}, id ${dir}`;
   return { sql: `SELECT id FROM tokens WHERE ${sql} ORDER BY ${order} LIMIT ? OFFSET ?`, params };
 }
 
@@ -479,7 +484,7 @@ export function listTokens(
   const limit = wholeNumber('limit', query.limit ?? DEFAULT_TOKEN_PAGE, 1, MAX_TOKEN_PAGE);
   const offset = wholeNumber('offset', query.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
   const filter = checkFilter(query.filter);
-  const page = pageIdsQuery(filter, now, sort, direction);
+  const page = pageIdsQuery(filter, now, sort, direction, ws.engine.dialect);
   // The total, the page's ids and its rows from one snapshot, as one statement would give them,
   // even if another process commits in between.
   const ownSnapshot = !ws.db.isTransaction;

@@ -11,6 +11,7 @@
  */
 import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { SQLInputValue } from 'node:sqlite';
+import { sqliteDialect, type Dialect } from '../storage/dialect.ts';
 import type { SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError } from '../../../shared/errors.ts';
 import type { Actor } from './actor.ts';
@@ -291,6 +292,7 @@ interface Statements {
 
 export class Audit {
   readonly #db: SqlDatabase;
+  readonly #dialect: Dialect;
   readonly #actor: Actor;
   // Prepared on first use (the tables may not exist yet when the workspace constructs us) and
   // reused: preparing the three statements cost ~50-70 µs per entry, more than the rest of it.
@@ -314,8 +316,9 @@ export class Audit {
   /** The admin now acting (the unlocking vault slot's label), or null while locked. */
   #admin: () => string | null = () => null;
 
-  constructor(db: SqlDatabase, actor: Actor) {
+  constructor(db: SqlDatabase, actor: Actor, dialect: Dialect = sqliteDialect) {
     this.#db = db;
+    this.#dialect = dialect;
     this.#actor = actor;
   }
 
@@ -716,7 +719,7 @@ export class Audit {
       params.push(query.action);
     }
     if (query.action_contains !== undefined && query.action_contains !== '') {
-      where.push("action LIKE ? ESCAPE '\\'");
+      where.push(this.#dialect.containsText('action'));
       params.push(`%${likeEscape(query.action_contains)}%`);
     }
     if (query.target !== undefined) {
@@ -731,7 +734,7 @@ export class Audit {
     if (query.text !== undefined && query.text !== '') {
       const like = `%${likeEscape(query.text)}%`;
       where.push(
-        "(action LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\' OR actor_user LIKE ? ESCAPE '\\' OR actor_admin LIKE ? ESCAPE '\\' OR actor_host LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')",
+        `(${['action', 'target', 'actor_user', 'actor_admin', 'actor_host', 'details'].map((c) => this.#dialect.containsText(c)).join(' OR ')})`,
       );
       params.push(like, like, like, like, like, like);
     }

@@ -783,12 +783,13 @@ export class Vault {
     wrapped: Uint8Array,
   ): VaultSlotInfo {
     const createdAt = new Date().toISOString();
-    const result = this.#db
+    // RETURNING, not lastInsertRowid: PostgreSQL has no rowid (SQLite has had RETURNING since 3.35).
+    const { id } = this.#db
       .prepare(
-        'INSERT INTO vault_slots (kind, label, kdf_params, backend, wrapped_dek, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO vault_slots (kind, label, kdf_params, backend, wrapped_dek, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
       )
-      .run(kind, label, kdfParams, backend, wrapped, createdAt);
-    return { id: Number(result.lastInsertRowid), kind, label, backend, created_at: createdAt };
+      .get(kind, label, kdfParams, backend, wrapped, createdAt) as { id: number };
+    return { id, kind, label, backend, created_at: createdAt };
   }
 
   #dekId(): string | null {

@@ -103,7 +103,7 @@ export class Workspace {
     this.#walPath = `${dbPath}-wal`;
     // Every entry names the machine, also for callers that built the actor by hand.
     this.actor = { user: opts.actor.user, kind: opts.actor.kind, host: opts.actor.host ?? currentHostName() };
-    this.audit = new Audit(db, this.actor);
+    this.audit = new Audit(db, this.actor, engine.dialect);
     const vaultOptions: ConstructorParameters<typeof Vault>[1] = {};
     if (opts.keychain !== undefined) vaultOptions.keychain = opts.keychain;
     if (opts.kdf !== undefined) vaultOptions.kdf = opts.kdf;
