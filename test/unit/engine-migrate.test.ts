@@ -16,9 +16,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { DatabaseSync } from 'node:sqlite';
 import { listCertificates } from '../../electron/core/ca/certificate-inventory.ts';
 import { publishCrl, showCa } from '../../electron/core/ca/ca-store.ts';
-import { mintToken } from '../../electron/core/tokens/minting.ts';
+import { mintBatch, mintToken } from '../../electron/core/tokens/minting.ts';
 import { revokeToken } from '../../electron/core/tokens/revocation.ts';
 import { workspaceJwks } from '../../electron/core/tokens/signing-keys.ts';
 import { inspectWithLedger } from '../../electron/core/tokens/token-inspection.ts';
@@ -52,7 +53,7 @@ interface Seeded {
 }
 
 /** The source: the demo workspace (deployments, zlayer + ed25519 keys, tokens, one revoked) and the demo CA. */
-async function seeded(t: TestContext): Promise<Seeded> {
+async function seeded(t: TestContext, opts: { many?: boolean } = {}): Promise<Seeded> {
   const ws = openTestWorkspace();
   t.after(() => ws.close());
   const { token } = await seedDemoWorkspace(ws);
@@ -60,6 +61,10 @@ async function seeded(t: TestContext): Promise<Seeded> {
   const ed = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-9', profile: 'ed25519' });
   const other = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-8', profile: 'ed25519' });
   revokeToken(ws, other.record.jti!, 'superseded');
+  if (opts.many) {
+    // More rows than migrate reads in one page (2,000), so the paging by primary key is exercised.
+    mintBatch(ws, { deployment: 'storefront', service: 'worker', containers: Array.from({ length: 2100 }, (_, i) => `w-${i}`), profile: 'zlayer' });
+  }
   return { ws, zlayerToken: token, edToken: ed.token, edJti: ed.record.jti! };
 }
 
@@ -167,7 +172,7 @@ function snapshot(ws: Workspace): { ledger: unknown[]; counts: Record<string, nu
 // SQLite → PostgreSQL → SQLite
 
 pgTest('a workspace moves from its file into PostgreSQL and back into a new folder, verified and audited both ways', async (t) => {
-  const s = await seeded(t);
+  const s = await seeded(t, { many: true });
   const url = await freshPostgresDatabase(t);
   const before = snapshot(s.ws);
   const sourceAuditBefore = before.counts.audit!;
@@ -272,7 +277,7 @@ pgTest('PostgreSQL → PostgreSQL works too, and the identity sequences move pas
 // File → file, and what needs no server
 
 test('a file-to-file migrate into a new folder gives a working copy (FOLDER/castellan.db names the folder)', async (t) => {
-  const s = await seeded(t);
+  const s = await seeded(t, { many: true });
   const before = snapshot(s.ws);
   const dir = path.join(tempDir(), 'copy');
   const result = await migrateWorkspace(s.ws, path.join(dir, 'castellan.db'), OPTIONS);
@@ -283,6 +288,7 @@ test('a file-to-file migrate into a new folder gives a working copy (FOLDER/cast
 
 test('an existing, non-empty folder workspace is refused and unchanged; so is the source itself', async (t) => {
   const s = await seeded(t);
+  if (s.ws.engine.name !== 'sqlite') return t.skip('needs workspaces in folders (the PostgreSQL pass keeps them in schemas)');
   const other = openTestWorkspace();
   t.after(() => other.close());
   other.vault.initialize('another passphrase 123');
@@ -291,9 +297,39 @@ test('an existing, non-empty folder workspace is refused and unchanged; so is th
   await assert.rejects(migrateWorkspace(s.ws, { dir: other.dir }, OPTIONS), isError('CONFLICT', /is not empty/));
   const reopened = openDir(t, other.dir);
   assert.deepEqual(snapshot(reopened), before);
-  if (s.ws.engine.name === 'sqlite') {
-    await assert.rejects(migrateWorkspace(s.ws, { dir: s.ws.dir }, OPTIONS), isError('CONFLICT', /is not empty/));
-  }
+  await assert.rejects(migrateWorkspace(s.ws, { dir: s.ws.dir }, OPTIONS), isError('CONFLICT', /is not empty/));
+});
+
+test('a copy that does not verify is rolled back, naming what failed: a source log edited outside Castellan', async (t) => {
+  const s = await seeded(t);
+  if (s.ws.engine.name !== 'sqlite') return t.skip('edits the source file directly');
+  // Someone with write access to the file rewrites an old entry (dropping the trigger that stops Castellan's own code).
+  const raw = new DatabaseSync(s.ws.dbPath);
+  raw.exec('DROP TRIGGER audit_append_only_update');
+  raw.prepare("UPDATE audit SET target = 'deployment:elsewhere' WHERE seq = 2").run();
+  raw.close();
+  const dir = path.join(tempDir(), 'copy');
+  await assert.rejects(
+    migrateWorkspace(s.ws, { dir }, OPTIONS),
+    isError('INTEGRITY', /did not verify, so it was rolled back .*: audit verify fails at entry 2: entry 2 was altered/),
+  );
+  assert.equal(fs.existsSync(dir), false, 'the folder made for the copy is gone again');
+  // An existing empty folder stays, without the database file this run created.
+  const empty = tempDir();
+  await assert.rejects(migrateWorkspace(s.ws, { dir: empty }, OPTIONS), isError('INTEGRITY'));
+  assert.deepEqual(fs.readdirSync(empty), []);
+});
+
+pgTest('a copy into PostgreSQL that does not verify leaves the database without a row', async (t) => {
+  const s = await seeded(t);
+  if (s.ws.engine.name !== 'sqlite') return t.skip('edits the source file directly');
+  const raw = new DatabaseSync(s.ws.dbPath);
+  raw.prepare("UPDATE record_macs SET mac = '00' || substr(mac, 3) WHERE record = 'ca'").run();
+  raw.close();
+  const url = await freshPostgresDatabase(t);
+  await assert.rejects(migrateWorkspace(s.ws, url, OPTIONS), isError('INTEGRITY', /rolled back.*audit verify fails.*CA/i));
+  const pgWs = openPg(t, url);
+  assert.deepEqual(Object.values(counts(pgWs)), Object.values(counts(pgWs)).map(() => 0));
 });
 
 test('a wrong passphrase creates no target folder', async (t) => {
