@@ -308,12 +308,13 @@ test('a copy that does not verify is rolled back, naming what failed: a source l
   raw.exec('DROP TRIGGER audit_append_only_update');
   raw.prepare("UPDATE audit SET target = 'deployment:elsewhere' WHERE seq = 2").run();
   raw.close();
-  const dir = path.join(tempDir(), 'copy');
+  const parent = tempDir();
+  const dir = path.join(parent, 'new', 'copy');
   await assert.rejects(
     migrateWorkspace(s.ws, { dir }, OPTIONS),
     isError('INTEGRITY', /did not verify, so it was rolled back .*: audit verify fails at entry 2: entry 2 was altered/),
   );
-  assert.equal(fs.existsSync(dir), false, 'the folder made for the copy is gone again');
+  assert.deepEqual(fs.readdirSync(parent), [], 'the folders made for the copy are gone again');
   // An existing empty folder stays, without the database file this run created.
   const empty = tempDir();
   await assert.rejects(migrateWorkspace(s.ws, { dir: empty }, OPTIONS), isError('INTEGRITY'));

@@ -54,8 +54,8 @@ export const migrateCommands: Command[] = [
     vault: 'always',
     flagHelp: {
       to:
-        'where to copy it: a postgres://user@host/database URL (a password is better given with PGPASSWORD or ~/.pgpass, or ' +
-        'the whole URL with --to-env), or a folder (or FOLDER/castellan.db); it must hold nothing yet',
+        'where to copy it: a postgres://user@host/database URL (a password is better given in PGPASSWORD, or the ' +
+        'whole URL with --to-env), or a folder (or FOLDER/castellan.db); it must hold nothing yet',
       'to-env': 'environment variable holding the target (a URL with a password stays out of argv)',
     },
     async run(ctx) {

@@ -296,7 +296,11 @@ function prepareTarget(to: MigrationTarget, where: string): Created {
     }
   }
   const files = fileStat === undefined ? [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`] : [];
-  return { dir: dirStat === undefined ? to.dir : null, files };
+  if (dirStat !== undefined) return { dir: null, files };
+  // The folder (and any missing parents) will be made: a failed run removes the topmost one it made.
+  let top = to.dir;
+  while (path.dirname(top) !== top && !fs.existsSync(path.dirname(top))) top = path.dirname(top);
+  return { dir: top, files };
 }
 
 function removeCreated(created: Created): void {
