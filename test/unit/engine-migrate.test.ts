@@ -235,6 +235,13 @@ pgTest('a target database that holds anything is refused and left exactly as it 
   // The refusal changed nothing in the source's log either (the re-authentication succeeded silently).
   assert.equal(counts(s.ws).audit, sourceBefore);
 
+  // Someone else's data counts too, whatever its table is called.
+  const url3 = await freshPostgresDatabase(t);
+  await onCluster(url3, 'CREATE TABLE "Customers" (id int); INSERT INTO "Customers" VALUES (1), (2)');
+  await assert.rejects(migrateWorkspace(s.ws, url3, OPTIONS), isError('CONFLICT', /not empty \(Customers: 2 row/));
+  const left = await onCluster<{ n: string }>(url3, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'");
+  assert.equal(Number(left[0]!.n), 1, 'no Castellan table was created beside it');
+
   // One stray row is enough: a database with only a setting in it is not empty.
   const url2 = await freshPostgresDatabase(t);
   const other = openPg(t, url2);
@@ -455,4 +462,14 @@ pgTest('castellan migrate --to-env VAR into PostgreSQL, then --database URL work
   assert.equal(listed.rows.length, 1);
   await ok(cli(['revoke', listed.rows[0]!.jti, '--reason', 'leaked', '--passphrase-env', 'P'], pgEnv));
   assert.match(await ok(cli(['audit', 'verify', '--passphrase-env', 'P'], pgEnv)), /audit chain OK/);
+
+  // And back out of PostgreSQL (the source named with --database) into a new folder.
+  const back = path.join(tempDir(), 'back');
+  const text = await ok(cli(['--database', url, 'migrate', '--to', back, '--passphrase-env', 'P'], { CASTELLAN_DATA_DIR: dir }));
+  assert.match(text, /^migrated database castellan_t_\w+ on .* \(postgres\) to .*back\/castellan\.db \(sqlite\)$/m);
+  assert.ok(!text.includes('postgres://'));
+  const backEnv = { CASTELLAN_DATA_DIR: back };
+  const moved = JSON.parse(await ok(cli(['tokens', 'list', '--status', 'revoked', '--json'], backEnv))) as { rows: { jti: string }[] };
+  assert.deepEqual(moved.rows.map((r) => r.jti), [listed.rows[0]!.jti]);
+  assert.match(await ok(cli(['audit', 'verify', '--passphrase-env', 'P'], backEnv)), /audit chain OK/);
 });
