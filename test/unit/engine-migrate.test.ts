@@ -360,6 +360,7 @@ test('targets that are not one: malformed URL, another scheme, a plain file, not
   await assert.rejects(migrateWorkspace(s.ws, file, OPTIONS), isError('INVALID_INPUT', /is a file/));
   assert.equal(fs.readFileSync(file, 'utf8'), 'hello');
   await assert.rejects(migrateWorkspace(s.ws, '  ', OPTIONS), isError('INVALID_INPUT', /target is required/));
+  await assert.rejects(migrateWorkspace(s.ws, { database: file }, OPTIONS), isError('INVALID_INPUT', /must be a postgres:\/\/ URL/));
   assert.deepEqual(parseMigrationTarget('postgresql://u@h/db'), { database: 'postgresql://u@h/db' });
   assert.equal(describeMigrationTarget({ database: `postgres://u:${secret}@h:5433/db` }), 'database db on h:5433');
 });

@@ -246,7 +246,12 @@ export async function migrateWorkspace(
 
 function checkedTarget(target: MigrationTarget): MigrationTarget {
   if (target !== null && typeof target === 'object') {
-    if ('database' in target && typeof target.database === 'string') return parseMigrationTarget(target.database);
+    if ('database' in target && typeof target.database === 'string') {
+      if (!isPostgresUrl(target.database)) {
+        throw new CastellanError('INVALID_INPUT', 'the target database must be a postgres:// URL (a folder is given as { dir })');
+      }
+      return parseMigrationTarget(target.database);
+    }
     if ('dir' in target && typeof target.dir === 'string' && target.dir.trim() !== '') {
       return parseMigrationTarget(target.dir);
     }
