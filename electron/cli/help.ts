@@ -141,6 +141,7 @@ const COMMAND_FLAGS: Record<string, Record<string, string>> = {
 /** The value placeholder a string flag is shown with. */
 function placeholder(name: string): string {
   if (name.endsWith('-env')) return 'VAR';
+  if (name === 'to') return 'TARGET';
   if (name === 'out' || name.endsWith('-file') || name === 'bundle-json') return 'FILE';
   if (['limit', 'offset', 'days', 'expiring-days', 'ttl'].includes(name)) return 'N';
   return name.toUpperCase().replace(/-/g, '_');

@@ -1,6 +1,7 @@
 import type { Command } from '../cli.ts';
 import { caCommands } from './ca.ts';
 import { deploymentCommands } from './deployments.ts';
+import { migrateCommands } from './migrate.ts';
 import { serveCommands } from './serve.ts';
 import { settingsCommands } from './settings.ts';
 import { tokenCommands } from './tokens.ts';
@@ -13,4 +14,5 @@ export const COMMANDS: Command[] = [
   ...caCommands,
   ...settingsCommands,
   ...serveCommands,
+  ...migrateCommands,
 ];

@@ -31,7 +31,7 @@
  * Every create, rotate, import, export and retirement writes one audit entry in
  * the same transaction as the change; no entry ever holds key material.
  */
-import { createPrivateKey, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { CastellanError } from '../../../shared/errors.ts';
 import { CLOCK_LEEWAY_SECS, type KeyRecord } from './inspect.ts';
@@ -762,4 +762,34 @@ export async function forceRetireKey(
     });
   });
   return getKey(ws, id, now);
+}
+
+// ---------------------------------------------------------------------------
+// Checking a copy (`castellan migrate`)
+
+/**
+ * Opens every stored signing key with this workspace's vault — retired ones too — and says which
+ * do not: a key that does not unseal (wrong vault, bytes changed on the way), is not a key of its
+ * profile, or (ed25519/es256) whose public half is not its stored public JWK. Empty when all
+ * hold. The unsealed bytes are zeroed at once. Needs the vault unlocked.
+ */
+export function keyUnsealProblems(ws: Workspace): string[] {
+  ws.vault.requireUnlocked();
+  const problems: string[] = [];
+  for (const row of keyRows(ws)) {
+    let key: KeyObject;
+    try {
+      key = unsealedKeyObject(ws, row);
+    } catch (err) {
+      problems.push(`signing key ${row.id} does not unseal: ${err instanceof Error ? err.message : String(err)}`);
+      continue;
+    }
+    if (row.profile === 'zlayer') continue;
+    const stored = row.public_jwk === null ? null : (JSON.parse(row.public_jwk) as { x?: string; y?: string });
+    const actual = createPublicKey(key).export({ format: 'jwk' }) as { x?: string; y?: string };
+    if (stored === null || stored.x !== actual.x || stored.y !== actual.y) {
+      problems.push(`signing key ${row.id} unseals, but its private key does not match its stored public key`);
+    }
+  }
+  return problems;
 }

@@ -482,6 +482,7 @@ export class Audit {
       if (seal.seq > 0 && at?.hash !== seal.hash) return 0;
       start = { seq: seal.seq, hash: seal.hash };
     }
+    // ON CONFLICT, not SQLite's INSERT OR REPLACE: the same statement on both engines.
     const late = this.#db.prepare(
       'INSERT INTO audit_late_mac (seq, mac) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET mac = excluded.mac',
     );
