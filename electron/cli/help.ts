@@ -195,7 +195,7 @@ export function overview(commands: Command[], version: string): string {
   return [
     `castellan ${version}: the Castellan credential authority, headless`,
     '',
-    'usage: castellan [--data-dir DIR | --database URL] [--passphrase-env VAR] COMMAND [ARGS...] [FLAGS...]',
+    'usage: castellan [--data-dir DIR | --database URL] [--passphrase-env VAR] COMMAND [ARGS] [FLAGS]',
     '       castellan help COMMAND     flags of one command, and whether it needs the vault',
     '       castellan --version',
     '',
