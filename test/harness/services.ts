@@ -23,6 +23,15 @@ export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.CASTELLAN_STORAGE 
 let pgAdmin: PgSyncDatabase | undefined;
 
 /**
+ * `skip` for a test that is about the embedded file itself (it edits the SQLite file as an
+ * attacker would, reads its bytes, or checks SQLite's query plans): it runs on the SQLite pass;
+ * on the PostgreSQL pass it is skipped with this reason, never silently.
+ */
+export function sqliteOnly(why: string): false | string {
+  return TEST_ENGINE === 'postgres' ? `SQLite pass only: ${why}` : false;
+}
+
+/**
  * On the PostgreSQL pass: the database URL standing for the workspace folder `dir`, a schema of
  * its own on the test cluster (named after the folder, so reopening the folder reopens the
  * same workspace). Undefined on the SQLite pass: the workspace is the folder's file.

@@ -18,7 +18,7 @@ import { exportJwks, exportZlayerSecretFile } from '../../electron/core/tokens/s
 import { filterClause, getToken, listTokens, TOKEN_COLUMNS, tokenStats } from '../../electron/core/tokens/token-ledger.ts';
 import { tokenSha256 } from '../../electron/core/tokens/sign.ts';
 import { Workspace } from '../../electron/core/workspace/workspace.ts';
-import { openTestWorkspace, tempDir } from '../harness/services.ts';
+import { openTestWorkspace, sqliteOnly, tempDir } from '../harness/services.ts';
 import { isError, py, tokenWorkspace } from '../harness/tokens.ts';
 import type { Profile } from '../../electron/core/tokens/key-material.ts';
 
@@ -145,7 +145,7 @@ test('ed25519 and es256 tokens pass PyJWT against the exported JWKS file, with t
   ws.close();
 });
 
-test('minting writes the ledger row and its audit entry together, and never the token', async () => {
+test('minting writes the ledger row and its audit entry together, and never the token', { skip: sqliteOnly("scans the database file's bytes for the token") }, async () => {
   const ws = await setup();
   const auditBefore = ws.audit.verify().count;
   const { token, record } = mintToken(ws, { deployment: 'storefront', service: 'web', container: 'web-0' });
@@ -535,7 +535,7 @@ test('getToken rebuilds the exact claims that were signed and shows the history 
   ws.close();
 });
 
-test('the common filters are served by indexes (EXPLAIN QUERY PLAN) on a large ledger', async () => {
+test('the common filters are served by indexes (EXPLAIN QUERY PLAN) on a large ledger', { skip: sqliteOnly("checks SQLite's query plans") }, async () => {
   const dir = path.join(tempDir(), 'workspace');
   let ws = openTestWorkspace(dir);
   ws.db.exec(`INSERT INTO signing_keys (id, profile, alg, state, sealed_private, created_at)

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isCastellanError } from '../../shared/errors.ts';
 import { PgSyncDatabase } from '../../electron/core/storage/pg-sync.ts';

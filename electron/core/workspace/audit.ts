@@ -482,9 +482,13 @@ export class Audit {
       if (seal.seq > 0 && at?.hash !== seal.hash) return 0;
       start = { seq: seal.seq, hash: seal.hash };
     }
-    // ON CONFLICT, not SQLite's INSERT OR REPLACE: the same statement on both engines.
+    // ON CONFLICT, not SQLite's INSERT OR REPLACE. On PostgreSQL DO NOTHING: the app role may
+    // only add late MACs (storage/postgres-roles.ts), and DO UPDATE needs UPDATE; a late MAC
+    // already there is the same one, or a forged one that verify() reports.
     const late = this.#db.prepare(
-      'INSERT INTO audit_late_mac (seq, mac) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET mac = excluded.mac',
+      `INSERT INTO audit_late_mac (seq, mac) VALUES (?, ?) ON CONFLICT (seq) DO ${
+        this.#dialect.name === 'postgres' ? 'NOTHING' : 'UPDATE SET mac = excluded.mac'
+      }`,
     );
     // Links only: the late MAC binds each entry's hash, and verify checks every row against its
     // hash, so a row whose contents do not match is still reported there. (Re-hashing here cost
