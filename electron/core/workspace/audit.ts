@@ -474,7 +474,10 @@ export class Audit {
       if (seal.seq > 0 && at?.hash !== seal.hash) return 0;
       start = { seq: seal.seq, hash: seal.hash };
     }
-    const late = this.#db.prepare('INSERT OR REPLACE INTO audit_late_mac (seq, mac) VALUES (?, ?)');
+    // ON CONFLICT, not SQLite's INSERT OR REPLACE: the same statement on both engines.
+    const late = this.#db.prepare(
+      'INSERT INTO audit_late_mac (seq, mac) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET mac = excluded.mac',
+    );
     // Links only: the late MAC binds each entry's hash, and verify checks every row against its
     // hash, so a row whose contents do not match is still reported there. (Re-hashing here cost
     // ~35 µs an entry on a 100,000-entry tail.)
