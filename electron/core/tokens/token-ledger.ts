@@ -341,7 +341,8 @@ export function filterClause(
     where.push("(jti LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' OR container LIKE ? ESCAPE '\\')");
     params.push(like, like, like);
   }
-  return { sql: where.length === 0 ? '1' : where.join(' AND '), params };
+  // TRUE, not 1: PostgreSQL wants a boolean (SQLite has read TRUE since 3.23).
+  return { sql: where.length === 0 ? 'TRUE' : where.join(' AND '), params };
 }
 
 function wholeNumber(what: string, v: unknown, min: number, max: number): number {
