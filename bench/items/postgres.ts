@@ -461,7 +461,7 @@ async function fourAdmins(dir: string, database: string | undefined, sizes: Post
   const outputs: Promise<string>[] = [];
   try {
     for (let a = 0; a < sizes.admins.admins; a++) {
-      const { deployment, service } = SERVICES[a * 7]!;
+      const { deployment, service } = SERVICES[(a * 7) % SERVICES.length]!;
       const child = spawn(process.execPath, [ADMIN, wsDir, database ?? '-', `admin-${a + 1}`, deployment, service], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
