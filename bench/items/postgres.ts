@@ -416,7 +416,7 @@ async function visibility(ws: Workspace, ledger: Ledger, sizes: PostgresSizes, l
       item: '13b watcher tick, nothing changed, PostgreSQL (p99)',
       value: round(tickP99),
       unit: 'µs',
-      figure: `${sig(tickP99)} µs`,
+      figure: `${sig(tickP99)} µs (p50 ${sig(percentile(ticks, 50))} µs)`,
       comparedWith: 'main-thread budget 50 ms',
       ratio: tickP99 / 1000 / 50,
       target: 'info',
