@@ -8,12 +8,14 @@
  *
  *   node bench/run.ts                 everything, full sizes (1,000,000-row ledger)
  *   node bench/run.ts --only 1,3      some items (1 mint, 2 revoke, 3 list, 4 open, 5 CSR, 6 CRL, 7 page, 8 CLI start, 9 unlock, 10 serve,
- *                                     11 cross-console visibility, 12 main thread during storage work)
+ *                                     11 cross-console visibility, 12 main thread during storage work,
+ *                                     13 PostgreSQL team mode beside SQLite: its own throwaway cluster)
  *   node bench/run.ts --quick         smaller sizes, for developing the benchmarks (verdicts indicative only)
  *   node bench/run.ts --keep          keep the temp workspaces (their folder is printed)
  *
- * Exit status: 0 when every benchmark ran, whether or not its target was met (the table says);
- * 1 when a benchmark crashed.
+ * Exit status: 0 when every benchmark ran, whether or not its target was met (the table says), or
+ * could not run for want of a tool it says (NOT RUN: item 13 without PostgreSQL); 1 when a
+ * benchmark crashed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +26,7 @@ import { benchList, benchRevoke } from './items/ledger.ts';
 import { benchMint, benchMintIntoLedger } from './items/mint.ts';
 import { benchFirstOpen, benchOpen } from './items/open.ts';
 import { benchPage } from './items/page.ts';
+import { benchPostgres, POSTGRES_FULL, POSTGRES_QUICK, type PostgresSizes } from './items/postgres.ts';
 import { benchCrl, benchCsr } from './items/pki.ts';
 import { benchUnlock } from './items/unlock.ts';
 import { benchServe, SERVE_FULL, SERVE_QUICK, type ServeSizes } from './items/serve.ts';
@@ -33,7 +36,7 @@ import { seedLedger, type SeedResult } from './lib/ledger.ts';
 import { formatTable, type Row } from './lib/report.ts';
 import { int, round, sig } from './lib/stats.ts';
 
-const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
+const ITEMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
 type Item = (typeof ITEMS)[number];
 
 interface Sizes {
@@ -52,6 +55,7 @@ interface Sizes {
   serve: ServeSizes;
   changes: ChangesSizes;
   coreHost: CoreHostSizes;
+  postgres: PostgresSizes;
 }
 
 const FULL: Sizes = {
@@ -70,6 +74,7 @@ const FULL: Sizes = {
   serve: SERVE_FULL,
   changes: { rows: 100_000, revokes: 200 },
   coreHost: { repeats: 5 },
+  postgres: POSTGRES_FULL,
 };
 
 const QUICK: Sizes = {
@@ -88,6 +93,7 @@ const QUICK: Sizes = {
   serve: SERVE_QUICK,
   changes: { rows: 10_000, revokes: 50 },
   coreHost: { repeats: 3 },
+  postgres: POSTGRES_QUICK,
 };
 
 function parseArgs(argv: string[]): { only: Set<Item>; quick: boolean; keep: boolean } {
@@ -230,6 +236,14 @@ async function main(): Promise<number> {
 
     if (only.has(11)) await run('11 cross-console visibility', () => benchChanges(root, sizes.changes, log));
 
+    if (only.has(13)) {
+      await run('13 PostgreSQL team mode', () => {
+        const dir = path.join(root, 'postgres');
+        fs.mkdirSync(dir);
+        return benchPostgres(dir, sizes.postgres, log);
+      });
+    }
+
     if (only.has(10)) {
       await run('10 serve: OCSP, introspection', () => {
         const dir = path.join(root, 'serve');
@@ -264,10 +278,11 @@ async function main(): Promise<number> {
   const table = formatTable(sorted);
   const met = sorted.filter((r) => r.verdict === 'met').length;
   const missed = sorted.filter((r) => r.verdict === 'MISSED').length;
+  const notRun = sorted.filter((r) => r.verdict === 'NOT RUN').length;
   process.stdout.write(`\n${table}\n\n`);
   for (const r of sorted) if (r.notes) process.stdout.write(`  ${r.item}: ${r.notes}\n`);
   process.stdout.write(
-    `\n${met} met, ${missed} missed${crashed.length ? `, ${crashed.length} crashed` : ''}; total run time ${sig(totalSecs)} s` +
+    `\n${met} met, ${missed} missed${notRun ? `, ${notRun} not run` : ''}${crashed.length ? `, ${crashed.length} crashed` : ''}; total run time ${sig(totalSecs)} s` +
       ` (${machine.cores} cores, load average at start ${machine.loadAverage.join(' ')}, at end ${machineInfo().loadAverage.join(' ')})\n`,
   );
 
@@ -278,7 +293,7 @@ async function main(): Promise<number> {
     environment: env,
     options: { quick, only: [...only], sizes },
     totalSeconds: round(totalSecs, 1),
-    summary: { met, missed, crashed: crashed.length },
+    summary: { met, missed, notRun, crashed: crashed.length },
     rows: sorted.map((r) => ({ ...r, ratio: r.ratio === null ? null : round(r.ratio, 4) })),
     crashed,
   };

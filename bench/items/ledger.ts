@@ -67,12 +67,12 @@ export function benchRevoke(
   }
 }
 
-interface ListCase {
+export interface ListCase {
   name: string;
   query: TokenListQuery;
 }
 
-function listCases(services: { deployment: string; service: string }[]): ListCase[] {
+export function listCases(services: { deployment: string; service: string }[]): ListCase[] {
   const cases: ListCase[] = [];
   const page = (q: Omit<TokenListQuery, 'limit'>, name: string): void => {
     cases.push({ name, query: { ...q, limit: 200 } });

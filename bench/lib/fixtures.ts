@@ -83,10 +83,13 @@ export interface PreparedWorkspace {
   setupMs: number;
 }
 
-/** A new workspace in `dir`: vault initialized (default KDF), 50 services imported, zlayer + ed25519 keys. */
-export async function prepareWorkspace(dir: string): Promise<PreparedWorkspace> {
+/**
+ * A new workspace in `dir`: vault initialized (default KDF), 50 services imported, zlayer + ed25519
+ * keys. With `database` (a postgres:// URL) the workspace lives in that PostgreSQL database.
+ */
+export async function prepareWorkspace(dir: string, database?: string): Promise<PreparedWorkspace> {
   const t0 = performance.now();
-  const ws = Workspace.open(path.join(dir, 'workspace'), { actor: ACTOR });
+  const ws = Workspace.open(path.join(dir, 'workspace'), database === undefined ? { actor: ACTOR } : { actor: ACTOR, database });
   const k0 = performance.now();
   ws.vault.initialize(PASSPHRASE);
   const kdfMs = performance.now() - k0;
@@ -97,6 +100,6 @@ export async function prepareWorkspace(dir: string): Promise<PreparedWorkspace> 
 }
 
 /** Opens an existing bench workspace without unlocking it (listing and revoking need no key). */
-export function reopen(dir: string): Workspace {
-  return Workspace.open(dir, { actor: ACTOR });
+export function reopen(dir: string, database?: string): Workspace {
+  return Workspace.open(dir, database === undefined ? { actor: ACTOR } : { actor: ACTOR, database });
 }

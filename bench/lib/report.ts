@@ -1,6 +1,7 @@
 /** One line of the benchmark table, and the table itself. */
 
-export type Verdict = 'met' | 'MISSED' | 'info' | 'CRASHED';
+/** NOT RUN: a tool the benchmark needs is missing (the notes say which); never a figure. */
+export type Verdict = 'met' | 'MISSED' | 'info' | 'CRASHED' | 'NOT RUN';
 
 export interface Row {
   /** Item number and what was measured, e.g. "1 mint zlayer". */
