@@ -15,7 +15,7 @@
  *
  * The worker is given plain JavaScript (`eval`) and the resolved path of `pg`, so it needs no
  * file of its own beside the Electron bundle. BIGINT is parsed as a number (refusing what a double
- * cannot hold exactly), BYTEA arrives as a Uint8Array as SQLite's BLOBs do.
+ * cannot hold exactly), BOOLEAN as 1 or 0 and BYTEA as a Uint8Array, as SQLite gives them.
  */
 import { createRequire } from 'node:module';
 import type { SQLInputValue, StatementResultingChanges } from 'node:sqlite';
@@ -67,6 +67,7 @@ async function listen() {
   }
 }
 const INT8 = 20;
+const BOOL = 16;
 const types = {
   getTypeParser(oid, format) {
     if (oid === INT8 && format !== 'binary') {
@@ -80,6 +81,8 @@ const types = {
         return n;
       };
     }
+    // As SQLite answers a comparison ('x IS NOT NULL AS y'): 1 or 0, so the core reads both alike.
+    if (oid === BOOL && format !== 'binary') return (text) => (text === 't' ? 1 : 0);
     return pg.types.getTypeParser(oid, format);
   },
 };

@@ -169,7 +169,7 @@ export function revokeBulk(
     // Read under the write lock, so the summary entry states exactly what the update does: which
     // rows, not only how many (the entry pins them, revocation-integrity.ts, so none can be
     // un-revoked in the file unnoticed), in the same pass that counts the unrevocable ones.
-    const matched = ws.db.prepare(`SELECT id, CASE WHEN jti IS NOT NULL THEN 1 ELSE 0 END AS revocable FROM tokens WHERE ${sql}`).all(...params) as {
+    const matched = ws.db.prepare(`SELECT id, jti IS NOT NULL AS revocable FROM tokens WHERE ${sql}`).all(...params) as {
       id: number;
       revocable: number;
     }[];
