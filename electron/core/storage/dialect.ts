@@ -32,6 +32,11 @@ export interface Dialect {
   readonly name: EngineName;
   /** Opens a write transaction. */
   readonly begin: string;
+  /**
+   * Opens a read-only transaction whose statements all read one snapshot (SQLite's deferred
+   * BEGIN does; PostgreSQL's READ COMMITTED would give each statement its own).
+   */
+  readonly beginSnapshot: string;
   /** The statement that takes the audit head lock, or null where `begin` already holds it. */
   readonly auditHeadLock: string | null;
   /**
@@ -100,6 +105,7 @@ function member(name: string): string {
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   begin: 'BEGIN IMMEDIATE',
+  beginSnapshot: 'BEGIN',
   auditHeadLock: null,
   migrationLock: null,
   containsText: (column) => `${ident(column)} LIKE ? ESCAPE '\\'`,
@@ -129,6 +135,7 @@ export const postgresDialect: Dialect = {
   // Explicit: the issue measured REPEATABLE READ losing appends even with the lock (its snapshot
   // predates the lock), and a server's default_transaction_isolation may say otherwise.
   begin: 'BEGIN ISOLATION LEVEL READ COMMITTED',
+  beginSnapshot: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
   auditHeadLock: `SELECT pg_advisory_xact_lock(${AUDIT_HEAD_LOCK_KEY})`,
   migrationLock: {
     lock: `SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`,

@@ -488,7 +488,7 @@ export function listTokens(
   // The total, the page's ids and its rows from one snapshot, as one statement would give them,
   // even if another process commits in between.
   const ownSnapshot = !ws.db.isTransaction;
-  if (ownSnapshot) ws.db.exec('BEGIN');
+  if (ownSnapshot) ws.db.exec(ws.engine.dialect.beginSnapshot);
   try {
     const total = countTokens(ws, filter, now);
     // Past the end (or nothing matches): no walk through rows that cannot be on the page.

@@ -421,7 +421,7 @@ function copyAndVerify(
   const src = source.db;
   const dst = target.db;
   // One consistent snapshot of the source, without its write lock: others may keep working.
-  src.exec(source.engine.name === 'postgres' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
+  src.exec(source.engine.dialect.beginSnapshot);
   try {
     const tables = orderedShapes(src, source.engine.name);
     return target.transaction(() => {
