@@ -4,6 +4,7 @@
  * `--database` option, CASTELLAN_DATABASE_URL, Settings → Database — is the caller's business;
  * `databaseFromEnvironment` reads the variable.
  */
+import { CastellanError } from '../../../shared/errors.ts';
 import { openPostgresStorage } from './postgres-engine.ts';
 import type { StoragePort } from './port.ts';
 import { StorageError } from './port.ts';
@@ -15,6 +16,23 @@ export function isPostgresUrl(value: string): boolean {
   return /^postgres(ql)?:\/\//i.test(value.trim());
 }
 
+export const MALFORMED_POSTGRES_URL = 'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)';
+
+/**
+ * `value`, trimmed, when it is a postgres:// URL that parses; else INVALID_INPUT (`notPostgres`
+ * when it is no postgres:// URL at all). Never quotes the value: a URL may hold a password.
+ */
+export function requirePostgresUrl(value: string, notPostgres = 'a postgres:// URL is required'): string {
+  const v = value.trim();
+  if (!isPostgresUrl(v)) throw new CastellanError('INVALID_INPUT', notPostgres);
+  try {
+    new URL(v);
+  } catch {
+    throw new CastellanError('INVALID_INPUT', MALFORMED_POSTGRES_URL);
+  }
+  return v;
+}
+
 /** What `--database VALUE` means. */
 export function parseStorageTarget(value: string): StorageTarget {
   const v = value.trim();
@@ -23,10 +41,7 @@ export function parseStorageTarget(value: string): StorageTarget {
     try {
       new URL(v);
     } catch {
-      throw new StorageError(
-        'misuse',
-        'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)',
-      );
+      throw new StorageError('misuse', MALFORMED_POSTGRES_URL);
     }
     return { engine: 'postgres', url: v };
   }

@@ -46,7 +46,7 @@ import { DatabaseSync, type SQLInputValue, type SQLOutputValue } from 'node:sqli
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { CA_KEY_AAD } from '../ca/ca-store.ts';
 import { openCa } from '../ca/worker-ca.ts';
-import { isPostgresUrl } from '../storage/open.ts';
+import { isPostgresUrl, requirePostgresUrl } from '../storage/open.ts';
 import { PgSyncDatabase } from '../storage/pg-sync.ts';
 import { describePostgresUrl } from '../storage/postgres-engine.ts';
 import type { SqlDatabase, SqlRow } from '../storage/sql-database.ts';
@@ -118,17 +118,7 @@ export function parseMigrationTarget(value: string): MigrationTarget {
   if (v === '') {
     throw new CastellanError('INVALID_INPUT', 'a target is required: a postgres:// URL or a workspace folder');
   }
-  if (isPostgresUrl(v)) {
-    try {
-      new URL(v);
-    } catch {
-      throw new CastellanError(
-        'INVALID_INPUT',
-        'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)',
-      );
-    }
-    return { database: v };
-  }
+  if (isPostgresUrl(v)) return { database: requirePostgresUrl(v) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
     throw new CastellanError(
       'INVALID_INPUT',
@@ -247,10 +237,9 @@ export async function migrateWorkspace(
 function checkedTarget(target: MigrationTarget): MigrationTarget {
   if (target !== null && typeof target === 'object') {
     if ('database' in target && typeof target.database === 'string') {
-      if (!isPostgresUrl(target.database)) {
-        throw new CastellanError('INVALID_INPUT', 'the target database must be a postgres:// URL (a folder is given as { dir })');
-      }
-      return parseMigrationTarget(target.database);
+      return {
+        database: requirePostgresUrl(target.database, 'the target database must be a postgres:// URL (a folder is given as { dir })'),
+      };
     }
     if ('dir' in target && typeof target.dir === 'string' && target.dir.trim() !== '') {
       return parseMigrationTarget(target.dir);

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { postgresDialect, sqliteDialect } from '../storage/dialect.ts';
-import { isPostgresUrl } from '../storage/open.ts';
+import { requirePostgresUrl } from '../storage/open.ts';
 import { PgSyncDatabase } from '../storage/pg-sync.ts';
 import { POSTGRES_MIGRATIONS } from '../storage/postgres-schema.ts';
 import type { EngineInfo, SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
@@ -165,10 +165,9 @@ export class Workspace {
   }
 
   static #openPostgres(absDir: string, url: string, opts: WorkspaceOptions): Workspace {
-    if (!isPostgresUrl(url)) {
-      throw new CastellanError('INVALID_INPUT', 'the database must be a postgres:// URL (or left out for the embedded file)');
-    }
-    const db = PgSyncDatabase.open(url);
+    const db = PgSyncDatabase.open(
+      requirePostgresUrl(url, 'the database must be a postgres:// URL (or left out for the embedded file)'),
+    );
     try {
       const ws = new Workspace(absDir, '', db, { name: 'postgres', dialect: postgresDialect, where: db.where }, opts);
       ws.#migratePostgres(db.where);
@@ -480,18 +479,10 @@ export function resolveWorkspaceDir(
 export function resolveDatabase(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = flag?.trim() || env.CASTELLAN_DATABASE_URL?.trim() || undefined;
   if (value === undefined) return undefined;
-  if (!isPostgresUrl(value)) {
-    throw new CastellanError(
-      'INVALID_INPUT',
-      `${flag?.trim() ? '--database' : 'CASTELLAN_DATABASE_URL'} must be a postgres:// URL (the embedded file is chosen with --data-dir)`,
-    );
-  }
-  try {
-    new URL(value);
-  } catch {
-    throw new CastellanError('INVALID_INPUT', 'the PostgreSQL URL is malformed (expected postgres://user@host:port/database?options)');
-  }
-  return value;
+  return requirePostgresUrl(
+    value,
+    `${flag?.trim() ? '--database' : 'CASTELLAN_DATABASE_URL'} must be a postgres:// URL (the embedded file is chosen with --data-dir)`,
+  );
 }
 
 function ensurePrivateDir(dir: string): void {
