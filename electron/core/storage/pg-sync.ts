@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import type { SQLInputValue, StatementResultingChanges } from 'node:sqlite';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { CastellanError } from '../../../shared/errors.ts';
-import { describePostgresUrl, isConnectFailure, isConnectionError } from './postgres-engine.ts';
+import { describePostgresUrl, isConnectFailure, isConnectionError, postgresFailure } from './postgres-engine.ts';
 import type { SqlDatabase, SqlRow, SqlStatement } from './sql-database.ts';
 import { numberPlaceholders } from './statement.ts';
 
@@ -284,25 +284,25 @@ export class PgSyncDatabase implements SqlDatabase {
     }
     const answer = received.message;
     if (answer.ok) return answer.result ?? {};
-    throw this.#asError(answer.error ?? { message: 'unknown error' }, message.op);
+    throw this.#asError(answer.error ?? { message: 'unknown error' }, message);
   }
 
-  #asError(e: NonNullable<Answer['error']>, op: string): Error {
+  #asError(e: NonNullable<Answer['error']>, call: { op: string; text?: string }): Error {
     const why = e.message;
     if (e.code === 'CASTELLAN_RANGE') return new CastellanError('INTEGRITY', why);
-    if (isConnectFailure(e) || op === 'connect') {
-      return new CastellanError('UNAVAILABLE', `cannot connect to PostgreSQL (${this.where}): ${why}; nothing was changed`);
+    if (isConnectFailure(e) || call.op === 'connect') {
+      return new CastellanError('UNAVAILABLE', postgresFailure.unavailable(this.where, why));
     }
     if (isConnectionError(e) || e.code === 'CASTELLAN_CLOSED') {
       const inTransaction = this.#depth > 0;
       this.#depth = 0;
       this.#shutdown();
-      return new CastellanError(
-        'UNAVAILABLE',
-        inTransaction
-          ? `the connection to PostgreSQL (${this.where}) was lost during the transaction: nothing in it was applied, and it can be retried (${why})`
-          : `the connection to PostgreSQL (${this.where}) was lost: if a change was being saved, it may or may not have been applied; check before retrying (${why})`,
-      );
+      const lost = !inTransaction
+        ? postgresFailure.lostStatement
+        : /^\s*(COMMIT|END)\b/i.test(call.text ?? '')
+          ? postgresFailure.lostCommit
+          : postgresFailure.lostTransaction;
+      return new CastellanError('UNAVAILABLE', lost(this.where, why));
     }
     if (e.code === '55P03') {
       return new CastellanError(

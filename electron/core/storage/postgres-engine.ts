@@ -161,6 +161,22 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
+/**
+ * What an admin is told when PostgreSQL fails, by what became of the work; `where` comes from
+ * describePostgresUrl (never a user name or password). Shared by this port and pg-sync.ts.
+ */
+export const postgresFailure = {
+  unavailable: (where: string, why: string): string =>
+    `cannot connect to PostgreSQL (${where}): ${why}; nothing was changed`,
+  // Outside a transaction a statement commits by itself: a write's fate is unknown.
+  lostStatement: (where: string, why: string): string =>
+    `the connection to PostgreSQL (${where}) was lost during a statement: if it was a write, it may or may not have been applied (${why})`,
+  lostCommit: (where: string, why: string): string =>
+    `the connection to PostgreSQL (${where}) was lost while committing: the change may or may not have been applied; check before retrying (${why})`,
+  lostTransaction: (where: string, why: string): string =>
+    `the connection to PostgreSQL (${where}) was lost during the transaction: nothing in it was applied, and it can be retried (${why})`,
+};
+
 function mapPostgresError(err: unknown, phase: Phase, where: string): unknown {
   if (isStorageError(err)) return err;
   if (!isConnectionError(err)) return err;
@@ -168,28 +184,13 @@ function mapPostgresError(err: unknown, phase: Phase, where: string): unknown {
   if (isConnectFailure(err)) phase = 'connect';
   switch (phase) {
     case 'connect':
-      return new StorageError('unavailable', `cannot connect to PostgreSQL (${where}): ${why}; nothing was changed`, {
-        cause: err,
-      });
+      return new StorageError('unavailable', postgresFailure.unavailable(where, why), { cause: err });
     case 'statement':
-      // Outside a transaction a statement commits by itself: a write's fate is unknown.
-      return new StorageError(
-        'commit-unknown',
-        `the connection to PostgreSQL (${where}) was lost during a statement: if it was a write, it may or may not have been applied (${why})`,
-        { cause: err },
-      );
+      return new StorageError('commit-unknown', postgresFailure.lostStatement(where, why), { cause: err });
     case 'commit':
-      return new StorageError(
-        'commit-unknown',
-        `the connection to PostgreSQL (${where}) was lost while committing: the change may or may not have been applied; check before retrying (${why})`,
-        { cause: err },
-      );
+      return new StorageError('commit-unknown', postgresFailure.lostCommit(where, why), { cause: err });
     default:
-      return new StorageError(
-        'connection-lost',
-        `the connection to PostgreSQL (${where}) was lost during the transaction: nothing in it was applied, and it can be retried (${why})`,
-        { cause: err },
-      );
+      return new StorageError('connection-lost', postgresFailure.lostTransaction(where, why), { cause: err });
   }
 }
 
