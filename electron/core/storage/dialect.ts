@@ -175,11 +175,20 @@ export function dialectFor(engine: EngineName): Dialect {
 
 // ---- Schema version: PRAGMA user_version on SQLite, a migrations table on PostgreSQL ----------
 
-const PG_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS castellan_migrations (
+/** PostgreSQL's schema bookkeeping, for the async port below and the core's Workspace alike. */
+export const PG_SCHEMA_SQL = {
+  createTable: `CREATE TABLE IF NOT EXISTS castellan_migrations (
   version    INTEGER PRIMARY KEY,
   name       TEXT NOT NULL,
   applied_at TEXT NOT NULL
-)`;
+)`,
+  tableExists: "SELECT to_regclass('castellan_migrations')::text AS t",
+  version: 'SELECT COALESCE(MAX(version), 0) AS version FROM castellan_migrations',
+  /** Tables in the current schema besides the bookkeeping one: ours, or someone else's. */
+  otherTables:
+    "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'castellan_migrations'",
+  record: 'INSERT INTO castellan_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+} as const;
 
 /** The schema version recorded in the database (0 when none is). */
 export async function readSchemaVersion(session: StorageSession): Promise<number> {
@@ -187,13 +196,9 @@ export async function readSchemaVersion(session: StorageSession): Promise<number
     const row = await session.get<{ user_version: number }>(statement('PRAGMA user_version'));
     return row?.user_version ?? 0;
   }
-  const exists = await session.get<{ t: string | null }>(
-    statement("SELECT to_regclass('castellan_migrations')::text AS t"),
-  );
+  const exists = await session.get<{ t: string | null }>(statement(PG_SCHEMA_SQL.tableExists));
   if (exists?.t == null) return 0;
-  const row = await session.get<{ version: number }>(
-    statement('SELECT COALESCE(MAX(version), 0) AS version FROM castellan_migrations'),
-  );
+  const row = await session.get<{ version: number }>(statement(PG_SCHEMA_SQL.version));
   return row?.version ?? 0;
 }
 
@@ -204,11 +209,7 @@ export async function countTables(session: StorageSession): Promise<number> {
       ? await session.get<{ n: number }>(
           statement("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"),
         )
-      : await session.get<{ n: number }>(
-          statement(
-            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'castellan_migrations'",
-          ),
-        );
+      : await session.get<{ n: number }>(statement(PG_SCHEMA_SQL.otherTables));
   return row?.n ?? 0;
 }
 
@@ -219,8 +220,8 @@ export async function recordSchemaVersion(session: StorageSession, version: numb
     await session.exec(`PRAGMA user_version = ${version}`);
     return;
   }
-  await session.exec(PG_MIGRATIONS_TABLE);
-  await session.run(statement('INSERT INTO castellan_migrations (version, name, applied_at) VALUES (?, ?, ?)'), [
+  await session.exec(PG_SCHEMA_SQL.createTable);
+  await session.run(statement(PG_SCHEMA_SQL.record), [
     version,
     name,
     new Date().toISOString(),

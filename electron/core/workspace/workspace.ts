@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { postgresDialect, sqliteDialect } from '../storage/dialect.ts';
+import { PG_SCHEMA_SQL, postgresDialect, sqliteDialect } from '../storage/dialect.ts';
 import { requirePostgresUrl } from '../storage/open.ts';
 import { PgSyncDatabase } from '../storage/pg-sync.ts';
 import { POSTGRES_MIGRATIONS } from '../storage/postgres-schema.ts';
@@ -387,40 +387,25 @@ export class Workspace {
     const lock = postgresDialect.migrationLock as { lock: string; unlock: string };
     this.db.exec(lock.lock);
     try {
-      const table = this.db.prepare("SELECT to_regclass('castellan_migrations')::text AS t").get() as { t: string | null };
+      const table = this.db.prepare(PG_SCHEMA_SQL.tableExists).get() as { t: string | null };
       const version =
-        table.t === null
-          ? 0
-          : (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM castellan_migrations').get() as { v: number }).v;
-      if (version > LATEST_SCHEMA_VERSION) {
-        throw new CastellanError(
-          'UNSUPPORTED',
-          `${where} was written by a newer Castellan (schema ${version}; this build knows up to ${LATEST_SCHEMA_VERSION})`,
-        );
-      }
+        table.t === null ? 0 : (this.db.prepare(PG_SCHEMA_SQL.version).get() as { version: number }).version;
+      refuseNewerSchema(version, where);
       if (version === 0) {
-        const tables = this.db
-          .prepare(
-            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'castellan_migrations'",
-          )
-          .get() as { n: number };
+        const tables = this.db.prepare(PG_SCHEMA_SQL.otherTables).get() as { n: number };
         if (tables.n > 0) {
           throw new CastellanError(
             'INVALID_INPUT',
             `${where} already holds ${tables.n} table(s) that are not a Castellan workspace; use an empty database (or schema)`,
           );
         }
-        this.db.exec(
-          'CREATE TABLE IF NOT EXISTS castellan_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
-        );
+        this.db.exec(PG_SCHEMA_SQL.createTable);
       }
       for (const migration of POSTGRES_MIGRATIONS) {
         if (version >= migration.version) continue;
         this.transaction(() => {
           this.db.exec(migration.sql);
-          this.db
-            .prepare('INSERT INTO castellan_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-            .run(migration.version, migration.name, new Date().toISOString());
+          this.db.prepare(PG_SCHEMA_SQL.record).run(migration.version, migration.name, new Date().toISOString());
         });
       }
     } finally {
@@ -577,11 +562,15 @@ function refreshPlannerStatistics(db: SqlDatabase): void {
 }
 
 function assertKnownSchema(db: SqlDatabase): void {
-  const version = userVersion(db);
+  refuseNewerSchema(userVersion(db), DB_FILE_NAME);
+}
+
+/** A database a newer Castellan wrote is refused, and left exactly as it is. */
+function refuseNewerSchema(version: number, what: string): void {
   if (version > LATEST_SCHEMA_VERSION) {
     throw new CastellanError(
       'UNSUPPORTED',
-      `${DB_FILE_NAME} was written by a newer Castellan (schema ${version}; this build knows up to ${LATEST_SCHEMA_VERSION})`,
+      `${what} was written by a newer Castellan (schema ${version}; this build knows up to ${LATEST_SCHEMA_VERSION})`,
     );
   }
 }
