@@ -12,6 +12,7 @@
  * | JSON members / arrays    | json_extract / json_each          | ->> / jsonb_array_elements               |
  * | append-only trigger      | RAISE(ABORT, ...)                 | plpgsql RAISE EXCEPTION (+ TRUNCATE)     |
  * | two-value max / min      | max(a, b) / min(a, b)             | GREATEST(a, b) / LEAST(a, b)             |
+ * | catalog reads            | sqlite_master / pragma_table_info | information_schema / pg_catalog          |
  * | row order key            | rowid                             | the table's key column (id, seq)         |
  * | integer columns          | INTEGER (64-bit)                  | BIGINT, parsed as numbers (range-checked)|
  * | bytes                    | BLOB → Uint8Array                 | BYTEA → Buffer (a Uint8Array)            |
@@ -78,6 +79,12 @@ export interface Dialect {
   nullsOrder(dir: 'ASC' | 'DESC'): string;
   /** The column that orders a table's rows by insertion (ties in list pages). */
   rowOrder(table: RowOrderedTable): string;
+  /**
+   * Catalog reads, each answering rows with one `name` column: the tables (without the engine's
+   * own bookkeeping), and for the `?` table its columns in order, its primary key's columns, and
+   * the tables its foreign keys point at.
+   */
+  readonly catalog: { tables: string; columns: string; primaryKey: string; parents: string };
   /** DDL making `table` append-only (UPDATE, DELETE — and on PostgreSQL TRUNCATE — refused). */
   appendOnlyTrigger(table: string): string;
 }
@@ -121,6 +128,12 @@ export const sqliteDialect: Dialect = {
   greatest: (a, b) => `max(${a}, ${b})`,
   least: (a, b) => `min(${a}, ${b})`,
   rowOrder: () => 'rowid',
+  catalog: {
+    tables: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    columns: 'SELECT name FROM pragma_table_info(?) ORDER BY cid',
+    primaryKey: 'SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk',
+    parents: 'SELECT DISTINCT "table" AS name FROM pragma_foreign_key_list(?)',
+  },
   appendOnlyTrigger: (table) => {
     const t = ident(table);
     return `CREATE TRIGGER ${t}_append_only_update BEFORE UPDATE ON ${t}
@@ -154,6 +167,17 @@ export const postgresDialect: Dialect = {
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
   least: (a, b) => `LEAST(${a}, ${b})`,
   rowOrder: (table) => ROW_KEYS[table],
+  catalog: {
+    tables:
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'castellan_migrations' ORDER BY table_name",
+    columns:
+      'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position',
+    primaryKey: `SELECT a.attname AS name FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+             WHERE i.indrelid = to_regclass(?::text) AND i.indisprimary`,
+    parents:
+      "SELECT DISTINCT confrelid::regclass::text AS name FROM pg_constraint WHERE contype = 'f' AND conrelid = to_regclass(?::text)",
+  },
   appendOnlyTrigger: (table) => {
     const t = ident(table);
     // Row triggers do not fire on TRUNCATE: a statement trigger covers it.

@@ -46,6 +46,7 @@ import { DatabaseSync, type SQLInputValue, type SQLOutputValue } from 'node:sqli
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { CA_KEY_AAD } from '../ca/ca-store.ts';
 import { openCa } from '../ca/worker-ca.ts';
+import { dialectFor, type Dialect } from '../storage/dialect.ts';
 import { isPostgresUrl, requirePostgresUrl } from '../storage/open.ts';
 import { PgSyncDatabase } from '../storage/pg-sync.ts';
 import { describePostgresUrl } from '../storage/postgres-engine.ts';
@@ -105,8 +106,6 @@ export interface MigrationResult {
 const READ_PAGE_ROWS = 2000;
 const MAX_INSERT_PARAMS = 10_000;
 const MAX_INSERT_ROWS = 500;
-/** The schema-version table of PostgreSQL workspaces: engine bookkeeping, not workspace data. */
-const PG_MIGRATIONS_TABLE = 'castellan_migrations';
 const DIGEST_MODULUS = 1n << 256n;
 
 /**
@@ -309,7 +308,7 @@ function removeCreated(created: Created): void {
 /** CONFLICT naming what the target already holds, if it holds any row in any table. */
 function refuseRows(db: SqlDatabase, engine: Engine, where: string): void {
   const held: string[] = [];
-  for (const table of listTables(db, engine)) {
+  for (const table of catalogNames(db, engine, 'tables')) {
     // Any table counts, Castellan's or not (so quoted as written, not checked as one of ours).
     const n = Number((db.prepare(`SELECT count(*) AS n FROM "${table.replace(/"/g, '""')}"`).get() as { n: number | bigint }).n);
     if (n > 0) held.push(`${table}: ${n}`);
@@ -540,58 +539,16 @@ function ident(name: string): string {
   return `"${name}"`;
 }
 
-function listTables(db: SqlDatabase, engine: Engine): string[] {
-  const rows =
-    engine === 'sqlite'
-      ? db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all()
-      : db
-          .prepare(
-            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> ? ORDER BY table_name",
-          )
-          .all(PG_MIGRATIONS_TABLE);
-  return rows.map((r) => String(r.name));
-}
-
-function listColumns(db: SqlDatabase, engine: Engine, table: string): string[] {
-  const rows =
-    engine === 'sqlite'
-      ? db.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').all(table)
-      : db
-          .prepare(
-            'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position',
-          )
-          .all(table);
-  return rows.map((r) => String(r.name));
-}
-
-function primaryKey(db: SqlDatabase, engine: Engine, table: string): string[] {
-  const rows =
-    engine === 'sqlite'
-      ? db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').all(table)
-      : db
-          .prepare(
-            `SELECT a.attname AS name FROM pg_index i
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-             WHERE i.indrelid = to_regclass(?::text) AND i.indisprimary`,
-          )
-          .all(table);
-  return rows.map((r) => String(r.name));
-}
-
-function parentTables(db: SqlDatabase, engine: Engine, table: string): string[] {
-  const rows =
-    engine === 'sqlite'
-      ? db.prepare('SELECT DISTINCT "table" AS parent FROM pragma_foreign_key_list(?)').all(table)
-      : db
-          .prepare("SELECT DISTINCT confrelid::regclass::text AS parent FROM pg_constraint WHERE contype = 'f' AND conrelid = to_regclass(?::text)")
-          .all(table);
-  return rows.map((r) => String(r.parent));
+/** Names from the engine's catalog (dialect.ts `catalog`): tables, or a table's columns, key or parents. */
+function catalogNames(db: SqlDatabase, engine: Engine, what: keyof Dialect['catalog'], table?: string): string[] {
+  const st = db.prepare(dialectFor(engine).catalog[what]);
+  return (table === undefined ? st.all() : st.all(table)).map((r) => String(r.name));
 }
 
 /** The source's tables, parents before the tables whose foreign keys point at them. */
 function orderedShapes(db: SqlDatabase, engine: Engine): TableShape[] {
-  const names = listTables(db, engine);
-  const parents = new Map(names.map((n) => [n, parentTables(db, engine, n).filter((p) => p !== n)]));
+  const names = catalogNames(db, engine, 'tables');
+  const parents = new Map(names.map((n) => [n, catalogNames(db, engine, 'parents', n).filter((p) => p !== n)]));
   const ordered: string[] = [];
   const placed = new Set<string>();
   while (ordered.length < names.length) {
@@ -605,8 +562,8 @@ function orderedShapes(db: SqlDatabase, engine: Engine): TableShape[] {
     }
   }
   return ordered.map((name) => {
-    const pk = primaryKey(db, engine, name);
-    const columns = listColumns(db, engine, name);
+    const pk = catalogNames(db, engine, 'primaryKey', name);
+    const columns = catalogNames(db, engine, 'columns', name);
     columns.forEach(ident);
     ident(name);
     return { name, columns, pageKey: pk.length === 1 ? pk[0]! : null };
@@ -615,14 +572,14 @@ function orderedShapes(db: SqlDatabase, engine: Engine): TableShape[] {
 
 /** Both sides must be the same schema: same tables, same columns (both were opened by this build). */
 function assertSameShape(tables: TableShape[], db: SqlDatabase, engine: Engine, where: string): void {
-  const theirs = new Set(listTables(db, engine));
+  const theirs = new Set(catalogNames(db, engine, 'tables'));
   const problems: string[] = [];
   for (const t of tables) {
     if (!theirs.has(t.name)) {
       problems.push(`it has no table ${t.name}`);
       continue;
     }
-    const cols = new Set(listColumns(db, engine, t.name));
+    const cols = new Set(catalogNames(db, engine, 'columns', t.name));
     const missing = t.columns.filter((c) => !cols.has(c));
     if (missing.length > 0) problems.push(`its table ${t.name} lacks column(s) ${missing.join(', ')}`);
   }

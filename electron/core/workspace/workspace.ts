@@ -20,6 +20,7 @@ import { POSTGRES_MIGRATIONS } from '../storage/postgres-schema.ts';
 import type { EngineInfo, SqlDatabase, SqlStatement } from '../storage/sql-database.ts';
 import { CastellanError, isCastellanError } from '../../../shared/errors.ts';
 import { assertActor, currentHostName } from './actor.ts';
+import { DATABASE_ENV } from './database-choice.ts';
 import type { Actor } from './actor.ts';
 import { Audit } from './audit.ts';
 import { RecordIntegrity } from './record-integrity.ts';
@@ -462,11 +463,11 @@ export function resolveWorkspaceDir(
  * embedded file. Only postgres:// URLs are accepted (a SQLite file is chosen with --data-dir).
  */
 export function resolveDatabase(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const value = flag?.trim() || env.CASTELLAN_DATABASE_URL?.trim() || undefined;
+  const value = flag?.trim() || env[DATABASE_ENV]?.trim() || undefined;
   if (value === undefined) return undefined;
   return requirePostgresUrl(
     value,
-    `${flag?.trim() ? '--database' : 'CASTELLAN_DATABASE_URL'} must be a postgres:// URL (the embedded file is chosen with --data-dir)`,
+    `${flag?.trim() ? '--database' : DATABASE_ENV} must be a postgres:// URL (the embedded file is chosen with --data-dir)`,
   );
 }
 
