@@ -11,13 +11,14 @@
  * Also reported: what a watcher tick costs the main thread when nothing changed (the price of
  * watching, paid 20 times a second).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { changeCursor, changesSince, watchChanges } from '../../electron/core/workspace/change-feed.ts';
+import type { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { prepareWorkspace } from '../lib/fixtures.ts';
 import { seedLedger } from '../lib/ledger.ts';
 import { verdict, type Row } from '../lib/report.ts';
@@ -25,6 +26,65 @@ import { int, max, percentile, prng, round, sig } from '../lib/stats.ts';
 
 export const VISIBILITY_P99_LIMIT_MS = 100;
 const REVOKER = fileURLToPath(new URL('./changes-revoker.ts', import.meta.url));
+
+/**
+ * The measurement items 11 and 13 share. First, what a watcher tick costs its thread when nothing
+ * changed (µs, `tickSamples` times). Then each jti goes to the revoker process `child`
+ * (changes-revoker.ts: a jti per stdin line, the commit's epoch ms per stdout line), at a random
+ * phase of the watcher's interval, and the time from that commit to this process's watcher
+ * (watchChanges, default interval) calling its listener is one latency (ms).
+ */
+export async function measureVisibility(
+  ws: Workspace,
+  child: ChildProcess,
+  jtis: readonly string[],
+  options: { tickSamples: number; seed: number; what?: string },
+): Promise<{ ticks: number[]; latencies: number[] }> {
+  const cursor = changeCursor(ws);
+  const ticks: number[] = [];
+  for (let i = 0; i < options.tickSamples; i++) {
+    const t0 = performance.now();
+    changesSince(ws, cursor);
+    ticks.push((performance.now() - t0) * 1000);
+  }
+  const committed = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  let arrival: ((t: number) => void) | null = null;
+  const stop = watchChanges(
+    () => ws,
+    () => arrival?.(now()),
+  );
+  const rand = prng(options.seed);
+  const latencies: number[] = [];
+  try {
+    await sleep(100);
+    for (const jti of jtis) {
+      // Start at a random phase of the watcher's interval.
+      await sleep(rand() * 60);
+      const seen = new Promise<number>((resolve) => (arrival = resolve));
+      child.stdin!.write(`${jti}\n`);
+      const line = await committed.next();
+      if (line.done) throw new Error('the revoking process ended early');
+      const at = await Promise.race([seen, sleep(5000).then(() => Number.NaN)]);
+      arrival = null;
+      if (Number.isNaN(at)) throw new Error(`the revoke of ${jti} was not seen within 5 s${options.what ? ` (${options.what})` : ''}`);
+      latencies.push(at - Number(line.value));
+    }
+  } finally {
+    stop();
+  }
+  return { ticks, latencies };
+}
+
+/** The newest `count` tokens that can be revoked and stay active for the next hour. */
+export function revocableJtis(ws: Workspace, count: number): string[] {
+  const jtis = (
+    ws.db
+      .prepare('SELECT jti FROM tokens WHERE jti IS NOT NULL AND revoked_at IS NULL AND expires_at > ? ORDER BY id DESC LIMIT ?')
+      .all(Math.floor(Date.now() / 1000) + 3600, count) as { jti: string }[]
+  ).map((r) => r.jti);
+  if (jtis.length < count) throw new Error(`only ${jtis.length} revocable tokens were seeded`);
+  return jtis;
+}
 
 export interface ChangesSizes {
   rows: number;
@@ -41,47 +101,9 @@ export async function benchChanges(root: string, sizes: ChangesSizes, log: (line
   const child = spawn(process.execPath, [REVOKER, prepared.dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     seedLedger(ws, sizes.rows, 200, 11);
-    const jtis = (
-      ws.db
-        .prepare('SELECT jti FROM tokens WHERE jti IS NOT NULL AND revoked_at IS NULL AND expires_at > ? ORDER BY id DESC LIMIT ?')
-        .all(Math.floor(Date.now() / 1000) + 3600, sizes.revokes) as { jti: string }[]
-    ).map((r) => r.jti);
-    if (jtis.length < sizes.revokes) throw new Error(`only ${jtis.length} revocable tokens were seeded`);
+    const jtis = revocableJtis(ws, sizes.revokes);
 
-    // The watcher tick's cost on the main thread when nothing changed.
-    const cursor = changeCursor(ws);
-    const ticks: number[] = [];
-    for (let i = 0; i < 2000; i++) {
-      const t0 = performance.now();
-      changesSince(ws, cursor);
-      ticks.push((performance.now() - t0) * 1000);
-    }
-
-    const committed = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    let arrival: ((t: number) => void) | null = null;
-    const stop = watchChanges(
-      () => ws,
-      () => arrival?.(now()),
-    );
-    const rand = prng(11);
-    const latencies: number[] = [];
-    try {
-      await sleep(100);
-      for (const jti of jtis) {
-        // Start at a random phase of the watcher's interval.
-        await sleep(rand() * 60);
-        const seen = new Promise<number>((resolve) => (arrival = resolve));
-        child.stdin!.write(`${jti}\n`);
-        const line = await committed.next();
-        if (line.done) throw new Error('the revoking process ended early');
-        const at = await Promise.race([seen, sleep(5000).then(() => Number.NaN)]);
-        arrival = null;
-        if (Number.isNaN(at)) throw new Error(`the revoke of ${jti} was not seen within 5 s`);
-        latencies.push(at - Number(line.value));
-      }
-    } finally {
-      stop();
-    }
+    const { ticks, latencies } = await measureVisibility(ws, child, jtis, { tickSamples: 2000, seed: 11 });
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
     const tickP99 = percentile(ticks, 99);

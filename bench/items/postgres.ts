@@ -26,18 +26,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { revokeToken } from '../../electron/core/tokens/revocation.ts';
 import { nowSecs } from '../../electron/core/tokens/signing-keys.ts';
 import { listTokens } from '../../electron/core/tokens/token-ledger.ts';
-import { changeCursor, changesSince, watchChanges } from '../../electron/core/workspace/change-feed.ts';
 import { Workspace } from '../../electron/core/workspace/workspace.ts';
 import { ACTOR, PASSPHRASE, prepareWorkspace, reopen, SERVICES, type PreparedWorkspace } from '../lib/fixtures.ts';
 import { seedLedger, type SeedResult } from '../lib/ledger.ts';
 import { startBenchCluster, type BenchCluster } from '../lib/pg-cluster.ts';
 import { verdict, type Row } from '../lib/report.ts';
 import { int, max, median, percentile, prng, round, sig } from '../lib/stats.ts';
+import { measureVisibility, revocableJtis } from './changes.ts';
 import { LIST_P99_LIMIT_MS, listCases, REVOKE_P99_LIMIT_MS } from './ledger.ts';
 
 /** Issue 14's goals for team mode. */
@@ -344,53 +343,17 @@ function lists(sqlite: Workspace, pg: Workspace, sizes: PostgresSizes, log: (lin
 // ---- b. cross-console visibility ----------------------------------------------------------
 
 async function visibility(ws: Workspace, ledger: Ledger, sizes: PostgresSizes, log: (line: string) => void): Promise<Row[]> {
-  const count = sizes.visibility.revokes;
-  const jtis = (
-    ws.db
-      .prepare('SELECT jti FROM tokens WHERE jti IS NOT NULL AND revoked_at IS NULL AND expires_at > ? ORDER BY id DESC LIMIT ?')
-      .all(nowSecs() + 3600, count) as { jti: string }[]
-  ).map((r) => r.jti);
-  if (jtis.length < count) throw new Error(`only ${jtis.length} revocable tokens for the visibility test`);
+  const jtis = revocableJtis(ws, sizes.visibility.revokes);
   const args = ledger.database === undefined ? [REVOKER, ledger.dir] : [REVOKER, ledger.dir, ledger.database];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const ticks: number[] = [];
-  const latencies: number[] = [];
+  let measured: { ticks: number[]; latencies: number[] };
   try {
-    // What a watcher tick costs its thread when nothing changed (a round trip on PostgreSQL).
-    const cursor = changeCursor(ws);
-    for (let i = 0; i < 1000; i++) {
-      const t0 = performance.now();
-      changesSince(ws, cursor);
-      ticks.push((performance.now() - t0) * 1000);
-    }
-    const committed = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    let arrival: ((t: number) => void) | null = null;
-    const stop = watchChanges(
-      () => ws,
-      () => arrival?.(now()),
-    );
-    const rand = prng(13);
-    try {
-      await sleep(100);
-      for (const jti of jtis) {
-        // Start at a random phase of the watcher's interval.
-        await sleep(rand() * 60);
-        const seen = new Promise<number>((resolve) => (arrival = resolve));
-        child.stdin!.write(`${jti}\n`);
-        const line = await committed.next();
-        if (line.done) throw new Error('the revoking process ended early');
-        const at = await Promise.race([seen, sleep(5000).then(() => Number.NaN)]);
-        arrival = null;
-        if (Number.isNaN(at)) throw new Error(`the revoke of ${jti} was not seen within 5 s (${ledger.engine})`);
-        latencies.push(at - Number(line.value));
-      }
-    } finally {
-      stop();
-    }
+    measured = await measureVisibility(ws, child, jtis, { tickSamples: 1000, seed: 13, what: ledger.engine });
   } finally {
     child.stdin!.end();
     await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
   }
+  const { ticks, latencies } = measured;
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   const tickP99 = percentile(ticks, 99);
