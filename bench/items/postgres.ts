@@ -369,7 +369,7 @@ async function visibility(ws: Workspace, ledger: Ledger, sizes: PostgresSizes, l
       target: `< ${VISIBILITY_P99_LIMIT_MS} ms`,
       verdict: verdict(p99 < VISIBILITY_P99_LIMIT_MS),
       notes:
-        `revoke committed by another process with its own Workspace → this console's watcher (change-feed.ts, 50 ms poll of the audit head) reports it; ` +
+        `revoke committed by another process with its own Workspace → this console's watcher (change-feed.ts, 50 ms ticks: SQLite reads the audit head each tick, PostgreSQL only after a NOTIFY or once a second) reports it; ` +
         `${latencies.length} revokes at random phases; max ${sig(max(latencies))} ms`,
       data: { p50, p99, latencies: latencies.map((l) => round(l)) },
     },
@@ -384,7 +384,7 @@ async function visibility(ws: Workspace, ledger: Ledger, sizes: PostgresSizes, l
       ratio: tickP99 / 1000 / 50,
       target: 'info',
       verdict: 'info',
-      notes: `${ticks.length} ticks; p50 ${sig(percentile(ticks, 50))} µs; one indexed read of the audit head, a round trip to the server through pg-sync.ts (the app runs it on the core worker thread)`,
+      notes: `${ticks.length} ticks; p50 ${sig(percentile(ticks, 50))} µs; one indexed read of the audit head, a round trip to the server through pg-sync.ts (what a tick costs when it reads; with NOTIFY most ticks read nothing)`,
     });
   }
   return out;
