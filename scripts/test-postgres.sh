@@ -16,6 +16,8 @@ files=(
   test/unit/database-handlers.test.ts
   test/unit/deployments.test.ts
   test/unit/minting.test.ts
+  test/unit/token-list-engines.test.ts
+  test/unit/audit-seal-engines.test.ts
   test/unit/revocation.test.ts
   test/unit/token-handlers.test.ts
   test/unit/audit-admin.test.ts
