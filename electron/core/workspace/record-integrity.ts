@@ -304,8 +304,10 @@ export class RecordIntegrity {
     }
     switch (name) {
       case 'signing_keys': {
-        const ids = this.#db.prepare('SELECT id FROM signing_keys ORDER BY id').all() as { id: string }[];
-        return canonicalJson(ids.map((r) => r.id));
+        const ids = this.#db.prepare('SELECT id FROM signing_keys').all() as { id: string }[];
+        // Sorted here, by code unit (SQLite's BINARY order): a PostgreSQL database's collation
+        // may order text otherwise, and this MAC must read the same on both engines.
+        return canonicalJson(ids.map((r) => r.id).sort());
       }
       case 'token_config':
         return canonicalJson({ issuer: this.#meta('issuer'), audience: this.#meta('audience') });
