@@ -461,11 +461,15 @@ export function pageIdsQuery(
   // every single-column index ends in the rowid, so this order is still an index walk. Ties of
   // revoked_at (every unrevoked token is NULL) go newest first, along tokens_status_issued_at.
   const dir = direction === 'asc' ? 'ASC' : 'DESC';
-  const nulls = dialect.nullsOrder(dir);
+  // Only where NULLs can occur: on a NOT NULL column PostgreSQL would sort instead of walking the index.
+  const nulls = NULLABLE_SORTS.has(sort) ? dialect.nullsOrder(dir) : '';
   const order =
     sort === 'revoked_at' ? `revoked_at ${dir}${nulls}, issued_at ${dir}, id ${dir}` : `${sort} ${dir}${nulls}, id ${dir}`;
   return { sql: `SELECT id FROM tokens WHERE ${sql} ORDER BY ${order} LIMIT ? OFFSET ?`, params };
 }
+
+/** Sort columns that may hold NULL (the others are NOT NULL in the schema). */
+const NULLABLE_SORTS: ReadonlySet<string> = new Set(['revoked_at', 'kid', 'jti']);
 
 /** One page of the ledger and the total the filter selects. */
 export function listTokens(
