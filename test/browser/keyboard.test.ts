@@ -30,6 +30,7 @@ function focused(page: Page) {
       service: el?.getAttribute('data-service') ?? null,
       deployment: el?.getAttribute('data-deployment') ?? null,
       isBody: el === document.body,
+      inDialog: Boolean(el?.closest('[role="dialog"]')),
     };
   });
 }
@@ -248,6 +249,8 @@ describe('keyboard: tree, shortcuts, command palette, focus after dialogs', () =
       // Now revoke it, all by keyboard.
       await page.keyboard.press('Enter');
       await dialog.waitFor();
+      // Mantine moves focus into the dialog a moment after it appears: Tab before that stays on the page.
+      await waitForFocus(page, 'inside the dialog', (f) => f.inDialog);
       await tabUntil(page, (f) => f.name === 'Revoke token', 20);
       await page.keyboard.press('Enter');
       await dialog.waitFor({ state: 'detached' });
@@ -263,6 +266,8 @@ describe('keyboard: tree, shortcuts, command palette, focus after dialogs', () =
       await page.keyboard.press('Enter');
       const certDialog = page.getByRole('dialog', { name: 'Revoke the certificate of node-1' });
       await certDialog.waitFor();
+      // Mantine moves focus into the dialog a moment after it appears: Tab before that stays on the page.
+      await waitForFocus(page, 'inside the dialog', (f) => f.inDialog);
       await tabUntil(page, (f) => f.name === 'Revoke certificate', 20);
       await page.keyboard.press('Enter');
       await certDialog.waitFor({ state: 'detached' });
@@ -288,6 +293,8 @@ describe('keyboard: tree, shortcuts, command palette, focus after dialogs', () =
       await page.keyboard.press('Enter');
       const inspectDialog = page.getByRole('dialog', { name: /^Revoke token / });
       await inspectDialog.waitFor();
+      // Mantine moves focus into the dialog a moment after it appears: Tab before that stays on the page.
+      await waitForFocus(page, 'inside the dialog', (f) => f.inDialog);
       await tabUntil(page, (f) => f.name === 'Revoke token', 20);
       await page.keyboard.press('Enter');
       await inspectDialog.waitFor({ state: 'detached' });
